@@ -1,0 +1,348 @@
+"""Block Kit builders for the case message, the checklist thread and the case modals.
+
+Everything is built from slack_sdk's model classes and rendered with `to_dict()`, which checks
+Slack's length limits; `message()` and `modal()` add the per-message and per-view block counts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    ConversationSelectElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.blocks.block_elements import ConversationFilter
+from slack_sdk.models.views import View
+
+from bot import playbook, texts
+from bot.cases import CaseSnapshot
+from bot.textutil import plain, safe, truncate
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+
+# action_ids and callback_ids shared with handlers/
+STEP_ACTION = "step_set"
+EDIT_ACTION = "case_edit"
+RETRY_POST_ACTION = "case_retry_post"
+INTAKE_VIEW = "intake"
+EDIT_VIEW = "case_edit"
+APOLOGY_VIEW = "step_apology"
+ACTION_VIEW = "step_action"
+
+
+# --- small helpers ---------------------------------------------------------------------------
+def mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "someone"
+
+
+def slack_date(when: datetime, fmt: str = "{date_short_pretty} at {time}") -> str:
+    """A timestamp every reader sees in their own time zone, with a UTC fallback."""
+    epoch = int(when.timestamp())
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{epoch}^{fmt}|{fallback}>"
+
+
+def safe_limited(text: str | None, limit: int) -> str:
+    """Escape user text and shorten it so the escaped form fits within `limit` characters."""
+    raw = text or ""
+    escaped = safe(raw)
+    while len(escaped) > limit:
+        raw = raw[: max(0, min(len(raw) - 1, int(len(raw) * limit / len(escaped)) - 2))]
+        escaped = safe(raw) + "…"
+    return escaped
+
+
+def mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def section(text: str, accessory: Any = None, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=mrkdwn(truncate(text, SECTION_LIMIT)), accessory=accessory, block_id=block_id)
+
+
+def context(*parts: str, block_id: str | None = None) -> ContextBlock:
+    return ContextBlock(elements=[mrkdwn(truncate(p, SECTION_LIMIT)) for p in parts[:10]], block_id=block_id)
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=PlainTextObject(text=truncate(text, 75)), action_id=action_id, value=value, style=style)
+
+
+def message(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    rendered = [b.to_dict() for b in blocks]
+    if len(rendered) > MAX_MESSAGE_BLOCKS:
+        raise ValueError(f"{len(rendered)} blocks in one message; Slack allows {MAX_MESSAGE_BLOCKS}")
+    return rendered
+
+
+def modal(
+    *,
+    callback_id: str,
+    title: str,
+    blocks: Sequence[Block],
+    submit: str | None = None,
+    close: str = texts.INTAKE_CLOSE,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if len(blocks) > MAX_VIEW_BLOCKS:
+        raise ValueError(f"{len(blocks)} blocks in one view; Slack allows {MAX_VIEW_BLOCKS}")
+    private = json.dumps(metadata or {}, separators=(",", ":"))
+    if len(private) > 3000:
+        raise ValueError("private_metadata over 3000 characters")
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=PlainTextObject(text=truncate(title, 24)),
+        submit=PlainTextObject(text=truncate(submit, 24)) if submit else None,
+        close=PlainTextObject(text=truncate(close, 24)),
+        blocks=list(blocks),
+        private_metadata=private,
+    )
+    return view.to_dict()
+
+
+def options(labels: dict[str, str]) -> list[Option]:
+    return [Option(value=key, text=PlainTextObject(text=truncate(label, 75))) for key, label in labels.items()]
+
+
+def text_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: str | None = None,
+    multiline: bool = False,
+    optional: bool = False,
+    hint: str | None = None,
+    max_length: int | None = None,
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=optional,
+        hint=PlainTextObject(text=hint) if hint else None,
+        element=PlainTextInputElement(
+            action_id="value",
+            multiline=multiline,
+            initial_value=initial or None,
+            max_length=max_length,
+        ),
+    )
+
+
+def select_input(block_id: str, label: str, labels: dict[str, str], *, initial: str | None = None, optional: bool = True) -> InputBlock:
+    opts = options(labels)
+    chosen = next((o for o in opts if o.value == initial), None)
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=optional,
+        element=StaticSelectElement(action_id="value", options=opts, initial_option=chosen),
+    )
+
+
+def radio_input(block_id: str, label: str, labels: dict[str, str], *, initial: str | None = None) -> InputBlock:
+    opts = options(labels)
+    chosen = next((o for o in opts if o.value == initial), None)
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        element=RadioButtonsElement(action_id="value", options=opts, initial_option=chosen),
+    )
+
+
+# --- the case message ------------------------------------------------------------------------
+def _prior_text(case: CaseSnapshot) -> str | None:
+    if not case.prior_count:
+        return None
+    links = []
+    for prior in case.prior:
+        label = f"#{prior.id} {texts.STATUS_LABELS.get(prior.status, prior.status)}"
+        links.append(f"<{prior.permalink}|{label}>" if prior.permalink else label)
+    text = texts.REPEAT_CUSTOMER.format(count=case.prior_count, cases=", ".join(links))
+    failed = [a for p in case.prior for a in p.failed_attempts]
+    if failed:
+        tried = "; ".join(safe_limited(a, 200) for a in failed[:5])
+        text += "\n" + texts.REPEAT_FAILED_BEFORE.format(tried=tried)
+    return text
+
+
+def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
+    fields = [
+        texts.CASE_FIELD_FLAGGED.format(user=mention(case.flagged_by)),
+        texts.CASE_FIELD_OWNER.format(user=mention(case.owner_id)),
+        texts.CASE_FIELD_STATUS.format(status=texts.STATUS_LABELS.get(case.status, case.status)),
+        texts.CASE_FIELD_PROGRESS.format(done=case.done_count, total=playbook.TOTAL),
+    ]
+    if case.mood:
+        fields.append(texts.CASE_FIELD_MOOD.format(mood=texts.MOODS.get(case.mood, case.mood)))
+    if case.link:
+        fields.append(texts.CASE_FIELD_LINK.format(url=safe(case.link)))
+    if case.source_permalink:
+        fields.append(texts.CASE_FIELD_SOURCE.format(url=safe(case.source_permalink)))
+    return [mrkdwn(truncate(f, FIELD_LIMIT)) for f in fields]
+
+
+def case_header(case: CaseSnapshot) -> HeaderBlock:
+    if case.customer:
+        title = texts.CASE_HEADER.format(customer=plain(case.customer))
+    else:
+        title = texts.CASE_HEADER_NO_CUSTOMER
+    return HeaderBlock(text=PlainTextObject(text=truncate(title, 150)))
+
+
+def case_actions(case: CaseSnapshot) -> list[ButtonElement]:
+    return [button(texts.BUTTON_EDIT, EDIT_ACTION, str(case.id))]
+
+
+def case_message(case: CaseSnapshot) -> list[dict[str, Any]]:
+    what = texts.CASE_WHAT_HAPPENED.format(summary="{summary}")
+    room = SECTION_LIMIT - len(what) + len("{summary}")
+    blocks: list[Block] = [
+        case_header(case),
+        section(what.format(summary=safe_limited(case.summary, room))),
+    ]
+    if not case.customer:
+        blocks.append(section(texts.CASE_NO_CUSTOMER))
+    blocks.append(SectionBlock(fields=case_fields(case)))
+    prior = _prior_text(case)
+    if prior:
+        blocks.append(section(prior))
+    blocks.append(ActionsBlock(block_id=f"case_{case.id}", elements=case_actions(case)))
+    blocks.append(context(texts.CASE_CONTEXT.format(number=case.id, when=slack_date(case.opened_at))))
+    return message(blocks)
+
+
+def case_fallback(case: CaseSnapshot) -> str:
+    customer = plain(case.customer) if case.customer else "customer not named"
+    return truncate(texts.CASE_FALLBACK.format(number=case.id, customer=customer), 300)
+
+
+# --- the checklist ---------------------------------------------------------------------------
+def _step_details(details: dict[str, Any] | None) -> list[str]:
+    if not details:
+        return []
+    lines = []
+    if details.get("apology"):
+        answer = texts.APOLOGY_ANSWERS.get(details["apology"], details["apology"])
+        lines.append(texts.STEP_DONE_DETAIL_APOLOGY.format(answer=answer))
+    if details.get("action"):
+        lines.append(texts.STEP_DONE_DETAIL_ACTION.format(action=safe_limited(details["action"], 900)))
+    if details.get("offer"):
+        lines.append(texts.STEP_DONE_DETAIL_OFFER.format(offer=safe_limited(details["offer"], 900)))
+    if details.get("plan"):
+        lines.append(texts.STEP_DONE_DETAIL_PLAN.format(plan=safe_limited(details["plan"], 900)))
+    if details.get("note"):
+        lines.append(safe_limited(details["note"], 900))
+    return lines
+
+
+def checklist(case: CaseSnapshot) -> list[dict[str, Any]]:
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=texts.CHECKLIST_HEADER)),
+        context(texts.CHECKLIST_INTRO.format(done=case.done_count, total=playbook.TOTAL)),
+    ]
+    for step in playbook.STEPS:
+        state = case.step(step.number)
+        mark = "✅" if state.done else "⬜"
+        body = "\n".join(
+            (
+                f"{mark} *{step.number}. {step.title}*",
+                texts.STEP_WHY.format(why=step.why),
+                texts.STEP_SAY.format(say=step.say),
+            )
+        )
+        if state.done:
+            control = button(texts.BUTTON_UNDO, STEP_ACTION, f"{case.id}:{step.number}:undo")
+        else:
+            control = button(texts.BUTTON_MARK_DONE, STEP_ACTION, f"{case.id}:{step.number}:done", style="primary")
+        blocks.append(section(body, accessory=control, block_id=f"step_{step.number}"))
+        if state.done and state.done_at:
+            done = texts.STEP_DONE_BY.format(user=mention(state.done_by), when=slack_date(state.done_at))
+            blocks.append(context(done, *_step_details(state.details)))
+    return message(blocks)
+
+
+def checklist_fallback(case: CaseSnapshot) -> str:
+    return texts.CHECKLIST_FALLBACK.format(number=case.id, done=case.done_count, total=playbook.TOTAL)
+
+
+def retry_post(text: str, case_id: int) -> list[dict[str, Any]]:
+    return message([section(text), ActionsBlock(elements=[button(texts.BUTTON_RETRY_POST, RETRY_POST_ACTION, str(case_id))])])
+
+
+# --- modals ----------------------------------------------------------------------------------
+def intake_modal(
+    *,
+    channel_id: str | None,
+    customer: str | None = None,
+    summary: str | None = None,
+    link: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    channel = ConversationSelectElement(
+        action_id="value",
+        initial_conversation=channel_id or None,
+        default_to_current_conversation=None if channel_id else True,
+        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+    )
+    blocks: list[Block] = [
+        text_input("customer", texts.INTAKE_CUSTOMER, initial=customer, hint=texts.INTAKE_CUSTOMER_HINT, max_length=150),
+        text_input(
+            "summary", texts.INTAKE_SUMMARY, initial=summary, multiline=True, hint=texts.INTAKE_SUMMARY_HINT, max_length=3000
+        ),
+        select_input("mood", texts.INTAKE_MOOD, texts.MOODS),
+        text_input("link", texts.INTAKE_LINK, initial=link, optional=True),
+        InputBlock(block_id="channel", label=PlainTextObject(text=texts.INTAKE_CHANNEL), element=channel),
+    ]
+    return modal(
+        callback_id=INTAKE_VIEW,
+        title=texts.INTAKE_TITLE,
+        submit=texts.INTAKE_SUBMIT,
+        blocks=blocks,
+        metadata=metadata,
+    )
+
+
+def edit_modal(case: CaseSnapshot) -> dict[str, Any]:
+    blocks: list[Block] = [
+        text_input("customer", texts.INTAKE_CUSTOMER, initial=plain(case.customer), hint=texts.INTAKE_CUSTOMER_HINT, max_length=150),
+        text_input("summary", texts.INTAKE_SUMMARY, initial=plain(case.summary)[:3000], multiline=True, max_length=3000),
+        select_input("mood", texts.INTAKE_MOOD, texts.MOODS, initial=case.mood),
+        text_input("link", texts.INTAKE_LINK, initial=case.link, optional=True),
+    ]
+    return modal(callback_id=EDIT_VIEW, title=texts.EDIT_TITLE, submit=texts.EDIT_SUBMIT, blocks=blocks, metadata={"case": case.id})
+
+
+def apology_modal(case_id: int) -> dict[str, Any]:
+    blocks: list[Block] = [
+        radio_input("apology", texts.APOLOGY_QUESTION, texts.APOLOGY_ANSWERS),
+        text_input("note", texts.NOTE_LABEL, multiline=True, optional=True, max_length=2000),
+    ]
+    return modal(callback_id=APOLOGY_VIEW, title=texts.APOLOGY_TITLE, submit=texts.STEP_SUBMIT, blocks=blocks, metadata={"case": case_id})
+
+
+def action_modal(case_id: int) -> dict[str, Any]:
+    blocks: list[Block] = [
+        text_input("action", texts.ACTION_WHAT, multiline=True, max_length=2000),
+        text_input("offer", texts.ACTION_OFFER, multiline=True, optional=True, max_length=2000),
+    ]
+    return modal(callback_id=ACTION_VIEW, title=texts.ACTION_TITLE, submit=texts.STEP_SUBMIT, blocks=blocks, metadata={"case": case_id})

@@ -1,0 +1,254 @@
+"""Runtime configuration, read only from environment variables (see ../shared/CONTRACT.md).
+
+`load_config` never raises for a configuration mistake: it collects one readable problem per
+variable so the entry point can print them all and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import time, timedelta
+from typing import Mapping
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///data/defuse.db"
+DEFAULT_FOLLOW_UP_SCHEDULE = "1d,7d,30d"
+DEFAULT_WORKING_HOURS = "09:00-17:00"
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_OFFSET_RE = re.compile(r"^(\d{1,6})\s*([smhdw])$")
+_HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A follow-up offset. Day and week offsets are calendar days in the recipient's time zone."""
+
+    amount: int
+    unit: str
+
+    @property
+    def is_calendar(self) -> bool:
+        return self.unit in ("d", "w")
+
+    @property
+    def days(self) -> int:
+        return self.amount * (7 if self.unit == "w" else 1)
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(seconds=self.amount * _UNITS[self.unit])
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Config:
+    bot_token: str
+    signing_secret: str | None
+    app_token: str | None
+    api_url: str
+    port: int
+    database_url: str
+    follow_up_schedule: tuple[Offset, ...]
+    working_hours: WorkingHours | None
+    breather_minutes: int
+    tick_seconds: float
+    escalation_channel: str | None
+    product_feedback_channel: str | None
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_offsets(raw: str) -> tuple[Offset, ...]:
+    """`1d,7d,30d` -> offsets. `off` or empty means no follow-ups. Raises ValueError."""
+    raw = raw.strip()
+    if raw.lower() in ("", "off", "none"):
+        return ()
+    offsets = []
+    for part in raw.split(","):
+        match = _OFFSET_RE.match(part.strip().lower())
+        if not match or int(match.group(1)) == 0:
+            raise ValueError(f"{part.strip()!r} is not an offset like 1d, 12h, 30m, 2w or 45s")
+        offsets.append(Offset(int(match.group(1)), match.group(2)))
+    return tuple(offsets)
+
+
+def parse_working_hours(raw: str) -> WorkingHours | None:
+    raw = raw.strip()
+    if raw.lower() == "off":
+        return None
+    match = _HOURS_RE.match(raw)
+    if not match:
+        raise ValueError("use HH:MM-HH:MM, e.g. 09:00-17:00, or off")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2 != 0):
+        raise ValueError("hours are 00-23 and minutes 00-59")
+    start = time(h1, m1)
+    end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError("the end must be later than the start on the same day")
+    return WorkingHours(start, end)
+
+
+def normalise_database_url(raw: str) -> str:
+    """Accept the URL forms operators paste (postgres://, postgresql://) and pick psycopg 3."""
+    url = make_url(raw)
+    backend = url.get_backend_name()
+    if backend == "postgres":
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql" and url.get_driver_name() in ("psycopg2", ""):
+        url = url.set(drivername="postgresql+psycopg")
+    elif url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"the {backend!r} database is not supported; use sqlite:/// or postgresql://")
+    return url.render_as_string(hide_password=False)
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    """Read and check every variable; raise ConfigError listing every problem found."""
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' "
+            "(Basic Information > App-Level Tokens, scope connections:write); unset it for HTTP mode."
+        )
+
+    bot_token = get("SLACK_BOT_TOKEN")
+    if not bot_token:
+        problems.append(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) "
+            "from OAuth & Permissions after installing the app."
+        )
+    elif not bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-' (OAuth & Permissions).")
+
+    signing_secret = get("SLACK_SIGNING_SECRET")
+    if not app_token and not signing_secret:
+        problems.append(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+            "(Basic Information > App Credentials > Signing Secret), or set SLACK_APP_TOKEN for Socket Mode."
+        )
+
+    api_url = get("SLACK_API_URL") or DEFAULT_API_URL
+    if not re.match(r"^https?://[^/\s]+", api_url):
+        problems.append(f"SLACK_API_URL {api_url!r} is not an http(s) URL; e.g. https://slack.com/api/")
+    elif not api_url.endswith("/"):
+        api_url += "/"
+
+    port = 3000
+    raw_port = get("PORT")
+    if raw_port is not None:
+        if raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
+            port = int(raw_port)
+        else:
+            problems.append(f"PORT {raw_port!r} is not a port number between 1 and 65535.")
+
+    database_url = DEFAULT_DATABASE_URL
+    raw_db = get("DATABASE_URL")
+    if raw_db is not None:
+        try:
+            database_url = normalise_database_url(raw_db)
+        except (ArgumentError, ValueError) as exc:
+            reason = exc if isinstance(exc, ValueError) else "it is not a SQLAlchemy URL"
+            problems.append(
+                f"DATABASE_URL is malformed ({reason}); use e.g. sqlite:///data/defuse.db "
+                "or postgresql://user:password@host:5432/dbname."
+            )
+
+    schedule: tuple[Offset, ...] = ()
+    raw_schedule = env.get("FOLLOW_UP_SCHEDULE")
+    try:
+        schedule = parse_offsets(DEFAULT_FOLLOW_UP_SCHEDULE if raw_schedule is None else raw_schedule)
+    except ValueError as exc:
+        problems.append(f"FOLLOW_UP_SCHEDULE: {exc}; write comma-separated offsets such as 1d,7d,30d (or off).")
+
+    hours: WorkingHours | None = None
+    try:
+        hours = parse_working_hours(get("FOLLOW_UP_WORKING_HOURS") or DEFAULT_WORKING_HOURS)
+    except ValueError as exc:
+        problems.append(f"FOLLOW_UP_WORKING_HOURS: {exc}.")
+
+    breather = 15
+    raw_breather = get("BREATHER_MINUTES")
+    if raw_breather is not None:
+        if raw_breather.isdigit() and 1 <= int(raw_breather) <= 240:
+            breather = int(raw_breather)
+        else:
+            problems.append(f"BREATHER_MINUTES {raw_breather!r} must be a whole number of minutes from 1 to 240.")
+
+    tick = 10.0
+    raw_tick = get("SCHEDULER_TICK_SECONDS")
+    if raw_tick is not None:
+        try:
+            tick = float(raw_tick)
+            if not 0.05 <= tick <= 3600:
+                raise ValueError
+        except ValueError:
+            problems.append(f"SCHEDULER_TICK_SECONDS {raw_tick!r} must be a number of seconds from 0.05 to 3600.")
+
+    channels: dict[str, str | None] = {}
+    for name in ("ESCALATION_CHANNEL", "PRODUCT_FEEDBACK_CHANNEL"):
+        value = get(name)
+        if value is not None and not _CHANNEL_RE.match(value):
+            problems.append(
+                f"{name} {value!r} is not a channel ID: use the ID (like C0123ABCD, from the channel's "
+                "details), not its name; or unset it."
+            )
+            value = None
+        channels[name] = value
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if not isinstance(logging.getLevelName(log_level), int):
+        problems.append(f"LOG_LEVEL {log_level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        bot_token=bot_token or "",
+        signing_secret=signing_secret,
+        app_token=app_token,
+        api_url=api_url,
+        port=port,
+        database_url=database_url,
+        follow_up_schedule=schedule,
+        working_hours=hours,
+        breather_minutes=breather,
+        tick_seconds=tick,
+        escalation_channel=channels["ESCALATION_CHANNEL"],
+        product_feedback_channel=channels["PRODUCT_FEEDBACK_CHANNEL"],
+        log_level=log_level,
+    )

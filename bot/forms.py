@@ -1,0 +1,96 @@
+"""Reading and checking modal submissions. Returns clean values or per-block error messages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot import texts
+from bot.cases import MOODS
+from bot.textutil import MAX_CUSTOMER, MAX_SUMMARY, is_url
+
+
+def values(view: dict[str, Any]) -> dict[str, Any]:
+    """Flatten view.state.values to {block_id: value} (text, selected option value, conversation, user, date)."""
+    out: dict[str, Any] = {}
+    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+        for action in actions.values():
+            kind = action.get("type")
+            if kind in ("static_select", "radio_buttons"):
+                option = action.get("selected_option")
+                out[block_id] = option.get("value") if option else None
+            elif kind == "conversations_select":
+                out[block_id] = action.get("selected_conversation")
+            elif kind == "channels_select":
+                out[block_id] = action.get("selected_channel")
+            elif kind == "users_select":
+                out[block_id] = action.get("selected_user")
+            elif kind == "datepicker":
+                out[block_id] = action.get("selected_date")
+            elif kind == "checkboxes":
+                out[block_id] = [o.get("value") for o in action.get("selected_options") or []]
+            else:
+                value = action.get("value")
+                out[block_id] = value.strip() if isinstance(value, str) else value
+    return out
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class IntakeForm:
+    customer: str
+    summary: str
+    mood: str | None
+    link: str | None
+    channel_id: str | None
+
+
+def _text(errors: dict[str, str], block: str, value: Any, *, limit: int, required: bool) -> str | None:
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text:
+        if required:
+            errors[block] = texts.ERR_REQUIRED
+        return None
+    if len(text) > limit:
+        errors[block] = texts.ERR_TOO_LONG.format(limit=limit)
+    return text
+
+
+def intake(view: dict[str, Any], *, need_channel: bool = True) -> tuple[IntakeForm | None, dict[str, str]]:
+    v = values(view)
+    errors: dict[str, str] = {}
+    customer = _text(errors, "customer", v.get("customer"), limit=MAX_CUSTOMER, required=True)
+    summary = _text(errors, "summary", v.get("summary"), limit=MAX_SUMMARY, required=True)
+    link = _text(errors, "link", v.get("link"), limit=2000, required=False)
+    if link and "link" not in errors and not is_url(link):
+        errors["link"] = texts.ERR_NOT_URL
+    mood = v.get("mood")
+    if mood not in MOODS:
+        mood = None
+    channel = v.get("channel")
+    if need_channel and not channel:
+        errors["channel"] = texts.ERR_NO_CHANNEL
+    if errors:
+        return None, errors
+    assert customer is not None and summary is not None
+    return IntakeForm(customer, summary, mood, link, channel), {}
+
+
+def required_text(view: dict[str, Any], block: str, *, limit: int = 2000) -> tuple[str | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    text = _text(errors, block, values(view).get(block), limit=limit, required=True)
+    return text, errors
+
+
+def optional_text(view: dict[str, Any], block: str, *, limit: int = 2000) -> tuple[str | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    text = _text(errors, block, values(view).get(block), limit=limit, required=False)
+    return text, errors

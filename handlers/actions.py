@@ -1,0 +1,56 @@
+"""Buttons on the case message, the checklist and our ephemeral messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import blocks, playbook, texts
+from bot.service import Defuse
+from handlers.common import action_value, ephemeral, parse_id, reported, user_id
+
+
+def register(app: App, defuse: Defuse) -> None:
+    @app.action(blocks.STEP_ACTION)
+    def step_set(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        tell = ephemeral(respond)
+        parts = action_value(body).split(":")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("done", "undo"):
+            return tell(texts.GENERIC_FAILURE)
+        case_id, number, done = int(parts[0]), int(parts[1]), parts[2] == "done"
+        with reported(tell, f"step {number} of case {case_id}"):
+            step = playbook.step(number)
+            if done and step.asks in ("apology", "action"):
+                view = blocks.apology_modal(case_id) if step.asks == "apology" else blocks.action_modal(case_id)
+                client.views_open(trigger_id=body["trigger_id"], view=view)
+                return
+            changed, _ = defuse.cases.set_step(case_id, number, done=done, user=user_id(body))
+            if changed:
+                defuse.refresh(case_id)
+
+    @app.action(blocks.EDIT_ACTION)
+    def edit_case(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        tell = ephemeral(respond)
+        case_id = parse_id(action_value(body))
+        with reported(tell, "opening the edit form"):
+            case = defuse.cases.require(case_id or 0)
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(case))
+
+    @app.action(blocks.RETRY_POST_ACTION)
+    def retry_post(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        tell = ephemeral(respond)
+        case_id = parse_id(action_value(body))
+        with reported(tell, "posting a case again"):
+            case = defuse.cases.require(case_id or 0)
+            result = defuse.publish(case.id)
+            if result.ok:
+                posted = defuse.cases.require(case.id)
+                respond(text=texts.POSTED_CASE.format(number=case.id, url=posted.permalink or ""), replace_original=True)
+            else:
+                message = result.message or texts.GENERIC_FAILURE
+                respond(text=message, blocks=blocks.retry_post(message, case.id), replace_original=True)

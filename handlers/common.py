@@ -1,0 +1,63 @@
+"""Shared bits for listeners: payload helpers and the safety net around post-ack work."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from slack_sdk.errors import SlackApiError
+
+from bot import texts
+from bot.cases import CaseError
+from bot.slack import error_code
+
+log = logging.getLogger("defuse.handlers")
+
+
+def user_id(body: dict[str, Any]) -> str:
+    user = body.get("user") or {}
+    return user.get("id") or body.get("user_id") or ""
+
+
+def team_id(body: dict[str, Any]) -> str | None:
+    team = body.get("team") or {}
+    return team.get("id") or body.get("team_id")
+
+
+def action_value(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or actions[0].get("selected_option", {}).get("value") or "")
+
+
+def parse_id(value: str) -> int | None:
+    try:
+        return int(value.split(":", 1)[0])
+    except ValueError:
+        return None
+
+
+@contextmanager
+def reported(tell: Callable[[str], Any], what: str) -> Iterator[None]:
+    """Run post-ack work; a domain refusal or any failure reaches the user as a message, never silence."""
+    try:
+        yield
+    except CaseError as exc:
+        _safe_tell(tell, exc.message)
+    except SlackApiError as exc:
+        log.warning("%s: Slack said %s", what, error_code(exc))
+        _safe_tell(tell, texts.GENERIC_FAILURE)
+    except Exception:
+        log.exception("%s failed", what)
+        _safe_tell(tell, texts.GENERIC_FAILURE)
+
+
+def _safe_tell(tell: Callable[[str], Any], text: str) -> None:
+    try:
+        tell(text)
+    except Exception as exc:  # the user can't be reached either; the log has it
+        log.warning("could not report a failure to the user: %s", exc)
+
+
+def ephemeral(respond: Callable[..., Any]) -> Callable[[str], Any]:
+    return lambda text: respond(text=text, response_type="ephemeral", replace_original=False)

@@ -1,0 +1,98 @@
+"""Modal submissions: intake, edit, and the steps that ask for details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import blocks, forms, texts
+from bot.service import Defuse
+from bot.textutil import quote, safe_limited_echo
+from handlers.common import log, reported, team_id, user_id
+
+
+def register(app: App, defuse: Defuse) -> None:
+    def dm(user: str):  # type: ignore[no-untyped-def]
+        return lambda text: defuse.tell(user, text)
+
+    @app.view(blocks.INTAKE_VIEW)
+    def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form, errors = forms.intake(view)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        assert form is not None
+        user = user_id(body)
+        meta = forms.metadata(view)
+        try:
+            case = defuse.cases.open(
+                team_id=team_id(body),
+                channel_id=form.channel_id or "",
+                flagged_by=user,
+                customer=form.customer,
+                summary=form.summary,
+                mood=form.mood,
+                link=form.link,
+                source_permalink=meta.get("permalink"),
+            )
+        except SQLAlchemyError:
+            log.exception("saving a case from the form failed")
+            echo = f"{form.customer}: {form.summary}"
+            defuse.tell(user, texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(echo, 2500))))
+            return
+        with reported(dm(user), f"posting case {case.id}"):
+            result = defuse.publish(case.id)
+            if not result.ok:
+                message = result.message or texts.GENERIC_FAILURE
+                defuse.dm(user, message, blocks.retry_post(message, case.id))
+
+    @app.view(blocks.EDIT_VIEW)
+    def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form, errors = forms.intake(view, need_channel=False)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        assert form is not None
+        user = user_id(body)
+        case_id = int(forms.metadata(view).get("case") or 0)
+        with reported(dm(user), f"editing case {case_id}"):
+            defuse.cases.edit(case_id, user=user, customer=form.customer, summary=form.summary, mood=form.mood, link=form.link)
+            defuse.refresh(case_id)
+
+    @app.view(blocks.APOLOGY_VIEW)
+    def apology(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        answer = forms.values(view).get("apology")
+        note, errors = forms.optional_text(view, "note")
+        if answer not in texts.APOLOGY_ANSWERS:
+            errors["apology"] = texts.ERR_REQUIRED
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        finish_step(defuse, body, view, 4, {"apology": answer, "note": note})
+
+    @app.view(blocks.ACTION_VIEW)
+    def action(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        what, errors = forms.required_text(view, "action")
+        offer, more = forms.optional_text(view, "offer")
+        errors.update(more)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        finish_step(defuse, body, view, 5, {"action": what, "offer": offer})
+
+
+def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], number: int, details: dict[str, Any]) -> None:
+    user = user_id(body)
+    case_id = int(forms.metadata(view).get("case") or 0)
+    with reported(lambda text: defuse.tell(user, text), f"step {number} of case {case_id}"):
+        changed, _ = defuse.cases.set_step(
+            case_id, number, done=True, user=user, details={k: v for k, v in details.items() if v}
+        )
+        if changed:
+            defuse.refresh(case_id)

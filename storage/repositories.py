@@ -1,0 +1,200 @@
+"""Queries and writes, one function per need. Callers own the session and its transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Review
+
+STEP_COUNT = 6
+
+
+# --- cases ---------------------------------------------------------------------------------
+def create_case(session: Session, *, now: datetime, **fields: Any) -> Case:
+    case = Case(opened_at=now, updated_at=now, status="open", hard_nudged=False, **fields)
+    case.steps = [CaseStep(step=n, done=False) for n in range(1, STEP_COUNT + 1)]
+    session.add(case)
+    session.flush()
+    return case
+
+
+def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case | None:
+    stmt = select(Case).where(Case.id == case_id).options(selectinload(Case.steps))
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def update_case(session: Session, case_id: int, now: datetime, **fields: Any) -> None:
+    session.execute(update(Case).where(Case.id == case_id).values(updated_at=now, **fields))
+
+
+def set_step(
+    session: Session,
+    case_id: int,
+    step: int,
+    *,
+    done: bool,
+    user: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Move a step to `done`; True only if this call changed it (a repeat is a no-op)."""
+    values: dict[str, Any] = {"done": done, "done_by": user if done else None, "done_at": now if done else None}
+    values["details"] = details if done else None
+    result = session.execute(
+        update(CaseStep)
+        .where(CaseStep.case_id == case_id, CaseStep.step == step, CaseStep.done.is_not(done))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def prior_cases(
+    session: Session,
+    *,
+    name_key: str | None,
+    email: str | None,
+    user: str | None,
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> Sequence[Case]:
+    """Earlier cases of the same customer, newest first, matched on name, e-mail or Slack user."""
+    conditions = []
+    if name_key:
+        conditions.append(Case.customer_name_key == name_key)
+    if email:
+        conditions.append(Case.customer_email == email)
+    if user:
+        conditions.append(Case.customer_user == user)
+    if not conditions:
+        return []
+    stmt = select(Case).where(or_(*conditions))
+    if exclude_id is not None:
+        stmt = stmt.where(Case.id != exclude_id)
+    return session.scalars(stmt.order_by(Case.id.desc()).limit(limit)).all()
+
+
+def count_prior_cases(
+    session: Session, *, name_key: str | None, email: str | None, user: str | None, exclude_id: int
+) -> int:
+    conditions = [c for c in (
+        Case.customer_name_key == name_key if name_key else None,
+        Case.customer_email == email if email else None,
+        Case.customer_user == user if user else None,
+    ) if c is not None]
+    if not conditions:
+        return 0
+    stmt = select(func.count()).select_from(Case).where(and_(or_(*conditions), Case.id != exclude_id))
+    return session.scalar(stmt) or 0
+
+
+def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> Sequence[Case]:
+    stmt = (
+        select(Case)
+        .where(Case.owner_id == owner_id, Case.status.in_(("open", "escalated")))
+        .options(selectinload(Case.steps))
+        .order_by(Case.opened_at.desc())
+        .limit(limit)
+    )
+    return session.scalars(stmt).all()
+
+
+def status_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
+    stmt = select(Case.status, func.count()).group_by(Case.status)
+    if since is not None:
+        stmt = stmt.where(Case.opened_at >= since)
+    return {status: count for status, count in session.execute(stmt).all()}
+
+
+def closed_cases_since(session: Session, since: datetime) -> Sequence[Case]:
+    stmt = select(Case).where(Case.closed_at.is_not(None), Case.closed_at >= since)
+    return session.scalars(stmt).all()
+
+
+# --- event log -----------------------------------------------------------------------------
+def add_event(
+    session: Session, case_id: int, *, actor: str, kind: str, now: datetime, data: dict[str, Any] | None = None
+) -> CaseEvent:
+    event = CaseEvent(case_id=case_id, actor=actor, kind=kind, at=now, data=data or {})
+    session.add(event)
+    session.flush()
+    return event
+
+
+def events(session: Session, case_id: int, kinds: Iterable[str] | None = None) -> Sequence[CaseEvent]:
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id)
+    if kinds is not None:
+        stmt = stmt.where(CaseEvent.kind.in_(list(kinds)))
+    return session.scalars(stmt.order_by(CaseEvent.id)).all()
+
+
+def events_for_cases(session: Session, case_ids: Sequence[int], kinds: Iterable[str]) -> Sequence[CaseEvent]:
+    if not case_ids:
+        return []
+    stmt = select(CaseEvent).where(CaseEvent.case_id.in_(list(case_ids)), CaseEvent.kind.in_(list(kinds)))
+    return session.scalars(stmt.order_by(CaseEvent.id)).all()
+
+
+# --- handoffs ------------------------------------------------------------------------------
+def create_handoff(session: Session, **fields: Any) -> Handoff:
+    handoff = Handoff(status="pending", **fields)
+    session.add(handoff)
+    session.flush()
+    return handoff
+
+
+def get_handoff(session: Session, handoff_id: int) -> Handoff | None:
+    return session.get(Handoff, handoff_id)
+
+
+def answer_handoff(session: Session, handoff_id: int, *, status: str, now: datetime, reason: str | None) -> bool:
+    """Pending -> accepted/declined/cancelled exactly once; False if it was already answered."""
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "pending")
+        .values(status=status, answered_at=now, reason=reason)
+    )
+    return result.rowcount == 1
+
+
+def pending_handoffs(session: Session, case_id: int) -> Sequence[Handoff]:
+    stmt = select(Handoff).where(Handoff.case_id == case_id, Handoff.status == "pending")
+    return session.scalars(stmt).all()
+
+
+# --- reviews -------------------------------------------------------------------------------
+def save_review(session: Session, review: Review) -> Review:
+    return session.merge(review)
+
+
+def get_review(session: Session, case_id: int) -> Review | None:
+    return session.get(Review, case_id)
+
+
+def cause_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
+    stmt = select(Review.cause, func.count()).group_by(Review.cause)
+    if since is not None:
+        stmt = stmt.where(Review.reviewed_at >= since)
+    return {cause: count for cause, count in session.execute(stmt).all()}
+
+
+# --- agents --------------------------------------------------------------------------------
+def get_agent(session: Session, user_id: str) -> Agent | None:
+    return session.get(Agent, user_id)
+
+
+def upsert_agent(session: Session, user_id: str, **fields: Any) -> Agent:
+    agent = session.get(Agent, user_id)
+    if agent is None:
+        agent = Agent(user_id=user_id, **fields)
+        session.add(agent)
+    else:
+        for key, value in fields.items():
+            setattr(agent, key, value)
+    session.flush()
+    return agent
