@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 
 from bot import playbook, texts
 from bot.cases import CaseSnapshot
-from bot.textutil import plain, safe, truncate
+from bot.textutil import human_duration, plain, safe, truncate
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -43,10 +43,33 @@ FIELD_LIMIT = 2000
 STEP_ACTION = "step_set"
 EDIT_ACTION = "case_edit"
 RETRY_POST_ACTION = "case_retry_post"
+ATTEMPT_ACTION = "case_attempt"
+NOTE_ACTION = "case_note"
+HANDOFF_ACTION = "case_handoff"
+ESCALATE_ACTION = "case_escalate"
+RESOLVE_ACTION = "case_resolve"
+UNRESOLVED_ACTION = "case_unresolved"
+REOPEN_ACTION = "case_reopen"
+REVIEW_ACTION = "case_review"
+HANDOFF_ACCEPT_ACTION = "handoff_accept"
+HANDOFF_DECLINE_ACTION = "handoff_decline"
+ESC_UPDATE_ACTION = "escalation_update"
+ESC_FIXED_ACTION = "escalation_fixed"
+HANDOFF_PICK_ACTION = "handoff_pick"
+SHORTCUT_CALLBACK = "handle_angry_customer"
 INTAKE_VIEW = "intake"
 EDIT_VIEW = "case_edit"
 APOLOGY_VIEW = "step_apology"
 ACTION_VIEW = "step_action"
+ATTEMPT_VIEW = "attempt"
+NOTE_VIEW = "note"
+HANDOFF_VIEW = "handoff"
+DECLINE_VIEW = "handoff_decline"
+ESCALATE_VIEW = "escalate"
+ESC_UPDATE_VIEW = "escalation_update"
+RESOLVE_VIEW = "resolve"
+UNRESOLVED_VIEW = "unresolved"
+REVIEW_VIEW = "review"
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -198,7 +221,19 @@ def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
         fields.append(texts.CASE_FIELD_LINK.format(url=safe(case.link)))
     if case.source_permalink:
         fields.append(texts.CASE_FIELD_SOURCE.format(url=safe(case.source_permalink)))
-    return [mrkdwn(truncate(f, FIELD_LIMIT)) for f in fields]
+    escalation = case.escalation or {}
+    if escalation.get("fixed_at"):
+        fixed = datetime.fromisoformat(escalation["fixed_at"])
+        fields.append(texts.CASE_FIELD_ESCALATION_FIXED.format(when=slack_date(fixed)))
+    elif escalation.get("expected_by"):
+        expected = datetime.fromisoformat(escalation["expected_by"])
+        fields.append(texts.CASE_FIELD_ESCALATION.format(expected=slack_date(expected)))
+    if case.pending_handoff_to and case.is_open:
+        fields.append(texts.HANDOFF_PENDING_FIELD.format(user=mention(case.pending_handoff_to)))
+    if case.closed_at and not case.is_open:
+        duration = human_duration((case.closed_at - case.opened_at).total_seconds())
+        fields.append(texts.CASE_FIELD_CLOSED.format(user=mention(case.closed_by), duration=duration))
+    return [mrkdwn(truncate(f, FIELD_LIMIT)) for f in fields[:10]]
 
 
 def case_header(case: CaseSnapshot) -> HeaderBlock:
@@ -210,7 +245,24 @@ def case_header(case: CaseSnapshot) -> HeaderBlock:
 
 
 def case_actions(case: CaseSnapshot) -> list[ButtonElement]:
-    return [button(texts.BUTTON_EDIT, EDIT_ACTION, str(case.id))]
+    value = str(case.id)
+    if case.is_open:
+        buttons = [
+            button(texts.BUTTON_ATTEMPT, ATTEMPT_ACTION, value),
+            button(texts.BUTTON_NOTE, NOTE_ACTION, value),
+            button(texts.BUTTON_HANDOFF, HANDOFF_ACTION, value),
+        ]
+        if not (case.escalation and not case.escalation.get("fixed_at")):
+            buttons.append(button(texts.BUTTON_ESCALATE, ESCALATE_ACTION, value))
+        buttons += [
+            button(texts.BUTTON_RESOLVE, RESOLVE_ACTION, value, style="primary"),
+            button(texts.BUTTON_UNRESOLVED, UNRESOLVED_ACTION, value, style="danger"),
+        ]
+    else:
+        buttons = [button(texts.BUTTON_NOTE, NOTE_ACTION, value), button(texts.BUTTON_REOPEN, REOPEN_ACTION, value)]
+        if not case.review_cause:
+            buttons.append(button(texts.BUTTON_REVIEW, REVIEW_ACTION, value, style="primary"))
+    return buttons + [button(texts.BUTTON_EDIT, EDIT_ACTION, value)]
 
 
 def case_message(case: CaseSnapshot) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ transaction. Snapshots are plain frozen dataclasses so nothing lazy escapes the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -16,7 +16,7 @@ from bot import playbook, texts
 from bot.textutil import customer_keys
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Case
+from storage.models import Case, Review
 
 Clock = Callable[[], datetime]
 
@@ -55,6 +55,7 @@ class Entry:
     at: datetime
     text: str
     result: str | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class CaseSnapshot:
     prior: tuple[PriorCase, ...] = ()
     prior_count: int = 0
     pending_handoff_to: str | None = None
+    review_cause: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -130,7 +132,7 @@ class Cases:
     def _snapshot(self, session: Session, case: Case) -> CaseSnapshot:
         log = repo.events(session, case.id, kinds=("attempt", "note"))
         attempts = tuple(
-            Entry("attempt", e.actor, e.at, e.data.get("what", ""), e.data.get("result")) for e in log if e.kind == "attempt"
+            Entry("attempt", e.actor, e.at, e.data.get("what", ""), e.data.get("result"), e.data.get("outcome")) for e in log if e.kind == "attempt"
         )
         notes = tuple(Entry("note", e.actor, e.at, e.data.get("text", "")) for e in log if e.kind == "note")
         keys = dict(name_key=case.customer_name_key, email=case.customer_email, user=case.customer_user)
@@ -170,6 +172,7 @@ class Cases:
             prior=prior,
             prior_count=len(earlier),
             pending_handoff_to=handoffs[-1].to_user if handoffs else None,
+            review_cause=review.cause if (review := repo.get_review(session, case.id)) else None,
         )
 
     # --- writing ---------------------------------------------------------------------------
@@ -184,11 +187,14 @@ class Cases:
         mood: str | None = None,
         link: str | None = None,
         source_permalink: str | None = None,
+        customer_user: str | None = None,
     ) -> CaseSnapshot:
         if mood is not None and mood not in MOODS:
             raise ValueError(f"unknown mood {mood!r}")
         now = self.clock()
         keys = customer_keys(customer)
+        if customer_user:
+            keys = replace(keys, user=customer_user)
         with self.db.session() as session:
             case = repo.create_case(
                 session,
@@ -289,6 +295,177 @@ class Cases:
                 case = repo.get_case(session, case_id)
                 assert case is not None
             return self._snapshot(session, case)
+
+    # --- case file -------------------------------------------------------------------------
+    def _load(self, session: Session, case_id: int, *, lock: bool = False) -> Case:
+        case = repo.get_case(session, case_id, lock=lock)
+        if case is None:
+            raise CaseError(texts.CASE_NOT_FOUND)
+        return case
+
+    def _fresh(self, session: Session, case_id: int) -> CaseSnapshot:
+        session.expire_all()
+        return self._snapshot(session, self._load(session, case_id))
+
+    def log_attempt(self, case_id: int, *, user: str, what: str, result: str, outcome: str) -> CaseSnapshot:
+        """Anyone may log what was tried and how it went."""
+        if outcome not in texts.ATTEMPT_OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        now = self.clock()
+        with self.db.session() as session:
+            self._load(session, case_id)
+            data = {"what": what, "result": result, "outcome": outcome}
+            repo.add_event(session, case_id, actor=user, kind="attempt", now=now, data=data)
+            repo.update_case(session, case_id, now)
+            return self._fresh(session, case_id)
+
+    def add_note(self, case_id: int, *, user: str, text: str) -> CaseSnapshot:
+        now = self.clock()
+        with self.db.session() as session:
+            self._load(session, case_id)
+            repo.add_event(session, case_id, actor=user, kind="note", now=now, data={"text": text})
+            repo.update_case(session, case_id, now)
+            return self._fresh(session, case_id)
+
+    # --- ownership ---------------------------------------------------------------------------
+    @staticmethod
+    def check_owner(case: CaseSnapshot | Case, user: str, action: str) -> None:
+        if case.owner_id != user:
+            raise CaseError(texts.NOT_OWNER.format(owner=f"<@{case.owner_id}>", action=texts.ACTION_NAMES[action]))
+
+    @staticmethod
+    def check_open(case: CaseSnapshot | Case) -> None:
+        if case.status not in OPEN_STATUSES:
+            status = texts.STATUS_LABELS.get(case.status, case.status)
+            raise CaseError(texts.CASE_CLOSED_ALREADY.format(number=case.id, status=status))
+
+    # --- escalation --------------------------------------------------------------------------
+    def escalate(
+        self, case_id: int, *, user: str, need: str, expected_by: datetime, severity: str, channel: str | None
+    ) -> CaseSnapshot:
+        if severity not in texts.SEVERITIES:
+            raise ValueError(f"unknown severity {severity!r}")
+        now = self.clock()
+        with self.db.session() as session:
+            case = self._load(session, case_id, lock=True)
+            self.check_owner(case, user, "escalate")
+            self.check_open(case)
+            if case.escalation and not case.escalation.get("fixed_at"):
+                raise CaseError(texts.ALREADY_ESCALATED.format(number=case_id))
+            escalation = {
+                "need": need,
+                "severity": severity,
+                "expected_by": expected_by.isoformat(),
+                "by": user,
+                "at": now.isoformat(),
+                "channel": channel,
+                "ts": None,
+                "fixed_by": None,
+                "fixed_at": None,
+            }
+            repo.update_case(session, case_id, now, status="escalated", escalation=escalation)
+            repo.add_event(session, case_id, actor=user, kind="escalated", now=now, data=dict(escalation))
+            return self._fresh(session, case_id)
+
+    def set_escalation_message(self, case_id: int, channel: str, ts: str) -> None:
+        with self.db.session() as session:
+            case = self._load(session, case_id)
+            escalation = dict(case.escalation or {})
+            escalation.update(channel=channel, ts=ts)
+            repo.update_case(session, case_id, self.clock(), escalation=escalation)
+
+    def escalation_update(self, case_id: int, *, user: str, text: str) -> CaseSnapshot:
+        """Anyone (the experts) may post an update on an escalation."""
+        now = self.clock()
+        with self.db.session() as session:
+            case = self._load(session, case_id)
+            if not case.escalation:
+                raise CaseError(texts.CASE_NOT_FOUND)
+            repo.add_event(session, case_id, actor=user, kind="escalation_update", now=now, data={"text": text})
+            repo.update_case(session, case_id, now)
+            return self._fresh(session, case_id)
+
+    def escalation_fixed(self, case_id: int, *, user: str) -> tuple[bool, CaseSnapshot]:
+        now = self.clock()
+        with self.db.session() as session:
+            case = self._load(session, case_id, lock=True)  # two "Mark fixed" clicks: one wins
+            escalation = dict(case.escalation or {})
+            if not escalation or escalation.get("fixed_at"):
+                return False, self._snapshot(session, case)
+            escalation.update(fixed_by=user, fixed_at=now.isoformat())
+            status = "open" if case.status == "escalated" else case.status
+            repo.update_case(session, case_id, now, status=status, escalation=escalation)
+            repo.add_event(session, case_id, actor=user, kind="escalation_fixed", now=now)
+            return True, self._fresh(session, case_id)
+
+    # --- closing -----------------------------------------------------------------------------
+    def close(self, case_id: int, *, user: str, outcome: str, details: dict[str, Any]) -> tuple[bool, CaseSnapshot]:
+        """Resolved or not: owner only, once. A repeated submission changes nothing."""
+        if outcome not in CLOSED_STATUSES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        now = self.clock()
+        with self.db.session() as session:
+            case = self._load(session, case_id)
+            if case.status in CLOSED_STATUSES:
+                return False, self._snapshot(session, case)
+            self.check_owner(case, user, "close")
+            changed = repo.update_case_if(
+                session, case_id, now, expect={"open": True},
+                status=outcome, closed_at=now, closed_by=user, resolution={"outcome": outcome, **details},
+            )
+            if changed:
+                repo.add_event(session, case_id, actor=user, kind=outcome, now=now, data=details)
+                for handoff in repo.pending_handoffs(session, case_id):
+                    repo.answer_handoff(session, handoff.id, status="cancelled", now=now, reason="case closed")
+                self.on_closed(session, case_id, user, now)
+            return changed, self._fresh(session, case_id)
+
+    def on_closed(self, session: Session, case_id: int, user: str, now: datetime) -> None:
+        """Hook for work that must commit together with closing (follow-ups); see bot.followups."""
+
+    def reopen(self, case_id: int, *, user: str) -> tuple[bool, CaseSnapshot]:
+        now = self.clock()
+        with self.db.session() as session:
+            case = self._load(session, case_id)
+            if case.status not in CLOSED_STATUSES:
+                return False, self._snapshot(session, case)
+            changed = repo.update_case_if(
+                session, case_id, now, expect={"open": False}, status="open", closed_at=None, closed_by=None
+            )
+            if changed:
+                repo.add_event(session, case_id, actor=user, kind="reopened", now=now, data={"was": case.status})
+                self.on_reopened(session, case_id, user, now)
+            return changed, self._fresh(session, case_id)
+
+    def on_reopened(self, session: Session, case_id: int, user: str, now: datetime) -> None:
+        """Hook for work that must commit together with reopening (cancel follow-ups)."""
+
+    # --- review ------------------------------------------------------------------------------
+    def save_review(self, case_id: int, *, user: str, cause: str, improve: str | None, ux_issue: str | None) -> CaseSnapshot:
+        if cause not in texts.CAUSES:
+            raise ValueError(f"unknown cause {cause!r}")
+        now = self.clock()
+        with self.db.session() as session:
+            case = self._load(session, case_id)
+            if case.status not in CLOSED_STATUSES:
+                raise CaseError(texts.CASE_NOT_CLOSED.format(number=case_id))
+            if user not in (case.owner_id, case.closed_by):
+                self.check_owner(case, user, "review")
+            repo.save_review(
+                session,
+                Review(case_id=case_id, cause=cause, improve=improve, ux_issue=ux_issue, reviewed_by=user, reviewed_at=now),
+            )
+            repo.add_event(
+                session, case_id, actor=user, kind="reviewed", now=now,
+                data={"cause": cause, "improve": improve, "ux_issue": ux_issue},
+            )
+            return self._fresh(session, case_id)
+
+    def set_review_forwarded(self, case_id: int, ts: str) -> None:
+        with self.db.session() as session:
+            review = repo.get_review(session, case_id)
+            if review is not None:
+                review.forwarded_ts = ts
 
     def history(self, case_id: int) -> list[dict[str, Any]]:
         """The event log of a case, oldest first, as plain dicts."""

@@ -13,10 +13,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import blocks, texts
+from bot import blocks, notices, texts
 from bot.cases import Cases, CaseSnapshot
 from bot.config import Config
+from bot.handoffs import Handoffs, HandoffView
+from bot.people import People
 from bot.slack import CHANNEL_ERRORS, error_code
+from bot.textutil import human_duration
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ class Defuse:
     def __init__(self, config: Config, cases: Cases, client: WebClient):
         self.config = config
         self.cases = cases
+        self.handoffs = Handoffs(cases)
+        self.people = People(cases.db, client, cases.clock)
         self.client = client
         self.lock = CaseLocks()
 
@@ -67,7 +72,7 @@ class Defuse:
                 return self._publish_failed(case, error_code(exc))
             message_ts = response["ts"]
             channel = response.get("channel") or case.channel_id
-            permalink = self._permalink(channel, message_ts)
+            permalink = self.permalink(channel, message_ts)
             self.cases.set_posted(case_id, message_ts=message_ts, permalink=permalink)
             case = self.cases.require(case_id)
             self._post_checklist(case)
@@ -102,7 +107,7 @@ class Defuse:
             log.info("could not join %s: %s", channel_id, error_code(exc))
             return False
 
-    def _permalink(self, channel: str, ts: str) -> str | None:
+    def permalink(self, channel: str, ts: str) -> str | None:
         try:
             return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -188,3 +193,187 @@ class Defuse:
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("thread post for case %s failed: %s", case.id, error_code(exc))
             return False
+
+    # --- case file ---------------------------------------------------------------------------
+    def attempt_logged(self, case: CaseSnapshot) -> None:
+        if case.attempts:
+            self.thread_note(case, notices.attempt_line(case.attempts[-1]))
+
+    def note_added(self, case: CaseSnapshot) -> None:
+        if case.notes:
+            self.thread_note(case, notices.note_line(case.notes[-1]))
+
+    # --- second contact --------------------------------------------------------------------
+    def request_handoff(self, case_id: int, *, requester: str, colleague: str, note: str | None) -> bool:
+        """Ask a colleague by DM. Any failure is reported to the requester; True if the DM went out."""
+        handoff, withdrawn = self.handoffs.request(case_id, requester=requester, colleague=colleague, note=note)
+        case = self.cases.require(case_id)
+        for old in withdrawn:
+            self._close_handoff_dm(old, texts.HANDOFF_CANCELLED.format(number=case_id))
+        text, dm_blocks = notices.handoff_dm(case, handoff.id, requester, note)
+        try:
+            response = self.dm(colleague, text, dm_blocks)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            error = error_code(exc)
+            self.handoffs.failed(handoff.id, error)
+            self.tell(requester, texts.HANDOFF_DM_FAILED.format(colleague=blocks.mention(colleague), error=error, number=case_id))
+            self.refresh(case_id)
+            return False
+        self.handoffs.set_dm(handoff.id, response["channel"], response["ts"])
+        self.thread_note(
+            case, texts.HANDOFF_REQUESTED_THREAD.format(requester=blocks.mention(requester), colleague=blocks.mention(colleague))
+        )
+        self.tell(requester, texts.HANDOFF_SENT.format(colleague=blocks.mention(colleague), number=case_id))
+        self.refresh(case_id)
+        return True
+
+    def _close_handoff_dm(self, handoff: HandoffView, outcome: str) -> None:
+        if not (handoff.dm_channel and handoff.dm_ts):
+            return
+        case = self.cases.get(handoff.case_id)
+        if case is None:
+            return
+        _, original = notices.handoff_dm(case, handoff.id, handoff.from_user, handoff.note)
+        try:
+            self.client.chat_update(
+                channel=handoff.dm_channel, ts=handoff.dm_ts, text=outcome, blocks=notices.answered(original, outcome)
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("updating handoff DM %s failed: %s", handoff.id, error_code(exc))
+
+    def accept_handoff(self, handoff_id: int, *, user: str) -> None:
+        changed, handoff = self.handoffs.accept(handoff_id, user=user)
+        if not changed:
+            self._close_handoff_dm(handoff, texts.HANDOFF_STALE.format(status=handoff.status))
+            return
+        case = self.cases.require(handoff.case_id)
+        who = dict(colleague=blocks.mention(user), requester=blocks.mention(handoff.from_user), number=case.id)
+        self._close_handoff_dm(handoff, texts.HANDOFF_ACCEPTED_DM.format(number=case.id, url=case.permalink or ""))
+        self.thread_note(case, texts.HANDOFF_ACCEPTED_THREAD.format(**who))
+        self.tell(handoff.from_user, texts.HANDOFF_ACCEPTED_TELL.format(**who))
+        self.refresh(case.id)
+
+    def decline_handoff(self, handoff_id: int, *, user: str, reason: str | None) -> None:
+        changed, handoff = self.handoffs.decline(handoff_id, user=user, reason=reason)
+        if not changed:
+            self._close_handoff_dm(handoff, texts.HANDOFF_STALE.format(status=handoff.status))
+            return
+        case = self.cases.require(handoff.case_id)
+        because = f" ({blocks.safe_limited(reason, 500)})" if reason else ""
+        who = dict(colleague=blocks.mention(user), requester=blocks.mention(handoff.from_user), number=case.id, reason=because)
+        self._close_handoff_dm(handoff, texts.HANDOFF_DECLINED_DM.format(number=case.id))
+        self.tell(handoff.from_user, texts.HANDOFF_DECLINED_TELL.format(**who))
+        self.thread_note(case, texts.HANDOFF_DECLINED_THREAD.format(**who))
+        self.refresh(case.id)
+
+    # --- escalation --------------------------------------------------------------------------
+    def escalate(self, case_id: int, *, user: str, need: str, expected_by: Any, severity: str) -> None:
+        channel = self.config.escalation_channel
+        case = self.cases.escalate(case_id, user=user, need=need, expected_by=expected_by, severity=severity, channel=channel)
+        text, post = notices.escalation_post(case)
+        target, thread_ts = (channel, None) if channel else (case.channel_id, case.message_ts)
+        try:
+            response = self.client.chat_postMessage(channel=target, thread_ts=thread_ts, text=text, blocks=post, unfurl_links=False)
+            self.cases.set_escalation_message(case_id, response["channel"], response["ts"])
+            posted_elsewhere = bool(channel)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("posting escalation of case %s to %s failed: %s", case_id, target, error_code(exc))
+            posted_elsewhere = False
+            if channel:  # fall back to the case thread so the request is not lost
+                try:
+                    response = self.client.chat_postMessage(
+                        channel=case.channel_id, thread_ts=case.message_ts, text=text, blocks=post, unfurl_links=False
+                    )
+                    self.cases.set_escalation_message(case_id, response["channel"], response["ts"])
+                except (SlackApiError, SlackClientError, OSError):
+                    self.tell(user, texts.POST_FAILED.format(number=case_id, error=error_code(exc)))
+        esc = case.escalation or {}
+        expected = blocks.slack_date(expected_by)
+        line = texts.ESCALATED_THREAD.format(
+            user=blocks.mention(user), severity=texts.SEVERITIES.get(severity, severity),
+            need=blocks.safe_limited(esc.get("need"), 1500), expected=expected,
+        )
+        if posted_elsewhere:
+            line += texts.ESCALATED_ELSEWHERE.format(channel=channel)
+        self.thread_note(case, line)
+        self.refresh(case_id)
+
+    def escalation_update(self, case_id: int, *, user: str, text: str) -> None:
+        case = self.cases.escalation_update(case_id, user=user, text=text)
+        safe_text = blocks.safe_limited(text, 2500)
+        self.thread_note(case, texts.ESC_UPDATE_THREAD.format(user=blocks.mention(user), text=safe_text))
+        if case.owner_id != user:
+            self.tell(case.owner_id, texts.ESC_UPDATE_DM.format(
+                user=blocks.mention(user), number=case.id, text=safe_text, url=case.permalink or ""))
+
+    def escalation_fixed(self, case_id: int, *, user: str) -> bool:
+        changed, case = self.cases.escalation_fixed(case_id, user=user)
+        if not changed:
+            return False
+        self.thread_note(case, texts.ESC_FIXED_THREAD.format(user=blocks.mention(user)))
+        if case.owner_id != user:
+            self.tell(case.owner_id, texts.ESC_FIXED_DM.format(user=blocks.mention(user), number=case.id, url=case.permalink or ""))
+        esc = case.escalation or {}
+        if esc.get("channel") and esc.get("ts"):
+            text, post = notices.escalation_post(case)
+            try:
+                self.client.chat_update(channel=esc["channel"], ts=esc["ts"], text=text, blocks=post)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                log.warning("updating escalation post of case %s failed: %s", case_id, error_code(exc))
+        self.refresh(case_id)
+        return True
+
+    # --- closing and review ----------------------------------------------------------------
+    def close(self, case_id: int, *, user: str, outcome: str, details: dict[str, Any]) -> bool:
+        changed, case = self.cases.close(case_id, user=user, outcome=outcome, details=details)
+        if not changed:
+            return False
+        duration = human_duration(((case.closed_at or case.opened_at) - case.opened_at).total_seconds())
+        if outcome == "resolved":
+            line = texts.RESOLVED_THREAD.format(user=blocks.mention(user), duration=duration,
+                                                fix=blocks.safe_limited(details.get("fix"), 1500))
+            if details.get("prevention"):
+                line += "\n" + texts.RESOLVED_PREVENTION.format(advice=blocks.safe_limited(details["prevention"], 1000))
+            if details.get("feedback_asked") is not None:
+                line += "\n" + texts.RESOLVED_FEEDBACK.format(answer="yes" if details["feedback_asked"] else "no")
+        else:
+            line = texts.UNRESOLVED_THREAD.format(user=blocks.mention(user), duration=duration,
+                                                  explanation=blocks.safe_limited(details.get("explanation"), 2000))
+        self.thread_note(case, line)
+        self.refresh(case_id)
+        text, prompt = notices.review_prompt(case)
+        self.thread_note(case, text, prompt)
+        self.after_close(case, user)
+        return True
+
+    def after_close(self, case: CaseSnapshot, user: str) -> None:
+        """Breather nudge; see bot.breather (wired in by the app)."""
+
+    def reopen(self, case_id: int, *, user: str) -> bool:
+        changed, case = self.cases.reopen(case_id, user=user)
+        if changed:
+            self.thread_note(case, texts.REOPENED_THREAD.format(user=blocks.mention(user)))
+            self.refresh(case_id)
+        return changed
+
+    def review(self, case_id: int, *, user: str, cause: str, improve: str | None, ux_issue: str | None) -> None:
+        case = self.cases.save_review(case_id, user=user, cause=cause, improve=improve, ux_issue=ux_issue)
+        line = texts.REVIEW_SAVED_THREAD.format(
+            user=blocks.mention(user), cause=texts.CAUSES.get(cause, cause),
+            improve=texts.REVIEW_IMPROVE_LINE.format(text=blocks.safe_limited(improve, 1200)) if improve else "",
+        )
+        if ux_issue:
+            line += texts.REVIEW_UX_LINE.format(text=blocks.safe_limited(ux_issue, 1200))
+            channel = self.config.product_feedback_channel
+            if channel:
+                try:
+                    response = self.client.chat_postMessage(
+                        channel=channel, text=notices.product_feedback(case, user, cause, ux_issue), unfurl_links=False
+                    )
+                    self.cases.set_review_forwarded(case_id, response["ts"])
+                    line += texts.REVIEW_FORWARDED.format(channel=channel)
+                except (SlackApiError, SlackClientError, OSError) as exc:
+                    log.warning("forwarding UX issue of case %s failed: %s", case_id, error_code(exc))
+                    self.tell(user, texts.FEEDBACK_FORWARD_FAILED.format(channel=channel, error=error_code(exc)))
+        self.thread_note(case, line)
+        self.refresh(case_id)

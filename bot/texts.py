@@ -163,3 +163,161 @@ CASE_NOT_FOUND = "I can't find that case any more."
 STEP_ALREADY_DONE = "Step {step} was already ticked by {user}."
 REPEAT_CUSTOMER = "🔁 *Repeat customer:* {count} earlier case(s): {cases}"
 REPEAT_FAILED_BEFORE = "Tried before without success: {tried}"
+
+# --- case file: attempts and notes ------------------------------------------------------------
+BUTTON_ATTEMPT = "Log attempt"
+BUTTON_NOTE = "Add note"
+BUTTON_HANDOFF = "Second contact"
+BUTTON_ESCALATE = "Escalate"
+BUTTON_RESOLVE = "Resolved"
+BUTTON_UNRESOLVED = "Not resolved"
+BUTTON_REOPEN = "Reopen"
+BUTTON_REVIEW = "Write review"
+ATTEMPT_TITLE = "Log an attempt"
+ATTEMPT_WHAT = "What did you try?"
+ATTEMPT_RESULT = "What happened?"
+ATTEMPT_OUTCOME = "Did it help?"
+ATTEMPT_OUTCOMES = {"helped": "It helped", "partly": "Partly", "failed": "It did not help"}
+ATTEMPT_POSTED = "📝 *Attempt* by {user} · {when}\n*Tried:* {what}\n*Result:* {result} ({outcome})"
+NOTE_TITLE = "Add a note"
+NOTE_TEXT = "Note"
+NOTE_POSTED = "🗒️ *Note* by {user} · {when}\n{text}"
+SAVE = "Save"
+
+# --- ownership -------------------------------------------------------------------------------
+NOT_OWNER = "Only the case owner, {owner}, can {action}. Ask them, or ask for a second contact."
+ACTION_NAMES = {
+    "handoff": "hand this case to someone else",
+    "escalate": "escalate this case",
+    "close": "close this case",
+    "review": "write the review",
+}
+CASE_CLOSED_ALREADY = "Case #{number} is already closed ({status})."
+CASE_NOT_CLOSED = "Case #{number} is still open."
+
+# --- second contact ------------------------------------------------------------------------------
+HANDOFF_TITLE = "Second contact"
+HANDOFF_WHO = "Who should take over?"
+HANDOFF_NOTE = "Note for your colleague"
+HANDOFF_NOTE_HINT = "What they need to know so the customer doesn't have to repeat themselves."
+HANDOFF_SUBMIT = "Ask them"
+HANDOFF_SELF = "That's you. Pick a colleague."
+HANDOFF_BOT = "That's a bot, not a colleague. Pick a person."
+HANDOFF_DELETED = "That account is deactivated. Pick someone else."
+HANDOFF_BREATHER_WARNING = "⏸️ {user} is taking a breather until {until}; they may answer later."
+HANDOFF_DM_INTRO = "🤝 {requester} asks you to take over an angry-customer case as a second contact."
+HANDOFF_DM_FIELDS = "*Customer:* {customer}\n*What happened:* {summary}"
+HANDOFF_DM_STEPS = "*Steps done ({done}/{total}):* {steps}"
+HANDOFF_DM_NO_STEPS = "*Steps done:* none yet"
+HANDOFF_DM_ATTEMPTS = "*Attempts so far:*\n{attempts}"
+HANDOFF_DM_NO_ATTEMPTS = "*Attempts so far:* none logged"
+HANDOFF_DM_ESCALATION = "*Escalation:* {status}"
+HANDOFF_DM_NO_ESCALATION = "*Escalation:* not escalated"
+HANDOFF_DM_NOTE = "*Note from {requester}:*\n{note}"
+HANDOFF_DM_LINK = "<{url}|Open the case thread>"
+HANDOFF_FALLBACK = "{requester} asks you to take over case #{number} ({customer})"
+BUTTON_ACCEPT = "Accept"
+BUTTON_DECLINE = "Decline"
+DECLINE_TITLE = "Decline handoff"
+DECLINE_REASON = "Reason (optional)"
+DECLINE_SUBMIT = "Decline"
+HANDOFF_REQUESTED_THREAD = "🤝 {requester} asked {colleague} to take over as a second contact."
+HANDOFF_SENT = "I've asked {colleague} to take over case #{number}. I'll tell you when they answer."
+HANDOFF_DM_FAILED = "I couldn't reach {colleague} by DM (Slack said `{error}`). Case #{number} is still yours; pick someone else."
+HANDOFF_ACCEPTED_DM = "✅ You accepted case #{number}. It's yours now: <{url}|open the thread>."
+HANDOFF_ACCEPTED_THREAD = "🤝 {colleague} took over this case from {requester}. Owner: {colleague}."
+HANDOFF_ACCEPTED_TELL = "{colleague} accepted case #{number}; it's theirs now. Thank you for handing it over."
+HANDOFF_DECLINED_DM = "You declined case #{number}."
+HANDOFF_DECLINED_TELL = "{colleague} declined case #{number}{reason}. It's still yours; you can ask someone else."
+HANDOFF_DECLINED_THREAD = "{colleague} declined the second contact{reason}. {requester} still owns the case."
+HANDOFF_STALE = "This request is no longer open (it was {status})."
+HANDOFF_CANCELLED = "This request was withdrawn: case #{number} moved on."
+HANDOFF_PENDING_FIELD = "*Second contact*\nasked {user}"
+
+# --- escalation ------------------------------------------------------------------------------
+SEVERITIES = {"low": "Low", "normal": "Normal", "high": "High", "critical": "Critical"}
+ESCALATE_TITLE = "Escalate to experts"
+ESCALATE_NEED = "What do you need from the experts?"
+ESCALATE_TIMEFRAME = "Timeframe to give the customer"
+ESCALATE_TIMEFRAME_HINT = (
+    "A date (2026-12-01) or a duration (2 days, 4 hours, 1 week). Promise what the experts can really "
+    "meet: a longer wait is forgiven, a missed promise is not."
+)
+ESCALATE_SEVERITY = "Severity"
+ESCALATE_SUBMIT = "Escalate"
+ERR_TIMEFRAME = "Write a date like 2026-12-01 or a duration like 2 days, 4 hours or 1 week."
+ERR_TIMEFRAME_PAST = "That is already past. Give the customer a time in the future."
+ERR_TIMEFRAME_FAR = "That is more than 90 days away; give the customer something nearer and update them."
+ESCALATION_HEADER = "🚨 Escalation: case #{number} ({severity})"
+ESCALATION_BODY = "*Customer:* {customer}\n*What happened:* {summary}\n*Needed from experts:* {need}"
+ESCALATION_META = "Owner {owner} · expected by {expected} · <{url}|case thread>"
+ESCALATION_META_NO_LINK = "Owner {owner} · expected by {expected}"
+ESCALATION_ATTEMPTS = "*Attempts so far:*\n{attempts}"
+ESCALATION_NO_ATTEMPTS = "*Attempts so far:* none logged"
+ESCALATION_FIXED_LINE = "✅ Marked fixed by {user} · {when}"
+ESCALATION_FALLBACK = "Escalation for case #{number}: {customer}"
+BUTTON_ESC_UPDATE = "Post update"
+BUTTON_ESC_FIXED = "Mark fixed"
+ESC_UPDATE_TITLE = "Escalation update"
+ESC_UPDATE_TEXT = "Update for the case owner"
+ESCALATED_THREAD = "🚨 {user} escalated this case to the experts ({severity}): {need}\nExpected by {expected}."
+ESCALATED_ELSEWHERE = " Posted in <#{channel}>."
+ESC_UPDATE_THREAD = "🔧 Update from {user} on the escalation:\n{text}"
+ESC_UPDATE_DM = "🔧 {user} posted an update on the escalation of case #{number}:\n{text}\n<{url}|Open the case>"
+ESC_FIXED_THREAD = "✅ {user} marked the escalation fixed. Let the customer know."
+ESC_FIXED_DM = "✅ {user} marked the escalation of case #{number} fixed. Let the customer know: <{url}|open the case>."
+ESC_ALREADY_FIXED = "This escalation was already marked fixed."
+CASE_FIELD_ESCALATION = "*Escalation*\nexpected by {expected}"
+CASE_FIELD_ESCALATION_FIXED = "*Escalation*\nfixed {when}"
+
+# --- closing -------------------------------------------------------------------------------
+RESOLVE_TITLE = "Case resolved"
+RESOLVE_FIX = "What fixed it?"
+RESOLVE_PREVENTION = "Advice you gave the customer to prevent it next time"
+RESOLVE_FEEDBACK = "Did you ask the customer for feedback?"
+YES_NO = {"yes": "Yes", "no": "No"}
+RESOLVE_SUBMIT = "Close case"
+UNRESOLVED_TITLE = "Not resolved"
+UNRESOLVED_REMINDER = (
+    "*Be honest, and apologise sincerely.* Tell the customer plainly what went wrong, what it affected, "
+    "and what we could not do, without excuses. Then say sorry and mean it."
+)
+UNRESOLVED_EXPLANATION = "What did you tell the customer?"
+UNRESOLVED_EXPLANATION_HINT = "What went wrong, what was affected, and what could not be done."
+UNRESOLVED_APOLOGISED = "Did you apologise?"
+RESOLVED_THREAD = "🟢 {user} closed the case as resolved after {duration}.\n*Fixed by:* {fix}"
+RESOLVED_PREVENTION = "*Prevention advice:* {advice}"
+RESOLVED_FEEDBACK = "Customer asked for feedback: {answer}"
+UNRESOLVED_THREAD = "🔴 {user} closed the case as not resolved after {duration}.\n*Explanation given:* {explanation}"
+CASE_FIELD_CLOSED = "*Closed*\nby {user} after {duration}"
+REOPENED_THREAD = "🔁 {user} reopened the case: the customer came back."
+
+# --- review --------------------------------------------------------------------------------
+CAUSES = {
+    "bug": "A bug",
+    "ux": "Product UX",
+    "support": "Our support process",
+    "outside": "Outside stress (their bad day)",
+    "other": "Something else",
+}
+REVIEW_PROMPT = "📋 {owner}, a short review helps the team learn from this case: why were they angry, and what could we improve?"
+REVIEW_TITLE = "Case review"
+REVIEW_CAUSE = "Why was the customer angry?"
+REVIEW_IMPROVE = "What could we improve?"
+REVIEW_UX = "A UX issue for the product team (optional)"
+REVIEW_UX_HINT = "Posted to the product channel with a link to this case."
+REVIEW_SUBMIT = "Save review"
+REVIEW_SAVED_THREAD = "📋 Review by {user}: cause *{cause}*.{improve}"
+REVIEW_IMPROVE_LINE = "\n*Improve:* {text}"
+REVIEW_UX_LINE = "\n*UX issue:* {text}"
+REVIEW_FORWARDED = " Forwarded to <#{channel}>."
+PRODUCT_FEEDBACK = "💡 *UX issue from a support case* (#{number}, cause: {cause})\n{text}\n<{url}|Case thread> · reported by {user}"
+
+# --- message shortcut --------------------------------------------------------------------------
+SHORTCUT_EMPTY = "(the message had no text)"
+ALREADY_ESCALATED = "Case #{number} is already escalated; post an update on the escalation instead."
+HANDOFF_NOT_YOURS = "This request was sent to {user}; only they can answer it."
+FEEDBACK_FORWARD_FAILED = (
+    "Your review is saved, but I couldn't post the UX issue to <#{channel}> (Slack said `{error}`). "
+    "Invite me there with `/invite @Defuse`."
+)

@@ -182,3 +182,15 @@ def is_help(text: str | None) -> bool:
 def safe_limited_echo(text: str, limit: int) -> str:
     """User text echoed back in a message: escaped and shortened."""
     return safe(truncate(text, limit))
+
+
+def human_duration(seconds: float) -> str:
+    """3,700 s -> '1 h 1 min'; 200,000 s -> '2 days 7 h'."""
+    minutes = max(0, int(seconds // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {mins} min" if mins else "")
+    return f"{mins} min" if mins else "under a minute"

@@ -6,8 +6,11 @@ from bot.service import Defuse
 
 
 def register(app: App, defuse: Defuse) -> None:
-    from handlers import actions, commands, views
+    from handlers import actions, casefile, casefile_views, commands, shortcuts, views
 
     commands.register(app, defuse)
     actions.register(app, defuse)
     views.register(app, defuse)
+    casefile.register(app, defuse)
+    casefile_views.register(app, defuse)
+    shortcuts.register(app, defuse)

@@ -27,6 +27,10 @@ def register(app: App, defuse: Defuse) -> None:
         assert form is not None
         user = user_id(body)
         meta = forms.metadata(view)
+        permalink = meta.get("permalink")
+        if not permalink and meta.get("source_channel") and meta.get("source_ts"):
+            permalink = defuse.permalink(meta["source_channel"], meta["source_ts"])
+        same_customer = meta.get("customer_user") and form.customer == meta.get("customer_name")
         try:
             case = defuse.cases.open(
                 team_id=team_id(body),
@@ -36,7 +40,8 @@ def register(app: App, defuse: Defuse) -> None:
                 summary=form.summary,
                 mood=form.mood,
                 link=form.link,
-                source_permalink=meta.get("permalink"),
+                source_permalink=permalink,
+                customer_user=meta.get("customer_user") if same_customer else None,
             )
         except SQLAlchemyError:
             log.exception("saving a case from the form failed")

@@ -169,6 +169,9 @@ class Agent(Base):
     __tablename__ = "agents"
 
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     tz: Mapped[str | None] = mapped_column(String(64))
     tz_fetched_at: Mapped[datetime | None]
     breather_until: Mapped[datetime | None]

@@ -33,6 +33,19 @@ def update_case(session: Session, case_id: int, now: datetime, **fields: Any) ->
     session.execute(update(Case).where(Case.id == case_id).values(updated_at=now, **fields))
 
 
+def update_case_if(session: Session, case_id: int, now: datetime, *, expect: dict[str, bool], **fields: Any) -> bool:
+    """Conditional update for state transitions; True if this call made the change.
+
+    expect: {"open": True} (status is open/escalated) or {"open": False} (closed).
+    """
+    stmt = update(Case).where(Case.id == case_id)
+    if "open" in expect:
+        statuses = ("open", "escalated")
+        stmt = stmt.where(Case.status.in_(statuses) if expect["open"] else Case.status.not_in(statuses))
+    result = session.execute(stmt.values(updated_at=now, **fields))
+    return result.rowcount == 1
+
+
 def set_step(
     session: Session,
     case_id: int,

@@ -17,6 +17,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('agents',
     sa.Column('user_id', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('is_bot', sa.Boolean(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('tz', sa.String(length=64), nullable=True),
     sa.Column('tz_fetched_at', sa.DateTime(), nullable=True),
     sa.Column('breather_until', sa.DateTime(), nullable=True),

@@ -1,0 +1,159 @@
+"""Messages other than the case and checklist: thread lines, DMs, the escalation post."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextObject
+
+from bot import blocks as b
+from bot import playbook, texts
+from bot.cases import CaseSnapshot, Entry
+from bot.textutil import plain, truncate
+
+
+def customer_name(case: CaseSnapshot) -> str:
+    return b.safe_limited(case.customer, 200) if case.customer else "not named"
+
+
+def attempts_text(case: CaseSnapshot, limit: int = 2500) -> str | None:
+    if not case.attempts:
+        return None
+    lines = []
+    for attempt in case.attempts:
+        outcome = texts.ATTEMPT_OUTCOMES.get(attempt.outcome or "", "")
+        lines.append(
+            "• {when} {what} → {result}{outcome}".format(
+                when=b.slack_date(attempt.at, "{date_short}"),
+                what=b.safe_limited(attempt.text, 300),
+                result=b.safe_limited(attempt.result, 300),
+                outcome=f" ({outcome})" if outcome else "",
+            )
+        )
+    text = "\n".join(lines)
+    return truncate(text, limit)
+
+
+def attempt_line(entry: Entry) -> str:
+    outcome = entry.outcome or ""
+    return texts.ATTEMPT_POSTED.format(
+        user=b.mention(entry.author),
+        when=b.slack_date(entry.at),
+        what=b.safe_limited(entry.text, 1200),
+        result=b.safe_limited(entry.result, 1200),
+        outcome=texts.ATTEMPT_OUTCOMES.get(outcome, outcome),
+    )
+
+
+def note_line(entry: Entry) -> str:
+    return texts.NOTE_POSTED.format(user=b.mention(entry.author), when=b.slack_date(entry.at), text=b.safe_limited(entry.text, 2900))
+
+
+def escalation_status(case: CaseSnapshot) -> str:
+    esc = case.escalation or {}
+    if not esc:
+        return texts.HANDOFF_DM_NO_ESCALATION
+    if esc.get("fixed_at"):
+        return texts.HANDOFF_DM_ESCALATION.format(status="fixed " + b.slack_date(datetime.fromisoformat(esc["fixed_at"])))
+    expected = b.slack_date(datetime.fromisoformat(esc["expected_by"]))
+    return texts.HANDOFF_DM_ESCALATION.format(status=f"waiting on the experts, expected by {expected}")
+
+
+def handoff_dm(case: CaseSnapshot, handoff_id: int, requester: str, note: str | None) -> tuple[str, list[dict[str, Any]]]:
+    done = [f"{s.number}. {playbook.step(s.number).title}" for s in case.steps if s.done]
+    steps = (
+        texts.HANDOFF_DM_STEPS.format(done=len(done), total=playbook.TOTAL, steps="; ".join(done))
+        if done else texts.HANDOFF_DM_NO_STEPS
+    )
+    attempts = attempts_text(case, 2000)
+    items: list[Block] = [
+        b.section(texts.HANDOFF_DM_INTRO.format(requester=b.mention(requester))),
+        b.section(texts.HANDOFF_DM_FIELDS.format(customer=customer_name(case), summary=b.safe_limited(case.summary, 2500))),
+        b.section(steps),
+        b.section(texts.HANDOFF_DM_ATTEMPTS.format(attempts=attempts) if attempts else texts.HANDOFF_DM_NO_ATTEMPTS),
+        b.section(escalation_status(case)),
+    ]
+    if case.mood:
+        items.append(b.context(texts.CASE_FIELD_MOOD.format(mood=texts.MOODS.get(case.mood, case.mood)).replace("\n", " ")))
+    if note:
+        items.append(b.section(texts.HANDOFF_DM_NOTE.format(requester=b.mention(requester), note=b.safe_limited(note, 2000))))
+    if case.permalink:
+        items.append(b.section(texts.HANDOFF_DM_LINK.format(url=case.permalink)))
+    items.append(
+        ActionsBlock(
+            block_id=f"handoff_{handoff_id}",
+            elements=[
+                b.button(texts.BUTTON_ACCEPT, b.HANDOFF_ACCEPT_ACTION, str(handoff_id), style="primary"),
+                b.button(texts.BUTTON_DECLINE, b.HANDOFF_DECLINE_ACTION, str(handoff_id)),
+            ],
+        )
+    )
+    fallback = texts.HANDOFF_FALLBACK.format(
+        requester=b.mention(requester), number=case.id, customer=plain(case.customer) or "customer"
+    )
+    return truncate(fallback, 300), b.message(items)
+
+
+def answered(original: list[dict[str, Any]], outcome: str) -> list[dict[str, Any]]:
+    """The DM as it was, with its buttons replaced by what happened."""
+    kept = [blk for blk in original if blk.get("type") != "actions"]
+    return kept[: b.MAX_MESSAGE_BLOCKS - 1] + [b.context(outcome).to_dict()]
+
+
+def escalation_post(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
+    esc = case.escalation or {}
+    severity = texts.SEVERITIES.get(esc.get("severity", ""), esc.get("severity", ""))
+    expected = b.slack_date(datetime.fromisoformat(esc["expected_by"]))
+    meta = (
+        texts.ESCALATION_META.format(owner=b.mention(case.owner_id), expected=expected, url=case.permalink)
+        if case.permalink else texts.ESCALATION_META_NO_LINK.format(owner=b.mention(case.owner_id), expected=expected)
+    )
+    attempts = attempts_text(case)
+    items: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=truncate(texts.ESCALATION_HEADER.format(number=case.id, severity=severity), 150))),
+        b.section(
+            texts.ESCALATION_BODY.format(
+                customer=customer_name(case),
+                summary=b.safe_limited(case.summary, 1200),
+                need=b.safe_limited(esc.get("need"), 1200),
+            )
+        ),
+        b.section(texts.ESCALATION_ATTEMPTS.format(attempts=attempts) if attempts else texts.ESCALATION_NO_ATTEMPTS),
+        b.context(meta),
+    ]
+    if esc.get("fixed_at"):
+        items.append(b.context(texts.ESCALATION_FIXED_LINE.format(
+            user=b.mention(esc.get("fixed_by")), when=b.slack_date(datetime.fromisoformat(esc["fixed_at"])))))
+    else:
+        items.append(
+            ActionsBlock(
+                block_id=f"escalation_{case.id}",
+                elements=[
+                    b.button(texts.BUTTON_ESC_UPDATE, b.ESC_UPDATE_ACTION, str(case.id)),
+                    b.button(texts.BUTTON_ESC_FIXED, b.ESC_FIXED_ACTION, str(case.id), style="primary"),
+                ],
+            )
+        )
+    fallback = texts.ESCALATION_FALLBACK.format(number=case.id, customer=plain(case.customer) or "customer")
+    return truncate(fallback, 300), b.message(items)
+
+
+def review_prompt(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
+    text = texts.REVIEW_PROMPT.format(owner=b.mention(case.owner_id))
+    items: list[Block] = [
+        b.section(text),
+        ActionsBlock(block_id=f"review_{case.id}", elements=[
+            b.button(texts.BUTTON_REVIEW, b.REVIEW_ACTION, str(case.id), style="primary")]),
+    ]
+    return text, b.message(items)
+
+
+def product_feedback(case: CaseSnapshot, user: str, cause: str, ux_issue: str) -> str:
+    return texts.PRODUCT_FEEDBACK.format(
+        number=case.id,
+        cause=texts.CAUSES.get(cause, cause),
+        text=b.safe_limited(ux_issue, 2000),
+        url=case.permalink or "",
+        user=b.mention(user),
+    )

@@ -1,0 +1,87 @@
+"""What we know about Slack users: bot or person, time zone, breather. users.info is cached."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import IntegrityError
+
+from bot.cases import Clock, utcnow
+from bot.slack import error_code
+from storage import repositories as repo
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+CACHE_FOR = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    name: str | None
+    is_bot: bool
+    deleted: bool
+    tz: str | None
+    breather_until: datetime | None
+
+    def on_breather(self, now: datetime) -> bool:
+        return self.breather_until is not None and self.breather_until > now
+
+
+def valid_tz(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+        return name
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class People:
+    def __init__(self, db: Database, client: WebClient, clock: Clock = utcnow):
+        self.db = db
+        self.client = client
+        self.clock = clock
+
+    def cached(self, user_id: str) -> Person | None:
+        with self.db.session() as session:
+            agent = repo.get_agent(session, user_id)
+            if agent is None:
+                return None
+            return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
+
+    def lookup(self, user_id: str, *, refresh: bool = False) -> Person | None:
+        """From the cache if fresh, else users.info. None if Slack can't tell us (logged)."""
+        now = self.clock()
+        with self.db.session() as session:
+            agent = repo.get_agent(session, user_id)
+            if agent and agent.tz_fetched_at and now - agent.tz_fetched_at < CACHE_FOR and not refresh:
+                return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("users.info %s failed: %s", user_id, error_code(exc))
+            return self.cached(user_id)
+        profile = user.get("profile") or {}
+        fields = dict(
+            name=(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")),
+            is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
+            deleted=bool(user.get("deleted")),
+            tz=valid_tz(user.get("tz")),
+            tz_fetched_at=now,
+        )
+        for attempt in range(2):  # two first lookups of one user at once: the loser updates
+            try:
+                with self.db.session() as session:
+                    agent = repo.upsert_agent(session, user_id, **fields)
+                    return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
+            except IntegrityError:
+                if attempt:
+                    raise
+        return None
