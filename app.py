@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 import handlers
 from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
+from bot.reminders import ReminderEngine, TickRunner
 from bot.service import Defuse
 from bot.slack import AUTH_ERRORS, error_code, make_client
 from storage.db import Database
@@ -88,9 +89,13 @@ def build(config: Config) -> Runtime:
         listener_executor=executor,
         logger=logging.getLogger("defuse.bolt"),
     )
-    defuse = Defuse(config, Cases(db), client)
+    # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
+    reminder_client = make_client(config.bot_token, config.api_url, rate_limit_retries=0)
+    defuse = Defuse(config, Cases(db), client, reminder_client)
     handlers.register(bolt, defuse)
-    return Runtime(config, db, client, bolt, defuse, executor)
+    engine = ReminderEngine(db, defuse.followups.deliver)
+    scheduler = TickRunner(engine, config.tick_seconds)
+    return Runtime(config, db, client, bolt, defuse, executor, scheduler)
 
 
 def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
@@ -161,6 +166,7 @@ def main() -> int:
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
     try:
         runtime = build(config)
     except ConfigError as exc:
@@ -173,6 +179,7 @@ def main() -> int:
         return 2
 
     stop = threading.Event()
+    runtime.scheduler.start()
 
     def on_signal(signum: int, _frame: Any) -> None:
         if stop.is_set():

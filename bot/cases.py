@@ -110,12 +110,29 @@ class CaseSnapshot:
         return self.steps[number - 1]
 
 
+class CaseHooks:
+    """Work that must commit in the same transaction as a lifecycle change (see bot.followups)."""
+
+    def case_opened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
+        pass
+
+    def case_closed(self, session: Session, case: CaseSnapshot, event_id: int, now: datetime) -> None:
+        pass
+
+    def case_reopened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
+        pass
+
+    def owner_changed(self, session: Session, case_id: int, old: str, new: str, now: datetime) -> None:
+        pass
+
+
 class Cases:
     """The case lifecycle, backed by storage.repositories."""
 
-    def __init__(self, db: Database, clock: Clock = utcnow):
+    def __init__(self, db: Database, clock: Clock = utcnow, hooks: CaseHooks | None = None):
         self.db = db
         self.clock = clock
+        self.hooks = hooks or CaseHooks()
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> CaseSnapshot | None:
@@ -220,7 +237,9 @@ class Cases:
                 now=now,
                 data={"customer": customer, "summary": summary, "mood": mood, "link": link, "channel": channel_id},
             )
-            return self._snapshot(session, case)
+            snapshot = self._snapshot(session, case)
+            self.hooks.case_opened(session, snapshot, now)
+            return snapshot
 
     def set_posted(
         self, case_id: int, *, message_ts: str | None = None, checklist_ts: str | None = None, permalink: str | None = None
@@ -413,15 +432,14 @@ class Cases:
                 session, case_id, now, expect={"open": True},
                 status=outcome, closed_at=now, closed_by=user, resolution={"outcome": outcome, **details},
             )
-            if changed:
-                repo.add_event(session, case_id, actor=user, kind=outcome, now=now, data=details)
-                for handoff in repo.pending_handoffs(session, case_id):
-                    repo.answer_handoff(session, handoff.id, status="cancelled", now=now, reason="case closed")
-                self.on_closed(session, case_id, user, now)
-            return changed, self._fresh(session, case_id)
-
-    def on_closed(self, session: Session, case_id: int, user: str, now: datetime) -> None:
-        """Hook for work that must commit together with closing (follow-ups); see bot.followups."""
+            if not changed:
+                return False, self._fresh(session, case_id)
+            event = repo.add_event(session, case_id, actor=user, kind=outcome, now=now, data=details)
+            for handoff in repo.pending_handoffs(session, case_id):
+                repo.answer_handoff(session, handoff.id, status="cancelled", now=now, reason="case closed")
+            snapshot = self._fresh(session, case_id)
+            self.hooks.case_closed(session, snapshot, event.id, now)
+            return True, snapshot
 
     def reopen(self, case_id: int, *, user: str) -> tuple[bool, CaseSnapshot]:
         now = self.clock()
@@ -432,13 +450,12 @@ class Cases:
             changed = repo.update_case_if(
                 session, case_id, now, expect={"open": False}, status="open", closed_at=None, closed_by=None
             )
-            if changed:
-                repo.add_event(session, case_id, actor=user, kind="reopened", now=now, data={"was": case.status})
-                self.on_reopened(session, case_id, user, now)
-            return changed, self._fresh(session, case_id)
-
-    def on_reopened(self, session: Session, case_id: int, user: str, now: datetime) -> None:
-        """Hook for work that must commit together with reopening (cancel follow-ups)."""
+            if not changed:
+                return False, self._fresh(session, case_id)
+            repo.add_event(session, case_id, actor=user, kind="reopened", now=now, data={"was": case.status})
+            snapshot = self._fresh(session, case_id)
+            self.hooks.case_reopened(session, snapshot, now)
+            return True, snapshot
 
     # --- review ------------------------------------------------------------------------------
     def save_review(self, case_id: int, *, user: str, cause: str, improve: str | None, ux_issue: str | None) -> CaseSnapshot:

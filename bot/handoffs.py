@@ -107,12 +107,9 @@ class Handoffs:
                 session, case.id, actor=user, kind="handoff_accepted", now=now,
                 data={"handoff": handoff_id, "from": handoff.from_user, "to": user},
             )
-            self.on_owner_changed(session, case.id, handoff.from_user, user, now)
+            self.cases.hooks.owner_changed(session, case.id, handoff.from_user, user, now)
             session.refresh(handoff)
             return True, _view(handoff)
-
-    def on_owner_changed(self, session, case_id: int, old: str, new: str, now: datetime) -> None:  # type: ignore[no-untyped-def]
-        """Hook for work that moves with the case (pending follow-ups); see bot.followups."""
 
     def decline(self, handoff_id: int, *, user: str, reason: str | None) -> tuple[bool, HandoffView]:
         now = self.cases.clock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block, InputBlock, PlainTextObject, UserSelectElement
+from slack_sdk.models.blocks import Block, DatePickerElement, InputBlock, PlainTextObject, UserSelectElement
 
 from bot import blocks as b
 from bot import texts
@@ -98,3 +98,26 @@ def review_modal(case_id: int) -> dict[str, Any]:
     ]
     return b.modal(callback_id=b.REVIEW_VIEW, title=texts.REVIEW_TITLE, submit=texts.REVIEW_SUBMIT, blocks=items,
                    metadata={"case": case_id})
+
+
+def plan_modal(case_id: int, schedule: str) -> dict[str, Any]:
+    items: list[Block] = [
+        b.text_input("plan", texts.PLAN_TEXT, multiline=True, hint=texts.PLAN_HINT, max_length=2000),
+        InputBlock(
+            block_id="first_date",
+            label=PlainTextObject(text=texts.PLAN_FIRST_DATE),
+            optional=True,
+            hint=PlainTextObject(text=texts.PLAN_FIRST_DATE_HINT.format(schedule=schedule)),
+            element=DatePickerElement(action_id="value"),
+        ),
+    ]
+    return b.modal(callback_id=b.PLAN_VIEW, title=texts.PLAN_TITLE, submit=texts.STEP_SUBMIT, blocks=items, metadata={"case": case_id})
+
+
+def followed_up_modal(reminder_id: int) -> dict[str, Any]:
+    items: list[Block] = [
+        b.radio_input("outcome", texts.FOLLOWED_UP_HOW, texts.FOLLOWED_UP_OUTCOMES),
+        b.text_input("note", texts.NOTE_LABEL, multiline=True, optional=True, max_length=2000),
+    ]
+    return b.modal(callback_id=b.FOLLOWED_UP_VIEW, title=texts.FOLLOWED_UP_TITLE, submit=texts.SAVE, blocks=items,
+                   metadata={"reminder": reminder_id})

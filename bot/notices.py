@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextObject
+from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextObject, StaticSelectElement
 
 from bot import blocks as b
 from bot import playbook, texts
@@ -157,3 +157,76 @@ def product_feedback(case: CaseSnapshot, user: str, cause: str, ux_issue: str) -
         url=case.permalink or "",
         user=b.mention(user),
     )
+
+
+# --- reminders -------------------------------------------------------------------------------
+def what_was_done(case: CaseSnapshot) -> str:
+    parts = []
+    action = (case.step(5).details or {}).get("action") if case.step(5).done else None
+    if action:
+        parts.append(b.safe_limited(action, 600))
+    fix = (case.resolution or {}).get("fix") or (case.resolution or {}).get("explanation")
+    if fix:
+        parts.append(b.safe_limited(fix, 600))
+    return "; ".join(parts) or texts.FOLLOW_UP_NOTHING_DONE
+
+
+def follow_up_dm(case: CaseSnapshot, reminder_id: int) -> tuple[str, list[dict[str, Any]]]:
+    closed = b.slack_date(case.closed_at or case.opened_at, "{date_short_pretty}")
+    items: list[Block] = [
+        b.section(texts.FOLLOW_UP_DM.format(customer=customer_name(case), number=case.id, closed=closed)),
+        b.section(texts.FOLLOW_UP_DETAILS.format(summary=b.safe_limited(case.summary, 1000), done=what_was_done(case))),
+    ]
+    plan = (case.step(6).details or {}).get("plan") if case.step(6).done else None
+    if plan:
+        items.append(b.section(texts.FOLLOW_UP_PLAN.format(plan=b.safe_limited(plan, 1000))))
+    if case.permalink:
+        items.append(b.context(texts.FOLLOW_UP_LINK.format(url=case.permalink)))
+    snooze = StaticSelectElement(
+        action_id=b.SNOOZE_ACTION,
+        placeholder=PlainTextObject(text=texts.SNOOZE_PLACEHOLDER),
+        options=b.options(texts.SNOOZE_CHOICES),
+    )
+    items.append(
+        ActionsBlock(
+            block_id=f"reminder_{reminder_id}",
+            elements=[
+                b.button(texts.BUTTON_FOLLOWED_UP, b.FOLLOWED_UP_ACTION, str(reminder_id), style="primary"),
+                snooze,
+                b.button(texts.BUTTON_SKIP, b.SKIP_ACTION, str(reminder_id)),
+            ],
+        )
+    )
+    fallback = texts.FOLLOW_UP_FALLBACK.format(customer=plain(case.customer) or "the customer", number=case.id)
+    return truncate(fallback, 300), b.message(items)
+
+
+def breather_task(reminder_id: int) -> str:
+    return texts.BREATHER_TASKS[reminder_id % len(texts.BREATHER_TASKS)]
+
+
+def breather_dm(case: CaseSnapshot, reminder_id: int, payload: dict[str, Any], minutes: int) -> tuple[str, list[dict[str, Any]]]:
+    from bot.textutil import human_duration
+
+    if payload.get("reason") == "long":
+        opened_for = human_duration(((case.closed_at or datetime.now(case.opened_at.tzinfo)) - case.opened_at).total_seconds())
+        text = texts.BREATHER_DM_LONG.format(number=case.id, duration=opened_for)
+    elif payload.get("furious") or (payload.get("open_seconds") or 0) > 1800:
+        why = texts.BREATHER_WHY_FURIOUS if payload.get("furious") else texts.BREATHER_WHY_LONG.format(
+            duration=human_duration(payload.get("open_seconds") or 0))
+        text = texts.BREATHER_DM_HARD.format(why=why)
+    else:
+        text = texts.BREATHER_DM_CLOSED
+    items: list[Block] = [
+        b.section(text),
+        b.section(texts.BREATHER_TASK.format(task=breather_task(reminder_id))),
+        ActionsBlock(
+            block_id=f"breather_{reminder_id}",
+            elements=[
+                b.button(texts.BUTTON_BREATHER_START.format(minutes=minutes), b.BREATHER_START_ACTION, str(reminder_id),
+                         style="primary"),
+                b.button(texts.BUTTON_BREATHER_SKIP, b.BREATHER_SKIP_ACTION, str(reminder_id)),
+            ],
+        ),
+    ]
+    return text, b.message(items)

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot import blocks, notices, texts
 from bot.cases import Cases, CaseSnapshot
 from bot.config import Config
+from bot.followups import FollowUps, ReminderView
 from bot.handoffs import Handoffs, HandoffView
 from bot.people import People
 from bot.slack import CHANNEL_ERRORS, error_code
@@ -47,11 +48,12 @@ class CaseLocks:
 
 
 class Defuse:
-    def __init__(self, config: Config, cases: Cases, client: WebClient):
+    def __init__(self, config: Config, cases: Cases, client: WebClient, reminder_client: WebClient | None = None):
         self.config = config
         self.cases = cases
         self.handoffs = Handoffs(cases)
         self.people = People(cases.db, client, cases.clock)
+        self.followups = FollowUps(config, cases, self.people, reminder_client or client)
         self.client = client
         self.lock = CaseLocks()
 
@@ -325,6 +327,7 @@ class Defuse:
 
     # --- closing and review ----------------------------------------------------------------
     def close(self, case_id: int, *, user: str, outcome: str, details: dict[str, Any]) -> bool:
+        self.people.lookup(user)  # the owner's time zone, cached, for scheduling the follow-ups
         changed, case = self.cases.close(case_id, user=user, outcome=outcome, details=details)
         if not changed:
             return False
@@ -343,11 +346,7 @@ class Defuse:
         self.refresh(case_id)
         text, prompt = notices.review_prompt(case)
         self.thread_note(case, text, prompt)
-        self.after_close(case, user)
         return True
-
-    def after_close(self, case: CaseSnapshot, user: str) -> None:
-        """Breather nudge; see bot.breather (wired in by the app)."""
 
     def reopen(self, case_id: int, *, user: str) -> bool:
         changed, case = self.cases.reopen(case_id, user=user)
@@ -377,3 +376,63 @@ class Defuse:
                     self.tell(user, texts.FEEDBACK_FORWARD_FAILED.format(channel=channel, error=error_code(exc)))
         self.thread_note(case, line)
         self.refresh(case_id)
+
+    # --- reminders -------------------------------------------------------------------------
+    def _update_reminder_dm(self, reminder: ReminderView, line: str) -> None:
+        if not (reminder.dm_channel and reminder.dm_ts):
+            return
+        case = self.cases.get(reminder.case_id or 0)
+        if reminder.kind == "follow_up" and case is not None:
+            _, original = notices.follow_up_dm(case, reminder.id)
+        elif reminder.kind == "breather" and case is not None:
+            _, original = notices.breather_dm(case, reminder.id, reminder.payload, self.config.breather_minutes)
+        else:
+            original = []
+        try:
+            self.client.chat_update(
+                channel=reminder.dm_channel, ts=reminder.dm_ts, text=line, blocks=notices.answered(original, line)
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("updating reminder DM %s failed: %s", reminder.id, error_code(exc))
+
+    def _stale_reminder(self, reminder: ReminderView) -> None:
+        self._update_reminder_dm(reminder, texts.REMINDER_ALREADY_HANDLED.format(status=reminder.status))
+
+    def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None) -> None:
+        changed, reminder = self.followups.followed_up(reminder_id, user=user, outcome=outcome, note=note)
+        if not changed:
+            return self._stale_reminder(reminder)
+        label = texts.FOLLOWED_UP_OUTCOMES[outcome]
+        self._update_reminder_dm(
+            reminder, texts.FOLLOWED_UP_DONE.format(user=blocks.mention(user), when=blocks.slack_date(self.cases.clock()), outcome=label)
+        )
+        case = self.cases.get(reminder.case_id or 0)
+        if case is not None:
+            extra = f"\n{blocks.safe_limited(note, 1500)}" if note else ""
+            self.thread_note(case, texts.FOLLOWED_UP_THREAD.format(user=blocks.mention(user), outcome=label.lower(), note=extra))
+            if outcome == "unhappy":
+                self.reopen(case.id, user=user)
+
+    def snooze(self, reminder_id: int, *, user: str, choice: str) -> None:
+        changed, reminder, until = self.followups.snooze(reminder_id, user=user, choice=choice)
+        if not changed or until is None:
+            return self._stale_reminder(reminder)
+        self._update_reminder_dm(reminder, texts.SNOOZED.format(when=blocks.slack_date(until)))
+
+    def skip(self, reminder_id: int, *, user: str) -> None:
+        changed, reminder = self.followups.skip(reminder_id, user=user)
+        if not changed:
+            return self._stale_reminder(reminder)
+        self._update_reminder_dm(reminder, texts.SKIPPED.format(user=blocks.mention(user)))
+
+    def start_breather(self, reminder_id: int, *, user: str) -> None:
+        changed, reminder, until = self.followups.start_breather(reminder_id, user=user)
+        if not changed or until is None:
+            return self._stale_reminder(reminder)
+        self._update_reminder_dm(reminder, texts.BREATHER_STARTED.format(until=blocks.slack_date(until, "{time}")))
+
+    def skip_breather(self, reminder_id: int, *, user: str) -> None:
+        changed, reminder = self.followups.skip_breather(reminder_id, user=user)
+        if not changed:
+            return self._stale_reminder(reminder)
+        self._update_reminder_dm(reminder, texts.BREATHER_SKIPPED)

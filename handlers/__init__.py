@@ -6,7 +6,7 @@ from bot.service import Defuse
 
 
 def register(app: App, defuse: Defuse) -> None:
-    from handlers import actions, casefile, casefile_views, commands, shortcuts, views
+    from handlers import actions, casefile, casefile_views, commands, home, reminders, shortcuts, views
 
     commands.register(app, defuse)
     actions.register(app, defuse)
@@ -14,3 +14,5 @@ def register(app: App, defuse: Defuse) -> None:
     casefile.register(app, defuse)
     casefile_views.register(app, defuse)
     shortcuts.register(app, defuse)
+    reminders.register(app, defuse)
+    home.register(app, defuse)

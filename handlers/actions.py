@@ -7,9 +7,18 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import blocks, playbook, texts
+from bot import blocks, modals, playbook, texts
 from bot.service import Defuse
 from handlers.common import action_value, ephemeral, parse_id, reported, user_id
+
+
+def step_modal(defuse: Defuse, asks: str, case_id: int) -> dict[str, Any]:
+    if asks == "apology":
+        return blocks.apology_modal(case_id)
+    if asks == "action":
+        return blocks.action_modal(case_id)
+    schedule = ", ".join(str(o) for o in defuse.config.follow_up_schedule) or "none"
+    return modals.plan_modal(case_id, schedule)
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -23,9 +32,8 @@ def register(app: App, defuse: Defuse) -> None:
         case_id, number, done = int(parts[0]), int(parts[1]), parts[2] == "done"
         with reported(tell, f"step {number} of case {case_id}"):
             step = playbook.step(number)
-            if done and step.asks in ("apology", "action"):
-                view = blocks.apology_modal(case_id) if step.asks == "apology" else blocks.action_modal(case_id)
-                client.views_open(trigger_id=body["trigger_id"], view=view)
+            if done and step.asks:
+                client.views_open(trigger_id=body["trigger_id"], view=step_modal(defuse, step.asks, case_id))
                 return
             changed, _ = defuse.cases.set_step(case_id, number, done=done, user=user_id(body))
             if changed:

@@ -6,7 +6,6 @@ from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import blocks, texts
 from bot.service import Defuse
@@ -53,7 +52,7 @@ def open_from_text(
             customer=customer,
             summary=summary,
         )
-    except SQLAlchemyError:
+    except Exception:  # the agent's words must not vanish: echo them back
         log.exception("saving a case failed")
         tell(texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(command.get("text") or "", 2500))))
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import blocks, forms, texts
 from bot.service import Defuse
@@ -43,7 +42,7 @@ def register(app: App, defuse: Defuse) -> None:
                 source_permalink=permalink,
                 customer_user=meta.get("customer_user") if same_customer else None,
             )
-        except SQLAlchemyError:
+        except Exception:  # the agent's words must not vanish: echo them back
             log.exception("saving a case from the form failed")
             echo = f"{form.customer}: {form.summary}"
             defuse.tell(user, texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(echo, 2500))))
@@ -90,6 +89,19 @@ def register(app: App, defuse: Defuse) -> None:
             return
         ack()
         finish_step(defuse, body, view, 5, {"action": what, "offer": offer})
+
+
+    @app.view(blocks.PLAN_VIEW)
+    def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        text, errors = forms.required_text(view, "plan")
+        first, problem = defuse.followups.check_plan_date(forms.values(view).get("first_date"))
+        if problem:
+            errors["first_date"] = problem
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        finish_step(defuse, body, view, 6, {"plan": text, "first_date": first.isoformat() if first else None})
 
 
 def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], number: int, details: dict[str, Any]) -> None:

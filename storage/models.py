@@ -158,6 +158,7 @@ class Reminder(Base):
     locked_by: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+    sending_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
@@ -174,5 +175,6 @@ class Agent(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     tz: Mapped[str | None] = mapped_column(String(64))
     tz_fetched_at: Mapped[datetime | None]
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
     breather_until: Mapped[datetime | None]
     breather_task: Mapped[str | None] = mapped_column(Text)

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Review
+from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
 
 STEP_COUNT = 6
 
@@ -211,3 +211,128 @@ def upsert_agent(session: Session, user_id: str, **fields: Any) -> Agent:
             setattr(agent, key, value)
     session.flush()
     return agent
+
+
+# --- reminders -----------------------------------------------------------------------------
+REMINDER_OPEN = ("pending",)
+
+
+def add_reminder(session: Session, *, dedupe_key: str, now: datetime, **fields: Any) -> int | None:
+    """Insert unless the dedupe key exists (retries and races enqueue once). Returns the new id or None."""
+    table = Reminder.__table__
+    values = {"dedupe_key": dedupe_key, "created_at": now, "status": "pending", "attempts": 0, "payload": {}, **fields}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(stmt.returning(table.c.id))
+    row = result.first()
+    return row[0] if row else None
+
+
+def claim_due(session: Session, *, now: datetime, until: datetime, worker: str, limit: int) -> list[Reminder]:
+    """Atomically lease up to `limit` due reminders to `worker` (FOR UPDATE SKIP LOCKED on PostgreSQL;
+    SQLite serialises writers, so the same statement is atomic there)."""
+    due = (
+        select(Reminder.id)
+        .where(
+            Reminder.status == "pending",
+            Reminder.due_at <= now,
+            or_(Reminder.locked_until.is_(None), Reminder.locked_until < now),
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    stmt = (
+        update(Reminder)
+        .where(Reminder.id.in_(select(due.c.id)))
+        .values(locked_until=until, locked_by=worker, attempts=Reminder.attempts + 1)
+        .returning(Reminder)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(session.scalars(stmt).all())
+    rows.sort(key=lambda r: (r.due_at, r.id))
+    return rows
+
+
+def finish_reminder(session: Session, reminder_id: int, worker: str, **fields: Any) -> bool:
+    """Update a reminder this worker holds the lease on; False if the lease was lost."""
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.locked_by == worker, Reminder.status == "pending")
+        .values(**{"locked_until": None, **fields})
+    )
+    return result.rowcount == 1
+
+
+def get_reminder(session: Session, reminder_id: int) -> Reminder | None:
+    return session.get(Reminder, reminder_id)
+
+
+def set_reminder_status(session: Session, reminder_id: int, *, status: str, expect: Sequence[str], **fields: Any) -> bool:
+    result = session.execute(
+        update(Reminder).where(Reminder.id == reminder_id, Reminder.status.in_(list(expect))).values(status=status, **fields)
+    )
+    return result.rowcount == 1
+
+
+def cancel_reminders(session: Session, case_id: int, kinds: Sequence[str], reason: str) -> int:
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.case_id == case_id, Reminder.kind.in_(list(kinds)), Reminder.status == "pending")
+        .values(status="cancelled", last_error=reason, locked_until=None, locked_by=None)
+    )
+    return result.rowcount
+
+
+def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds: Sequence[str]) -> int:
+    result = session.execute(
+        update(Reminder)
+        .where(
+            Reminder.case_id == case_id,
+            Reminder.recipient == old,
+            Reminder.kind.in_(list(kinds)),
+            Reminder.status == "pending",
+        )
+        .values(recipient=new)
+    )
+    return result.rowcount
+
+
+def reminders_for(session: Session, recipient: str, statuses: Sequence[str], limit: int = 20) -> Sequence[Reminder]:
+    stmt = (
+        select(Reminder)
+        .where(Reminder.recipient == recipient, Reminder.status.in_(list(statuses)))
+        .order_by(Reminder.due_at)
+        .limit(limit)
+    )
+    return session.scalars(stmt).all()
+
+
+def count_pending(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "pending")) or 0
+
+
+def team_numbers(session: Session, since: datetime) -> dict[str, Any]:
+    opened = session.scalar(select(func.count()).select_from(Case).where(Case.opened_at >= since)) or 0
+    closed = session.execute(
+        select(Case.status, Case.opened_at, Case.closed_at).where(Case.closed_at.is_not(None), Case.closed_at >= since)
+    ).all()
+    open_now = session.scalar(
+        select(func.count()).select_from(Case).where(Case.status.in_(("open", "escalated")))
+    ) or 0
+    durations = sorted((c - o).total_seconds() for s, o, c in closed if s == "resolved")
+    return {
+        "opened": opened,
+        "resolved": sum(1 for s, _, _ in closed if s == "resolved"),
+        "unresolved": sum(1 for s, _, _ in closed if s == "unresolved"),
+        "open_now": open_now,
+        "resolve_seconds": durations,
+    }

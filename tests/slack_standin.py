@@ -251,6 +251,7 @@ class SlackStandIn:
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -708,6 +709,24 @@ class SlackStandIn:
 
     def _conversations_info(self, args):
         return {"channel": self._channel_object(self._lookup_channel(args.get("channel")))}
+
+    def _conversations_history(self, args):
+        """Top-level messages newest first; metadata only with include_all_metadata, like Slack."""
+        channel = self._lookup_channel(args.get("channel"))
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        want_meta = _truthy(args.get("include_all_metadata"))
+        found = []
+        for message in reversed(self._messages.get(channel["id"], [])):
+            if message["thread_ts"] not in (None, message["ts"]) or float(message["ts"]) <= oldest:
+                continue
+            item = {k: v for k, v in message.items() if k != "metadata" or want_meta}
+            if not want_meta or not message.get("metadata"):
+                item.pop("metadata", None)
+            found.append(copy.deepcopy(item))
+            if len(found) >= limit:
+                break
+        return {"messages": found, "has_more": False, "pin_count": 0}
 
     def _users_info(self, args):
         user = self._users.get(args.get("user") or "")

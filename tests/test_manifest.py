@@ -57,6 +57,8 @@ def test_bot_scopes_are_exactly_the_ones_used(manifest):
         needed.add("channels:join")
     if re.search(r"users_info", source):
         needed.add("users:read")
+    if re.search(r"conversations_history", source):
+        needed.add("im:history")
     if re.search(r"conversations_open", source):
         needed.add("im:write")
     assert scopes == needed

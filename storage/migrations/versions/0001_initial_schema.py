@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('tz', sa.String(length=64), nullable=True),
     sa.Column('tz_fetched_at', sa.DateTime(), nullable=True),
+    sa.Column('dm_channel', sa.String(length=32), nullable=True),
     sa.Column('breather_until', sa.DateTime(), nullable=True),
     sa.Column('breather_task', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_agents'))
@@ -117,6 +118,7 @@ def upgrade() -> None:
     sa.Column('locked_by', sa.String(length=64), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sending_at', sa.DateTime(), nullable=True),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('dm_channel', sa.String(length=32), nullable=True),
     sa.Column('dm_ts', sa.String(length=32), nullable=True),

@@ -1,0 +1,273 @@
+"""Follow-ups and breathers: what gets scheduled when, how each reminder is delivered, and what
+the agent's buttons on a reminder do."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session
+
+from bot import notices, reminders, texts
+from bot.cases import CaseError, CaseHooks, Cases, CaseSnapshot
+from bot.config import Config
+from bot.people import People
+from bot.reminders import Due, Outcome
+from bot.schedule import follow_up_times, in_working_hours, next_working_time, snooze_until
+from bot.slack import error_code
+from storage import repositories as repo
+from storage.models import Reminder
+
+log = logging.getLogger(__name__)
+
+LONG_OPEN = timedelta(minutes=30)
+CASE_REMINDERS = ("follow_up", "breather")
+# Slack errors that no retry can fix: mark the reminder failed at once (it stays visible).
+PERMANENT_ERRORS = {
+    "user_not_found", "channel_not_found", "account_inactive", "user_disabled", "invalid_blocks",
+    "invalid_blocks_format", "not_authed", "invalid_auth", "token_revoked", "cannot_dm_bot", "is_bot",
+    "msg_too_long", "no_text", "missing_scope", "invalid_metadata_format", "invalid_metadata_schema",
+}
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    id: int
+    kind: str
+    case_id: int | None
+    recipient: str
+    status: str
+    due_at: datetime
+    payload: dict[str, Any]
+    dm_channel: str | None
+    dm_ts: str | None
+    dedupe_key: str
+
+
+def _view(r: Reminder) -> ReminderView:
+    return ReminderView(r.id, r.kind, r.case_id, r.recipient, r.status, r.due_at, dict(r.payload or {}), r.dm_channel,
+                        r.dm_ts, r.dedupe_key)
+
+
+class FollowUps(CaseHooks):
+    """Schedules reminders as cases change, and delivers them when the engine says they are due."""
+
+    def __init__(self, config: Config, cases: Cases, people: People, client: WebClient):
+        self.config = config
+        self.cases = cases
+        self.db = cases.db
+        self.people = people
+        self.client = client
+        cases.hooks = self
+
+    # --- scheduling (inside the lifecycle transaction) ---------------------------------------
+    def case_opened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
+        repo.add_reminder(
+            session, dedupe_key=f"breather:long:{case.id}", now=now, kind="breather", case_id=case.id,
+            recipient=case.owner_id, due_at=case.opened_at + LONG_OPEN, payload={"reason": "long"},
+        )
+
+    def case_closed(self, session: Session, case: CaseSnapshot, event_id: int, now: datetime) -> None:
+        agent = repo.get_agent(session, case.owner_id)
+        tz = agent.tz if agent else None
+        plan = (case.step(6).details or {}) if case.step(6).done else {}
+        first = date.fromisoformat(plan["first_date"]) if plan.get("first_date") else None
+        times = follow_up_times(now, self.config.follow_up_schedule, tz, self.config.working_hours, first)
+        for index, due_at in enumerate(times):
+            repo.add_reminder(
+                session, dedupe_key=f"follow_up:{case.id}:{event_id}:{index}", now=now, kind="follow_up",
+                case_id=case.id, recipient=case.owner_id, due_at=due_at, payload={"index": index, "of": len(times)},
+            )
+        repo.cancel_reminders(session, case.id, ("breather",), "case closed")
+        open_for = (now - case.opened_at).total_seconds()
+        repo.add_reminder(
+            session, dedupe_key=f"breather:closed:{case.id}:{event_id}", now=now, kind="breather", case_id=case.id,
+            recipient=case.owner_id, due_at=now,
+            payload={"reason": "closed", "furious": case.mood == "furious", "open_seconds": open_for},
+        )
+
+    def case_reopened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
+        repo.cancel_reminders(session, case.id, ("follow_up",), "case reopened")
+
+    def owner_changed(self, session: Session, case_id: int, old: str, new: str, now: datetime) -> None:
+        repo.reassign_reminders(session, case_id, old, new, CASE_REMINDERS)
+
+    # --- delivery (called by the engine) -----------------------------------------------------
+    def deliver(self, due: Due, now: datetime) -> Outcome:
+        person = self.people.lookup(due.recipient)
+        tz = person.tz if person else None
+        if due.kind == "follow_up":
+            if not in_working_hours(now, tz, self.config.working_hours):
+                return reminders.defer(next_working_time(now, tz, self.config.working_hours))
+            case = self.cases.get(due.case_id or 0)
+            if case is None:
+                return reminders.cancel("case deleted")
+            if case.is_open:
+                return reminders.cancel("case reopened")
+            text, body = notices.follow_up_dm(case, due.id)
+        elif due.kind == "breather":
+            case = self.cases.get(due.case_id or 0)
+            if case is None:
+                return reminders.cancel("case deleted")
+            if due.payload.get("reason") == "long" and not case.is_open:
+                return reminders.cancel("case closed before the long-open nudge")
+            text, body = notices.breather_dm(case, due.id, due.payload, self.config.breather_minutes)
+        elif due.kind == "breather_end":
+            self._end_breather(due)
+            text, body = texts.BREATHER_WELCOME_BACK, None
+        else:
+            return reminders.failed(f"unknown reminder kind {due.kind}")
+        if due.sending_at is not None:
+            found = self._already_delivered(due)
+            if found is not None:
+                log.info("reminder %s had reached Slack before a crash; not sending it again", due.id)
+                return found
+        return self._send(due, text, body)
+
+    def _send(self, due: Due, text: str, body: list[dict[str, Any]] | None) -> Outcome:
+        try:
+            response = self.client.chat_postMessage(
+                channel=due.recipient, text=text, blocks=body, unfurl_links=False,
+                metadata={"event_type": "defuse_reminder", "event_payload": {"reminder_id": due.id, "kind": due.kind}},
+            )
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if exc.response.status_code == 429:
+                return reminders.ratelimited(float(exc.response.headers.get("Retry-After", 30) or 30))
+            if code in PERMANENT_ERRORS:
+                return reminders.failed(code)
+            return reminders.retry(code)
+        except (SlackClientError, OSError) as exc:
+            return reminders.retry(error_code(exc))
+        channel = response.get("channel")
+        if channel:
+            self._remember_dm_channel(due.recipient, channel)
+        return reminders.sent(channel, response.get("ts"))
+
+    def _remember_dm_channel(self, user: str, channel: str) -> None:
+        with self.db.session() as session:
+            agent = repo.get_agent(session, user)
+            if agent is not None and agent.dm_channel != channel:
+                agent.dm_channel = channel
+
+    def _already_delivered(self, due: Due) -> Outcome | None:
+        """After a crash mid-send: look for our tagged DM before sending again (needs the DM channel)."""
+        person_channel = None
+        with self.db.session() as session:
+            agent = repo.get_agent(session, due.recipient)
+            person_channel = agent.dm_channel if agent else None
+        if not person_channel or due.sending_at is None:
+            return None
+        try:
+            history = self.client.conversations_history(
+                channel=person_channel, oldest=f"{due.sending_at.timestamp() - 5:.6f}", limit=50, include_all_metadata=True
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.info("could not check for an earlier send of reminder %s: %s", due.id, error_code(exc))
+            return None
+        for message in history.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == "defuse_reminder" and (meta.get("event_payload") or {}).get("reminder_id") == due.id:
+                return reminders.sent(person_channel, message.get("ts"))
+        return None
+
+    def _end_breather(self, due: Due) -> None:
+        until = due.payload.get("until")
+        with self.db.session() as session:
+            agent = repo.get_agent(session, due.recipient)
+            if agent and agent.breather_until and until and agent.breather_until.isoformat() == until:
+                agent.breather_until = None
+                agent.breather_task = None
+
+    # --- the agent's answers -------------------------------------------------------------------
+    def get(self, reminder_id: int) -> ReminderView | None:
+        with self.db.session() as session:
+            reminder = repo.get_reminder(session, reminder_id)
+            return _view(reminder) if reminder else None
+
+    def _answer(self, session: Session, reminder_id: int, user: str, kinds: tuple[str, ...], status: str) -> tuple[bool, Reminder]:
+        reminder = repo.get_reminder(session, reminder_id)
+        if reminder is None or reminder.kind not in kinds:
+            raise CaseError(texts.CASE_NOT_FOUND)
+        if reminder.recipient != user:
+            raise CaseError(texts.HANDOFF_NOT_YOURS.format(user=f"<@{reminder.recipient}>"))
+        changed = repo.set_reminder_status(session, reminder_id, status=status, expect=("sent",))
+        session.refresh(reminder)
+        return changed, reminder
+
+    def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None) -> tuple[bool, ReminderView]:
+        if outcome not in texts.FOLLOWED_UP_OUTCOMES:
+            raise ValueError(outcome)
+        now = self.cases.clock()
+        with self.db.session() as session:
+            changed, reminder = self._answer(session, reminder_id, user, ("follow_up",), "done")
+            if changed and reminder.case_id:
+                repo.add_event(session, reminder.case_id, actor=user, kind="follow_up", now=now,
+                               data={"reminder": reminder_id, "outcome": outcome, "note": note})
+            return changed, _view(reminder)
+
+    def skip(self, reminder_id: int, *, user: str) -> tuple[bool, ReminderView]:
+        now = self.cases.clock()
+        with self.db.session() as session:
+            changed, reminder = self._answer(session, reminder_id, user, ("follow_up",), "skipped")
+            if changed and reminder.case_id:
+                repo.add_event(session, reminder.case_id, actor=user, kind="follow_up_skipped", now=now,
+                               data={"reminder": reminder_id})
+            return changed, _view(reminder)
+
+    def snooze(self, reminder_id: int, *, user: str, choice: str) -> tuple[bool, ReminderView, datetime | None]:
+        if choice not in texts.SNOOZE_CHOICES:
+            raise ValueError(choice)
+        now = self.cases.clock()
+        person = self.people.cached(user)
+        until = snooze_until(now, choice, person.tz if person else None, self.config.working_hours)
+        with self.db.session() as session:
+            changed, reminder = self._answer(session, reminder_id, user, ("follow_up",), "snoozed")
+            if changed:
+                repo.add_reminder(
+                    session, dedupe_key=f"{reminder.dedupe_key}:snooze:{reminder_id}", now=now, kind="follow_up",
+                    case_id=reminder.case_id, recipient=user, due_at=until,
+                    payload={**(reminder.payload or {}), "snoozed_from": reminder_id},
+                )
+                if reminder.case_id:
+                    repo.add_event(session, reminder.case_id, actor=user, kind="follow_up_snoozed", now=now,
+                                   data={"reminder": reminder_id, "until": until.isoformat(), "choice": choice})
+            return changed, _view(reminder), until if changed else None
+
+    def start_breather(self, reminder_id: int, *, user: str) -> tuple[bool, ReminderView, datetime | None]:
+        now = self.cases.clock()
+        until = now + timedelta(minutes=self.config.breather_minutes)
+        with self.db.session() as session:
+            changed, reminder = self._answer(session, reminder_id, user, ("breather",), "accepted")
+            if changed:
+                task = notices.breather_task(reminder_id)
+                repo.upsert_agent(session, user, breather_until=until, breather_task=task)
+                repo.add_reminder(
+                    session, dedupe_key=f"breather_end:{reminder_id}", now=now, kind="breather_end",
+                    case_id=reminder.case_id, recipient=user, due_at=until, payload={"until": until.isoformat()},
+                )
+            return changed, _view(reminder), until if changed else None
+
+    def skip_breather(self, reminder_id: int, *, user: str) -> tuple[bool, ReminderView]:
+        with self.db.session() as session:
+            changed, reminder = self._answer(session, reminder_id, user, ("breather",), "declined")
+            return changed, _view(reminder)
+
+    def check_plan_date(self, raw: str | None) -> tuple[date | None, str | None]:
+        """The optional first follow-up date from step 6: (date, error message)."""
+        if not raw:
+            return None, None
+        try:
+            chosen = date.fromisoformat(raw)
+        except ValueError:
+            return None, texts.ERR_REQUIRED
+        today = self.cases.clock().date()
+        if chosen <= today:
+            return None, texts.ERR_DATE_PAST
+        if chosen > today + timedelta(days=120):
+            return None, texts.ERR_DATE_FAR
+        return chosen, None

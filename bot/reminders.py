@@ -1,0 +1,244 @@
+"""The reminder engine: claim due rows with a lease, deliver them, record the outcome.
+
+Reminders are rows of our own (storage.models.Reminder). Each process runs `tick()` on an
+interval; a claim is one atomic UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), so several
+processes never hold the same row. A crash leaves the lease to expire and another tick retries.
+Just before a send the row records `sending_at`; a later claim that finds it set knows an earlier
+attempt may have reached Slack, and asks the delivery to check before sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Protocol
+
+from bot.cases import Clock, utcnow
+from bot.schedule import retry_delay
+from storage import repositories as repo
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed reminder, detached from the session."""
+
+    id: int
+    kind: str
+    case_id: int | None
+    recipient: str
+    due_at: datetime
+    attempts: int
+    payload: dict[str, Any]
+    dedupe_key: str
+    sending_at: datetime | None  # set: an earlier attempt may have reached Slack
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery attempt came to. Use the constructors below."""
+
+    kind: str  # sent | retry | ratelimited | failed | defer | cancel
+    error: str | None = None
+    after: timedelta | None = None
+    until: datetime | None = None
+    channel: str | None = None
+    ts: str | None = None
+
+
+def sent(channel: str | None, ts: str | None) -> Outcome:
+    return Outcome("sent", channel=channel, ts=ts)
+
+
+def retry(error: str) -> Outcome:
+    return Outcome("retry", error=error)
+
+
+def ratelimited(seconds: float) -> Outcome:
+    return Outcome("ratelimited", error="ratelimited", after=timedelta(seconds=max(1.0, seconds)))
+
+
+def failed(error: str) -> Outcome:
+    return Outcome("failed", error=error)
+
+
+def defer(until: datetime) -> Outcome:
+    return Outcome("defer", until=until)
+
+
+def cancel(reason: str) -> Outcome:
+    return Outcome("cancel", error=reason)
+
+
+class Deliver(Protocol):
+    def __call__(self, due: Due, now: datetime) -> Outcome: ...
+
+
+@dataclass
+class TickStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    released: int = 0
+    lost: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class ReminderEngine:
+    def __init__(
+        self,
+        db: Database,
+        deliver: Deliver,
+        *,
+        clock: Clock = utcnow,
+        worker: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 50,
+        max_attempts: int = 6,
+    ):
+        self.db = db
+        self.deliver = deliver
+        self.clock = clock
+        self.worker = worker or worker_name()
+        self.lease = lease
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Ask a running tick to finish the send in hand and release the rest of its claim."""
+        self.stopping.set()
+
+    def tick(self, now: datetime | None = None, *, max_rows: int | None = None) -> TickStats:
+        """Send everything due at `now` (default: the clock). Safe to run in many processes at once."""
+        started = time.perf_counter()
+        stats = TickStats()
+        fixed_now = now
+        while not self.stopping.is_set():
+            current = fixed_now or self.clock()
+            with self.db.session() as session:
+                rows = repo.claim_due(
+                    session, now=current, until=current + self.lease, worker=self.worker, limit=self.batch
+                )
+                claimed = [
+                    Due(r.id, r.kind, r.case_id, r.recipient, r.due_at, r.attempts, dict(r.payload or {}), r.dedupe_key,
+                        r.sending_at)
+                    for r in rows
+                ]
+            if not claimed:
+                break
+            stats.claimed += len(claimed)
+            for index, due in enumerate(claimed):
+                if self.stopping.is_set():
+                    self._release(claimed[index:], stats)
+                    break
+                self._one(due, fixed_now, stats)
+            if max_rows is not None and stats.claimed >= max_rows:
+                break
+            if len(claimed) < self.batch:
+                break
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _one(self, due: Due, fixed_now: datetime | None, stats: TickStats) -> None:
+        now = fixed_now or self.clock()
+        with self.db.session() as session:  # renew the lease and mark the send as started
+            if not repo.finish_reminder(session, due.id, self.worker, locked_until=now + self.lease, sending_at=now,
+                                        locked_by=self.worker):
+                stats.lost += 1
+                return
+        try:
+            outcome = self.deliver(due, now)
+        except Exception as exc:  # a bug or an unexpected error must not lose the reminder
+            log.exception("delivering reminder %s failed", due.id)
+            outcome = retry(f"{type(exc).__name__}: {exc}")
+        self._record(due, outcome, fixed_now or self.clock(), stats)
+
+    def _record(self, due: Due, outcome: Outcome, now: datetime, stats: TickStats) -> None:
+        fields: dict[str, Any]
+        if outcome.kind == "sent":
+            fields = dict(status="sent", sent_at=now, dm_channel=outcome.channel, dm_ts=outcome.ts, last_error=None)
+            stats.sent += 1
+        elif outcome.kind == "cancel":
+            fields = dict(status="cancelled", last_error=outcome.error, sending_at=None)
+            stats.cancelled += 1
+        elif outcome.kind == "defer":
+            fields = dict(due_at=outcome.until, attempts=due.attempts - 1, sending_at=None, locked_by=None)
+            stats.deferred += 1
+        elif outcome.kind == "ratelimited":
+            fields = dict(due_at=now + (outcome.after or timedelta(seconds=30)), attempts=due.attempts - 1,
+                          sending_at=None, last_error=outcome.error, locked_by=None)
+            stats.retried += 1
+        elif outcome.kind == "failed" or due.attempts >= self.max_attempts:
+            fields = dict(status="failed", last_error=outcome.error, sending_at=None)
+            stats.failed += 1
+            log.error("reminder %s (%s for %s) failed for good: %s", due.id, due.kind, due.recipient, outcome.error)
+        else:
+            fields = dict(due_at=now + retry_delay(due.attempts), last_error=outcome.error, sending_at=None, locked_by=None)
+            stats.retried += 1
+            log.warning("reminder %s attempt %s failed (%s); retrying", due.id, due.attempts, outcome.error)
+        if outcome.error:
+            stats.errors.append(outcome.error)
+        with self.db.session() as session:
+            if not repo.finish_reminder(session, due.id, self.worker, **fields):
+                stats.lost += 1
+                log.warning("reminder %s: lease lost before recording %s", due.id, outcome.kind)
+
+    def _release(self, rows: list[Due], stats: TickStats) -> None:
+        with self.db.session() as session:
+            for due in rows:
+                if repo.finish_reminder(session, due.id, self.worker, attempts=due.attempts - 1, locked_by=None):
+                    stats.released += 1
+
+
+class TickRunner:
+    """Runs the engine's tick on an APScheduler interval job, one at a time per process."""
+
+    def __init__(self, engine: ReminderEngine, seconds: float, on_tick: Callable[[TickStats], None] | None = None):
+        self.engine = engine
+        self.seconds = seconds
+        self.on_tick = on_tick
+        self._scheduler: Any = None
+
+    def _run(self) -> None:
+        try:
+            stats = self.engine.tick()
+            if stats.claimed:
+                log.info("tick: %s claimed, %s sent, %s retried, %s failed, %s deferred in %.3f s",
+                         stats.claimed, stats.sent, stats.retried, stats.failed, stats.deferred, stats.seconds)
+            if self.on_tick:
+                self.on_tick(stats)
+        except Exception:
+            log.exception("reminder tick failed; the next tick tries again")
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._run, "interval", seconds=self.seconds, id="defuse-reminder-tick", max_instances=1, coalesce=True,
+            next_run_time=datetime.now().astimezone(), misfire_grace_time=None,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        self.engine.stop()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)

@@ -1,0 +1,63 @@
+"""Buttons on follow-up and breather DMs, and the "followed up" modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import blocks, forms, modals, texts
+from bot.service import Defuse
+from handlers.common import action_value, ephemeral, parse_id, reported, user_id
+
+
+def register(app: App, defuse: Defuse) -> None:
+    @app.action(blocks.FOLLOWED_UP_ACTION)
+    def followed_up(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        with reported(ephemeral(respond), "opening the follow-up form"):
+            reminder_id = parse_id(action_value(body)) or 0
+            client.views_open(trigger_id=body["trigger_id"], view=modals.followed_up_modal(reminder_id))
+
+    @app.view(blocks.FOLLOWED_UP_VIEW)
+    def followed_up_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        outcome = forms.values(view).get("outcome")
+        note, errors = forms.optional_text(view, "note")
+        if outcome not in texts.FOLLOWED_UP_OUTCOMES:
+            errors["outcome"] = texts.ERR_REQUIRED
+        if errors:
+            return ack(response_action="errors", errors=errors)
+        ack()
+        user = user_id(body)
+        with reported(lambda text: defuse.tell(user, text), "recording a follow-up"):
+            defuse.followed_up(int(forms.metadata(view).get("reminder") or 0), user=user, outcome=outcome, note=note)
+
+    @app.action(blocks.SNOOZE_ACTION)
+    def snooze(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        choice = (action.get("selected_option") or {}).get("value")
+        block_id = str(action.get("block_id") or "")
+        reminder_id = parse_id(block_id.removeprefix("reminder_")) or 0
+        with reported(ephemeral(respond), "snoozing a reminder"):
+            if choice in texts.SNOOZE_CHOICES:
+                defuse.snooze(reminder_id, user=user_id(body), choice=choice)
+
+    @app.action(blocks.SKIP_ACTION)
+    def skip(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with reported(ephemeral(respond), "skipping a reminder"):
+            defuse.skip(parse_id(action_value(body)) or 0, user=user_id(body))
+
+    @app.action(blocks.BREATHER_START_ACTION)
+    def breather_start(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with reported(ephemeral(respond), "starting a breather"):
+            defuse.start_breather(parse_id(action_value(body)) or 0, user=user_id(body))
+
+    @app.action(blocks.BREATHER_SKIP_ACTION)
+    def breather_skip(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with reported(ephemeral(respond), "declining a breather"):
+            defuse.skip_breather(parse_id(action_value(body)) or 0, user=user_id(body))
