@@ -144,9 +144,26 @@ def serve_http(runtime: Runtime) -> None:
 def serve_socket_mode(runtime: Runtime, stop: threading.Event) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    web = WebClient(token=runtime.config.app_token, base_url=runtime.config.api_url)
+    web = WebClient(token=runtime.config.app_token, base_url=runtime.config.api_url, timeout=10)
     handler = SocketModeHandler(runtime.bolt, runtime.config.app_token, web_client=web)
-    handler.connect()
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            handler.connect()
+            break
+        except SlackApiError as exc:
+            if error_code(exc) in AUTH_ERRORS:
+                raise ConfigError(
+                    [f"SLACK_APP_TOKEN was refused by Slack ({error_code(exc)}): create an app-level token "
+                     "with connections:write under Basic Information > App-Level Tokens."]
+                ) from None
+            log.warning("Socket Mode connection failed (%s); retrying in %.0f s", error_code(exc), delay)
+        except Exception as exc:
+            log.warning("Socket Mode connection failed (%s); retrying in %.0f s", exc, delay)
+        stop.wait(delay)
+        delay = min(delay * 2, 30.0)
+    if stop.is_set():
+        return
     log.info("Defuse connected over Socket Mode")
     try:
         while not stop.wait(0.5):
@@ -192,6 +209,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    code = 0
     try:
         if config.socket_mode:
             serve_socket_mode(runtime, stop)
@@ -199,10 +217,14 @@ def main() -> int:
             serve_http(runtime)
     except SystemExit:
         pass
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        code = 2
     finally:
         shutdown(runtime)
     log.info("stopped")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

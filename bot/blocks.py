@@ -357,10 +357,11 @@ def intake_modal(
     link: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    if channel_id and not channel_id.startswith(("C", "G")):
+        channel_id = None  # a DM can't hold a case; let the agent pick a channel
     channel = ConversationSelectElement(
         action_id="value",
         initial_conversation=channel_id or None,
-        default_to_current_conversation=None if channel_id else True,
         filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
     )
     blocks: list[Block] = [

@@ -60,7 +60,9 @@ def escalation_status(case: CaseSnapshot) -> str:
     return texts.HANDOFF_DM_ESCALATION.format(status=f"waiting on the experts, expected by {expected}")
 
 
-def handoff_dm(case: CaseSnapshot, handoff_id: int, requester: str, note: str | None) -> tuple[str, list[dict[str, Any]]]:
+def handoff_dm(
+    case: CaseSnapshot, handoff_id: int, requester: str, note: str | None, breather_until: datetime | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     done = [f"{s.number}. {playbook.step(s.number).title}" for s in case.steps if s.done]
     steps = (
         texts.HANDOFF_DM_STEPS.format(done=len(done), total=playbook.TOTAL, steps="; ".join(done))
@@ -80,6 +82,8 @@ def handoff_dm(case: CaseSnapshot, handoff_id: int, requester: str, note: str | 
         items.append(b.section(texts.HANDOFF_DM_NOTE.format(requester=b.mention(requester), note=b.safe_limited(note, 2000))))
     if case.permalink:
         items.append(b.section(texts.HANDOFF_DM_LINK.format(url=case.permalink)))
+    if breather_until:
+        items.append(b.context(texts.HANDOFF_DM_YOU_ON_BREATHER.format(until=b.slack_date(breather_until, "{time}"))))
     items.append(
         ActionsBlock(
             block_id=f"handoff_{handoff_id}",

@@ -56,6 +56,7 @@ class Defuse:
         self.followups = FollowUps(config, cases, self.people, reminder_client or client)
         self.client = client
         self.lock = CaseLocks()
+        self._joined: set[str] = set()
 
     # --- posting the case ------------------------------------------------------------------
     def publish(self, case_id: int) -> PublishResult:
@@ -97,6 +98,13 @@ class Defuse:
             if not self._join(case.channel_id):
                 raise
         return self.client.chat_postMessage(**kwargs)
+
+    def _ensure_member(self, channel_id: str) -> None:
+        """Join a public configured channel (escalations, product feedback) once, if not in it yet."""
+        if channel_id in self._joined:
+            return
+        if self._join(channel_id):
+            self._joined.add(channel_id)
 
     def _join(self, channel_id: str) -> bool:
         if not channel_id.startswith("C"):
@@ -212,7 +220,9 @@ class Defuse:
         case = self.cases.require(case_id)
         for old in withdrawn:
             self._close_handoff_dm(old, texts.HANDOFF_CANCELLED.format(number=case_id))
-        text, dm_blocks = notices.handoff_dm(case, handoff.id, requester, note)
+        person = self.people.cached(colleague)
+        breather_until = person.breather_until if person and person.on_breather(self.cases.clock()) else None
+        text, dm_blocks = notices.handoff_dm(case, handoff.id, requester, note, breather_until)
         try:
             response = self.dm(colleague, text, dm_blocks)
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -225,7 +235,12 @@ class Defuse:
         self.thread_note(
             case, texts.HANDOFF_REQUESTED_THREAD.format(requester=blocks.mention(requester), colleague=blocks.mention(colleague))
         )
-        self.tell(requester, texts.HANDOFF_SENT.format(colleague=blocks.mention(colleague), number=case_id))
+        sent_text = texts.HANDOFF_SENT.format(colleague=blocks.mention(colleague), number=case_id)
+        if breather_until:
+            sent_text += texts.HANDOFF_COLLEAGUE_ON_BREATHER.format(
+                user=blocks.mention(colleague), until=blocks.slack_date(breather_until, "{time}")
+            )
+        self.tell(requester, sent_text)
         self.refresh(case_id)
         return True
 
@@ -275,6 +290,8 @@ class Defuse:
         text, post = notices.escalation_post(case)
         target, thread_ts = (channel, None) if channel else (case.channel_id, case.message_ts)
         try:
+            if channel:
+                self._ensure_member(channel)
             response = self.client.chat_postMessage(channel=target, thread_ts=thread_ts, text=text, blocks=post, unfurl_links=False)
             self.cases.set_escalation_message(case_id, response["channel"], response["ts"])
             posted_elsewhere = bool(channel)
@@ -366,6 +383,7 @@ class Defuse:
             channel = self.config.product_feedback_channel
             if channel:
                 try:
+                    self._ensure_member(channel)
                     response = self.client.chat_postMessage(
                         channel=channel, text=notices.product_feedback(case, user, cause, ux_issue), unfurl_links=False
                     )
