@@ -16,7 +16,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     ConversationSelectElement,
-    DividerBlock,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,

@@ -116,16 +116,14 @@ def parse_working_hours(raw: str) -> WorkingHours | None:
 def normalise_database_url(raw: str) -> str:
     """Accept the URL forms operators paste (postgres://, postgresql://) and pick psycopg 3."""
     url = make_url(raw)
-    backend = url.get_backend_name()
-    if backend == "postgres":
-        url = url.set(drivername="postgresql+psycopg")
-    elif backend == "postgresql" and url.get_driver_name() in ("psycopg2", ""):
-        url = url.set(drivername="postgresql+psycopg")
-    elif url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    backend = url.get_backend_name()
+    backend = url.drivername.split("+", 1)[0]
+    if backend in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")  # the driver this project installs
+        backend = "postgresql"
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(f"the {backend!r} database is not supported; use sqlite:/// or postgresql://")
+    if backend == "sqlite" and (url.database or ":memory:") == ":memory:":
+        raise ValueError("an in-memory SQLite database loses everything on restart; name a file")
     return url.render_as_string(hide_password=False)
 
 

@@ -64,9 +64,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
-        with self.sessions() as session:
-            with session.begin():
-                yield session
+        with self.sessions() as session, session.begin():
+            yield session
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe with several processes starting at once."""
