@@ -84,13 +84,25 @@ def intake(view: dict[str, Any], *, need_channel: bool = True) -> tuple[IntakeFo
     return IntakeForm(customer, summary, mood, link, channel), {}
 
 
-def required_text(view: dict[str, Any], block: str, *, limit: int = 2000) -> tuple[str | None, dict[str, str]]:
+def check(
+    view: dict[str, Any],
+    *,
+    required: dict[str, int] | None = None,
+    optional: dict[str, int] | None = None,
+    choices: dict[str, dict[str, str]] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read a modal by a small spec: {block: max length} for texts, {block: allowed labels} for choices.
+    Returns (values, errors per block) where errors is empty when the input is acceptable."""
+    raw = values(view)
+    out: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    text = _text(errors, block, values(view).get(block), limit=limit, required=True)
-    return text, errors
-
-
-def optional_text(view: dict[str, Any], block: str, *, limit: int = 2000) -> tuple[str | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    text = _text(errors, block, values(view).get(block), limit=limit, required=False)
-    return text, errors
+    for block, limit in (required or {}).items():
+        out[block] = _text(errors, block, raw.get(block), limit=limit, required=True)
+    for block, limit in (optional or {}).items():
+        out[block] = _text(errors, block, raw.get(block), limit=limit, required=False)
+    for block, allowed in (choices or {}).items():
+        value = raw.get(block)
+        if value not in allowed:
+            errors[block] = texts.ERR_REQUIRED
+        out[block] = value if value in allowed else None
+    return out, errors

@@ -18,14 +18,6 @@ def _case_id(view: dict[str, Any]) -> int:
     return int(forms.metadata(view).get("case") or 0)
 
 
-def _choice(view: dict[str, Any], block: str, allowed: dict[str, str], errors: dict[str, str]) -> str | None:
-    value = forms.values(view).get(block)
-    if value not in allowed:
-        errors[block] = texts.ERR_REQUIRED
-        return None
-    return value
-
-
 def register(app: App, defuse: Defuse) -> None:
     def dm(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         user = user_id(body)
@@ -33,33 +25,31 @@ def register(app: App, defuse: Defuse) -> None:
 
     @app.view(blocks.ATTEMPT_VIEW)
     def attempt(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        what, errors = forms.required_text(view, "what")
-        result, more = forms.required_text(view, "result")
-        errors.update(more)
-        outcome = _choice(view, "outcome", texts.ATTEMPT_OUTCOMES, errors)
+        v, errors = forms.check(view, required={"what": 2000, "result": 2000}, choices={"outcome": texts.ATTEMPT_OUTCOMES})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
         with reported(dm(body), "logging an attempt"):
-            case = defuse.cases.log_attempt(_case_id(view), user=user_id(body), what=what or "", result=result or "",
-                                            outcome=outcome or "")
+            case = defuse.cases.log_attempt(_case_id(view), user=user_id(body), what=v["what"], result=v["result"],
+                                            outcome=v["outcome"])
             defuse.attempt_logged(case)
 
     @app.view(blocks.NOTE_VIEW)
     def note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        text, errors = forms.required_text(view, "text", limit=2900)
+        v, errors = forms.check(view, required={"text": 2900})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
         with reported(dm(body), "adding a note"):
-            case = defuse.cases.add_note(_case_id(view), user=user_id(body), text=text or "")
+            case = defuse.cases.add_note(_case_id(view), user=user_id(body), text=v["text"])
             defuse.note_added(case)
 
     @app.view(blocks.HANDOFF_VIEW)
     def handoff(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = user_id(body)
         colleague = forms.values(view).get("colleague")
-        note, errors = forms.optional_text(view, "note")
+        v, errors = forms.check(view, optional={"note": 2000})
+        note = v["note"]
         checked = forms.metadata(view).get("checked") or {}
         if not colleague:
             errors["colleague"] = texts.ERR_REQUIRED
@@ -82,20 +72,18 @@ def register(app: App, defuse: Defuse) -> None:
 
     @app.view(blocks.DECLINE_VIEW)
     def decline(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        reason, errors = forms.optional_text(view, "reason", limit=1000)
+        v, errors = forms.check(view, optional={"reason": 1000})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
         with reported(dm(body), "declining a handoff"):
             handoff_id = int(forms.metadata(view).get("handoff") or 0)
-            defuse.decline_handoff(handoff_id, user=user_id(body), reason=reason)
+            defuse.decline_handoff(handoff_id, user=user_id(body), reason=v["reason"])
 
     @app.view(blocks.ESCALATE_VIEW)
     def escalate(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        need, errors = forms.required_text(view, "need")
-        raw, more = forms.required_text(view, "timeframe", limit=40)
-        errors.update(more)
-        severity = _choice(view, "severity", texts.SEVERITIES, errors)
+        v, errors = forms.check(view, required={"need": 2000, "timeframe": 40}, choices={"severity": texts.SEVERITIES})
+        raw = v["timeframe"]
         expected_by = None
         if raw and "timeframe" not in errors:
             person = defuse.people.cached(user_id(body))  # the database only: no Web API call before ack
@@ -107,52 +95,43 @@ def register(app: App, defuse: Defuse) -> None:
             return ack(response_action="errors", errors=errors)
         ack()
         with reported(dm(body), "escalating"):
-            defuse.escalate(_case_id(view), user=user_id(body), need=need or "", expected_by=expected_by,
-                            severity=severity or "normal")
+            defuse.escalate(_case_id(view), user=user_id(body), need=v["need"], expected_by=expected_by,
+                            severity=v["severity"])
 
     @app.view(blocks.ESC_UPDATE_VIEW)
     def escalation_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        text, errors = forms.required_text(view, "text", limit=2500)
+        v, errors = forms.check(view, required={"text": 2500})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
         with reported(dm(body), "posting an escalation update"):
-            defuse.escalation_update(_case_id(view), user=user_id(body), text=text or "")
+            defuse.escalation_update(_case_id(view), user=user_id(body), text=v["text"])
 
     @app.view(blocks.RESOLVE_VIEW)
     def resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        fix, errors = forms.required_text(view, "fix")
-        prevention, more = forms.optional_text(view, "prevention")
-        errors.update(more)
-        feedback = _choice(view, "feedback", texts.YES_NO, errors)
+        v, errors = forms.check(view, required={"fix": 2000}, optional={"prevention": 2000}, choices={"feedback": texts.YES_NO})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        details = {"fix": fix, "prevention": prevention, "feedback_asked": feedback == "yes"}
+        details = {"fix": v["fix"], "prevention": v["prevention"], "feedback_asked": v["feedback"] == "yes"}
         with reported(dm(body), "closing a case"):
             defuse.close(_case_id(view), user=user_id(body), outcome="resolved", details=details)
 
     @app.view(blocks.UNRESOLVED_VIEW)
     def unresolved(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        explanation, errors = forms.required_text(view, "explanation", limit=2500)
-        apologised = _choice(view, "apologised", texts.YES_NO, errors)
+        v, errors = forms.check(view, required={"explanation": 2500}, choices={"apologised": texts.YES_NO})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        details = {"explanation": explanation, "apologised": apologised == "yes"}
+        details = {"explanation": v["explanation"], "apologised": v["apologised"] == "yes"}
         with reported(dm(body), "closing a case"):
             defuse.close(_case_id(view), user=user_id(body), outcome="unresolved", details=details)
 
     @app.view(blocks.REVIEW_VIEW)
     def review(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        errors: dict[str, str] = {}
-        cause = _choice(view, "cause", texts.CAUSES, errors)
-        improve, more = forms.optional_text(view, "improve")
-        errors.update(more)
-        ux_issue, more = forms.optional_text(view, "ux")
-        errors.update(more)
+        v, errors = forms.check(view, optional={"improve": 2000, "ux": 2000}, choices={"cause": texts.CAUSES})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
         with reported(dm(body), "saving a review"):
-            defuse.review(_case_id(view), user=user_id(body), cause=cause or "other", improve=improve, ux_issue=ux_issue)
+            defuse.review(_case_id(view), user=user_id(body), cause=v["cause"], improve=v["improve"], ux_issue=v["ux"])

@@ -22,16 +22,13 @@ def register(app: App, defuse: Defuse) -> None:
 
     @app.view(blocks.FOLLOWED_UP_VIEW)
     def followed_up_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        outcome = forms.values(view).get("outcome")
-        note, errors = forms.optional_text(view, "note")
-        if outcome not in texts.FOLLOWED_UP_OUTCOMES:
-            errors["outcome"] = texts.ERR_REQUIRED
+        v, errors = forms.check(view, optional={"note": 2000}, choices={"outcome": texts.FOLLOWED_UP_OUTCOMES})
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
         user = user_id(body)
         with reported(lambda text: defuse.tell(user, text), "recording a follow-up"):
-            defuse.followed_up(int(forms.metadata(view).get("reminder") or 0), user=user, outcome=outcome, note=note)
+            defuse.followed_up(int(forms.metadata(view).get("reminder") or 0), user=user, outcome=v["outcome"], note=v["note"])
 
     @app.action(blocks.SNOOZE_ACTION)
     def snooze(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

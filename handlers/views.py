@@ -69,31 +69,26 @@ def register(app: App, defuse: Defuse) -> None:
 
     @app.view(blocks.APOLOGY_VIEW)
     def apology(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        answer = forms.values(view).get("apology")
-        note, errors = forms.optional_text(view, "note")
-        if answer not in texts.APOLOGY_ANSWERS:
-            errors["apology"] = texts.ERR_REQUIRED
+        v, errors = forms.check(view, optional={"note": 2000}, choices={"apology": texts.APOLOGY_ANSWERS})
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        finish_step(defuse, body, view, 4, {"apology": answer, "note": note})
+        finish_step(defuse, body, view, 4, v)
 
     @app.view(blocks.ACTION_VIEW)
     def action(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        what, errors = forms.required_text(view, "action")
-        offer, more = forms.optional_text(view, "offer")
-        errors.update(more)
+        v, errors = forms.check(view, required={"action": 2000}, optional={"offer": 2000})
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        finish_step(defuse, body, view, 5, {"action": what, "offer": offer})
+        finish_step(defuse, body, view, 5, v)
 
 
     @app.view(blocks.PLAN_VIEW)
     def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        text, errors = forms.required_text(view, "plan")
+        v, errors = forms.check(view, required={"plan": 2000})
         first, problem = defuse.followups.check_plan_date(forms.values(view).get("first_date"))
         if problem:
             errors["first_date"] = problem
@@ -101,7 +96,7 @@ def register(app: App, defuse: Defuse) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        finish_step(defuse, body, view, 6, {"plan": text, "first_date": first.isoformat() if first else None})
+        finish_step(defuse, body, view, 6, {"plan": v["plan"], "first_date": first.isoformat() if first else None})
 
 
 def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], number: int, details: dict[str, Any]) -> None:
