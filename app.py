@@ -90,7 +90,7 @@ def build(config: Config) -> Runtime:
         logger=logging.getLogger("defuse.bolt"),
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
-    reminder_client = make_client(config.bot_token, config.api_url, rate_limit_retries=0)
+    reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
     defuse = Defuse(config, Cases(db), client, reminder_client)
     handlers.register(bolt, defuse)
     engine = ReminderEngine(db, defuse.followups.deliver)
@@ -125,6 +125,7 @@ def shutdown(runtime: Runtime) -> None:
     if runtime.scheduler is not None:
         runtime.scheduler.stop()
     runtime.executor.shutdown(wait=True, cancel_futures=True)
+    runtime.defuse.worker.drain(timeout=6.0)  # requests already acked: finish them if time allows
     runtime.db.dispose()
 
 
@@ -191,7 +192,8 @@ def main() -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return 2
     except Exception as exc:
-        print(f"config error: DATABASE_URL could not be opened or migrated ({exc.__class__.__name__}: {exc}). "
+        reason = " ".join(str(exc).split())[:300]
+        print(f"config error: DATABASE_URL could not be opened or migrated ({exc.__class__.__name__}: {reason}). "
               "Check the URL, that the server is up, and that the user may create tables.", file=sys.stderr)
         return 2
 

@@ -31,7 +31,7 @@ from slack_sdk.models.views import View
 
 from bot import playbook, texts
 from bot.cases import CaseSnapshot
-from bot.textutil import human_duration, plain, safe, truncate
+from bot.textutil import MAX_LINK, human_duration, plain, safe, truncate
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -223,10 +223,12 @@ def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
     ]
     if case.mood:
         fields.append(texts.CASE_FIELD_MOOD.format(mood=texts.MOODS.get(case.mood, case.mood)))
-    if case.link:
-        fields.append(texts.CASE_FIELD_LINK.format(url=safe(case.link)))
-    if case.source_permalink:
-        fields.append(texts.CASE_FIELD_SOURCE.format(url=safe(case.source_permalink)))
+    for template, url in ((texts.CASE_FIELD_LINK, case.link), (texts.CASE_FIELD_SOURCE, case.source_permalink)):
+        if url:
+            linked = template.format(url=safe(url))
+            # A link too long for the field is shown as inert text rather than cut mid-markup.
+            label = template.split("\n", 1)[0]
+            fields.append(linked if len(linked) <= FIELD_LIMIT else label + "\n" + safe_limited(url, FIELD_LIMIT - 60))
     escalation = case.escalation or {}
     if escalation.get("fixed_at"):
         fixed = datetime.fromisoformat(escalation["fixed_at"])
@@ -290,7 +292,7 @@ def case_message(case: CaseSnapshot) -> list[dict[str, Any]]:
 
 
 def case_fallback(case: CaseSnapshot) -> str:
-    customer = plain(case.customer) if case.customer else "customer not named"
+    customer = safe_limited(case.customer, 120) if case.customer else "customer not named"
     return truncate(texts.CASE_FALLBACK.format(number=case.id, customer=customer), 300)
 
 
@@ -369,7 +371,7 @@ def intake_modal(
             "summary", texts.INTAKE_SUMMARY, initial=summary, multiline=True, hint=texts.INTAKE_SUMMARY_HINT, max_length=3000
         ),
         select_input("mood", texts.INTAKE_MOOD, texts.MOODS),
-        text_input("link", texts.INTAKE_LINK, initial=link, optional=True),
+        text_input("link", texts.INTAKE_LINK, initial=link, optional=True, max_length=MAX_LINK),
         InputBlock(block_id="channel", label=PlainTextObject(text=texts.INTAKE_CHANNEL), element=channel),
     ]
     return modal(
@@ -386,7 +388,7 @@ def edit_modal(case: CaseSnapshot) -> dict[str, Any]:
         text_input("customer", texts.INTAKE_CUSTOMER, initial=plain(case.customer), hint=texts.INTAKE_CUSTOMER_HINT, max_length=150),
         text_input("summary", texts.INTAKE_SUMMARY, initial=plain(case.summary)[:3000], multiline=True, max_length=3000),
         select_input("mood", texts.INTAKE_MOOD, texts.MOODS, initial=case.mood),
-        text_input("link", texts.INTAKE_LINK, initial=case.link, optional=True),
+        text_input("link", texts.INTAKE_LINK, initial=case.link, optional=True, max_length=MAX_LINK),
     ]
     return modal(callback_id=EDIT_VIEW, title=texts.EDIT_TITLE, submit=texts.EDIT_SUBMIT, blocks=blocks, metadata={"case": case.id})
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from sqlalchemy.orm import Session
 
 from bot import playbook, texts
-from bot.textutil import customer_keys
+from bot.textutil import customer_keys, plain
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Case, Review
@@ -153,14 +153,14 @@ class Cases:
         )
         notes = tuple(Entry("note", e.actor, e.at, e.data.get("text", "")) for e in log if e.kind == "note")
         keys = dict(name_key=case.customer_name_key, email=case.customer_email, user=case.customer_user)
-        earlier = [c for c in repo.prior_cases(session, **keys, exclude_id=case.id) if c.id < case.id]
+        earlier = repo.prior_cases(session, **keys, before_id=case.id, limit=5)
         failed: dict[int, list[str]] = {}
         for e in repo.events_for_cases(session, [c.id for c in earlier], kinds=("attempt",)):
             if (e.data.get("outcome") or "") == "failed":
                 failed.setdefault(e.case_id, []).append(e.data.get("what", ""))
         prior = tuple(
             PriorCase(c.id, c.status, c.opened_at, c.permalink, c.summary, tuple(failed.get(c.id, ())))
-            for c in earlier[:5]
+            for c in earlier
         )
         handoffs = repo.pending_handoffs(session, case.id)
         return CaseSnapshot(
@@ -187,7 +187,7 @@ class Cases:
             attempts=attempts,
             notes=notes,
             prior=prior,
-            prior_count=len(earlier),
+            prior_count=repo.count_prior_cases(session, **keys, before_id=case.id) if earlier else 0,
             pending_handoff_to=handoffs[-1].to_user if handoffs else None,
             review_cause=review.cause if (review := repo.get_review(session, case.id)) else None,
         )
@@ -288,11 +288,18 @@ class Cases:
         link: str | None,
     ) -> CaseSnapshot:
         now = self.clock()
-        keys = customer_keys(customer)
         with self.db.session() as session:
             case = repo.get_case(session, case_id)
             if case is None:
                 raise CaseError(texts.CASE_NOT_FOUND)
+            # The form shows text as people read it; a field saved unchanged keeps its mentions and links.
+            if customer is not None and case.customer and customer == plain(case.customer):
+                customer = case.customer
+            if case.summary and summary == plain(case.summary):
+                summary = case.summary
+            keys = customer_keys(customer)
+            if not keys.user and case.customer_user:  # a name fix keeps the Slack user it was opened for
+                keys = replace(keys, user=case.customer_user)
             before = {"customer": case.customer, "summary": case.summary, "mood": case.mood, "link": case.link}
             after = {"customer": customer, "summary": summary, "mood": mood, "link": link}
             changes = {k: {"from": before[k], "to": v} for k, v in after.items() if before[k] != v}
@@ -447,12 +454,15 @@ class Cases:
             case = self._load(session, case_id)
             if case.status not in CLOSED_STATUSES:
                 return False, self._snapshot(session, case)
+            was = case.status
+            waiting = bool(case.escalation) and not (case.escalation or {}).get("fixed_at")
             changed = repo.update_case_if(
-                session, case_id, now, expect={"open": False}, status="open", closed_at=None, closed_by=None
+                session, case_id, now, expect={"open": False},
+                status="escalated" if waiting else "open", closed_at=None, closed_by=None,
             )
             if not changed:
                 return False, self._fresh(session, case_id)
-            repo.add_event(session, case_id, actor=user, kind="reopened", now=now, data={"was": case.status})
+            repo.add_event(session, case_id, actor=user, kind="reopened", now=now, data={"was": was})
             snapshot = self._fresh(session, case_id)
             self.hooks.case_reopened(session, snapshot, now)
             return True, snapshot
@@ -468,15 +478,22 @@ class Cases:
                 raise CaseError(texts.CASE_NOT_CLOSED.format(number=case_id))
             if user not in (case.owner_id, case.closed_by):
                 self.check_owner(case, user, "review")
+            previous = repo.get_review(session, case_id)
             repo.save_review(
                 session,
-                Review(case_id=case_id, cause=cause, improve=improve, ux_issue=ux_issue, reviewed_by=user, reviewed_at=now),
+                Review(case_id=case_id, cause=cause, improve=improve, ux_issue=ux_issue, reviewed_by=user, reviewed_at=now,
+                       forwarded_ts=previous.forwarded_ts if previous else None),
             )
             repo.add_event(
                 session, case_id, actor=user, kind="reviewed", now=now,
                 data={"cause": cause, "improve": improve, "ux_issue": ux_issue},
             )
             return self._fresh(session, case_id)
+
+    def review_forwarded(self, case_id: int) -> bool:
+        with self.db.session() as session:
+            review = repo.get_review(session, case_id)
+            return bool(review and review.forwarded_ts)
 
     def set_review_forwarded(self, case_id: int, ts: str) -> None:
         with self.db.session() as session:

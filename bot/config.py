@@ -85,7 +85,7 @@ class ConfigError(Exception):
 def parse_offsets(raw: str) -> tuple[Offset, ...]:
     """`1d,7d,30d` -> offsets. `off` or empty means no follow-ups. Raises ValueError."""
     raw = raw.strip()
-    if raw.lower() in ("", "off", "none"):
+    if raw.lower() in ("off", "none"):
         return ()
     offsets = []
     for part in raw.split(","):
@@ -188,9 +188,8 @@ def load_config(env: Mapping[str, str]) -> Config:
             )
 
     schedule: tuple[Offset, ...] = ()
-    raw_schedule = env.get("FOLLOW_UP_SCHEDULE")
     try:
-        schedule = parse_offsets(DEFAULT_FOLLOW_UP_SCHEDULE if raw_schedule is None else raw_schedule)
+        schedule = parse_offsets(get("FOLLOW_UP_SCHEDULE") or DEFAULT_FOLLOW_UP_SCHEDULE)
     except ValueError as exc:
         problems.append(f"FOLLOW_UP_SCHEDULE: {exc}; write comma-separated offsets such as 1d,7d,30d (or off).")
 

@@ -17,7 +17,7 @@ from bot.cases import CaseError, CaseHooks, Cases, CaseSnapshot
 from bot.config import Config
 from bot.people import People
 from bot.reminders import Due, Outcome
-from bot.schedule import follow_up_times, in_working_hours, next_working_time, snooze_until
+from bot.schedule import follow_up_times, in_working_hours, next_working_time, snooze_until, zone
 from bot.slack import error_code
 from storage import repositories as repo
 from storage.models import Reminder
@@ -62,13 +62,15 @@ class FollowUps(CaseHooks):
         self.db = cases.db
         self.people = people
         self.client = client
+        self._known_dm: dict[str, str] = {}
         cases.hooks = self
 
     # --- scheduling (inside the lifecycle transaction) ---------------------------------------
     def case_opened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
         repo.add_reminder(
             session, dedupe_key=f"breather:long:{case.id}", now=now, kind="breather", case_id=case.id,
-            recipient=case.owner_id, due_at=case.opened_at + LONG_OPEN, payload={"reason": "long"},
+            recipient=case.owner_id, due_at=case.opened_at + LONG_OPEN,
+            payload={"reason": "long", "open_seconds": LONG_OPEN.total_seconds()},
         )
 
     def case_closed(self, session: Session, case: CaseSnapshot, event_id: int, now: datetime) -> None:
@@ -98,8 +100,7 @@ class FollowUps(CaseHooks):
 
     # --- delivery (called by the engine) -----------------------------------------------------
     def deliver(self, due: Due, now: datetime) -> Outcome:
-        person = self.people.lookup(due.recipient)
-        tz = person.tz if person else None
+        tz = self.people.tz(due.recipient)
         if due.kind == "follow_up":
             if not in_working_hours(now, tz, self.config.working_hours):
                 return reminders.defer(next_working_time(now, tz, self.config.working_hours))
@@ -117,7 +118,8 @@ class FollowUps(CaseHooks):
                 return reminders.cancel("case closed before the long-open nudge")
             text, body = notices.breather_dm(case, due.id, due.payload, self.config.breather_minutes)
         elif due.kind == "breather_end":
-            self._end_breather(due)
+            if not self._end_breather(due):
+                return reminders.cancel("a newer breather replaced this one")
             text, body = texts.BREATHER_WELCOME_BACK, None
         else:
             return reminders.failed(f"unknown reminder kind {due.kind}")
@@ -145,13 +147,18 @@ class FollowUps(CaseHooks):
             return reminders.retry(error_code(exc))
         channel = response.get("channel")
         if channel:
-            self._remember_dm_channel(due.recipient, channel)
+            self.remember_dm_channel(due.recipient, channel)
         return reminders.sent(channel, response.get("ts"))
 
-    def _remember_dm_channel(self, user: str, channel: str) -> None:
+    def remember_dm_channel(self, user: str, channel: str) -> None:
+        if self._known_dm.get(user) == channel:
+            return
+        self._known_dm[user] = channel
         with self.db.session() as session:
             agent = repo.get_agent(session, user)
-            if agent is not None and agent.dm_channel != channel:
+            if agent is None:
+                repo.add_agent_if_missing(session, user, dm_channel=channel)
+            elif agent.dm_channel != channel:
                 agent.dm_channel = channel
 
     def _already_delivered(self, due: Due) -> Outcome | None:
@@ -175,13 +182,20 @@ class FollowUps(CaseHooks):
                 return reminders.sent(person_channel, message.get("ts"))
         return None
 
-    def _end_breather(self, due: Due) -> None:
+    def _end_breather(self, due: Due) -> bool:
+        """End the breather this reminder belongs to; False if a newer breather replaced it."""
         until = due.payload.get("until")
         with self.db.session() as session:
             agent = repo.get_agent(session, due.recipient)
-            if agent and agent.breather_until and until and agent.breather_until.isoformat() == until:
-                agent.breather_until = None
-                agent.breather_task = None
+            if agent is None or not until:
+                return True
+            if agent.breather_until is None:
+                return due.sending_at is not None  # ended by our own earlier attempt: finish sending
+            if agent.breather_until.isoformat() != until:
+                return False
+            agent.breather_until = None
+            agent.breather_task = None
+            return True
 
     # --- the agent's answers -------------------------------------------------------------------
     def get(self, reminder_id: int) -> ReminderView | None:
@@ -229,7 +243,7 @@ class FollowUps(CaseHooks):
             changed, reminder = self._answer(session, reminder_id, user, ("follow_up",), "snoozed")
             if changed:
                 repo.add_reminder(
-                    session, dedupe_key=f"{reminder.dedupe_key}:snooze:{reminder_id}", now=now, kind="follow_up",
+                    session, dedupe_key=f"follow_up:snooze:{reminder_id}", now=now, kind="follow_up",
                     case_id=reminder.case_id, recipient=user, due_at=until,
                     payload={**(reminder.payload or {}), "snoozed_from": reminder_id},
                 )
@@ -257,15 +271,16 @@ class FollowUps(CaseHooks):
             changed, reminder = self._answer(session, reminder_id, user, ("breather",), "declined")
             return changed, _view(reminder)
 
-    def check_plan_date(self, raw: str | None) -> tuple[date | None, str | None]:
-        """The optional first follow-up date from step 6: (date, error message)."""
+    def check_plan_date(self, raw: str | None, user: str | None = None) -> tuple[date | None, str | None]:
+        """The optional first follow-up date from step 6, judged by the agent's own today."""
         if not raw:
             return None, None
         try:
             chosen = date.fromisoformat(raw)
         except ValueError:
             return None, texts.ERR_REQUIRED
-        today = self.cases.clock().date()
+        person = self.people.cached(user) if user else None  # database only: this runs before ack()
+        today = self.cases.clock().astimezone(zone(person.tz if person else None)).date()
         if chosen <= today:
             return None, texts.ERR_DATE_PAST
         if chosen > today + timedelta(days=120):

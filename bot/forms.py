@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import texts
 from bot.cases import MOODS
-from bot.textutil import MAX_CUSTOMER, MAX_SUMMARY, is_url
+from bot.textutil import MAX_CUSTOMER, MAX_LINK, MAX_SUMMARY, is_url
 
 
 def values(view: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def intake(view: dict[str, Any], *, need_channel: bool = True) -> tuple[IntakeFo
     errors: dict[str, str] = {}
     customer = _text(errors, "customer", v.get("customer"), limit=MAX_CUSTOMER, required=True)
     summary = _text(errors, "summary", v.get("summary"), limit=MAX_SUMMARY, required=True)
-    link = _text(errors, "link", v.get("link"), limit=2000, required=False)
+    link = _text(errors, "link", v.get("link"), limit=MAX_LINK, required=False)
     if link and "link" not in errors and not is_url(link):
         errors["link"] = texts.ERR_NOT_URL
     mood = v.get("mood")

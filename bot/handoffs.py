@@ -81,6 +81,8 @@ class Handoffs:
         now = self.cases.clock()
         with self.db.session() as session:
             handoff = repo.get_handoff(session, handoff_id)
+            if handoff:
+                repo.get_case(session, handoff.case_id, lock=True)
             if handoff and repo.answer_handoff(session, handoff_id, status="failed", now=now, reason=error):
                 repo.add_event(
                     session, handoff.case_id, actor="defuse", kind="handoff_failed", now=now,
@@ -92,9 +94,10 @@ class Handoffs:
         now = self.cases.clock()
         with self.db.session() as session:
             handoff = self._own(session, handoff_id, user)
+            case = repo.get_case(session, handoff.case_id, lock=True)
+            session.refresh(handoff)
             if handoff.status != "pending":
                 return False, _view(handoff)
-            case = repo.get_case(session, handoff.case_id, lock=True)
             if case is None or case.owner_id != handoff.from_user or case.status not in ("open", "escalated"):
                 repo.answer_handoff(session, handoff_id, status="cancelled", now=now, reason="case moved on")
                 session.refresh(handoff)
@@ -115,6 +118,7 @@ class Handoffs:
         now = self.cases.clock()
         with self.db.session() as session:
             handoff = self._own(session, handoff_id, user)
+            repo.get_case(session, handoff.case_id, lock=True)  # lock order: case, then handoff (as accept)
             if not repo.answer_handoff(session, handoff_id, status="declined", now=now, reason=reason):
                 session.refresh(handoff)
                 return False, _view(handoff)
@@ -133,3 +137,7 @@ class Handoffs:
         if handoff.to_user != user:
             raise CaseError(texts.HANDOFF_NOT_YOURS.format(user=f"<@{handoff.to_user}>"))
         return handoff
+
+    def pending_for(self, case_id: int) -> list[HandoffView]:
+        with self.db.session() as session:
+            return [_view(h) for h in repo.pending_handoffs(session, case_id)]

@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from bot import blocks as b
 from bot import playbook, texts
 from bot.cases import Cases
-from bot.textutil import human_duration, plain, truncate
+from bot.textutil import human_duration
 from storage import repositories as repo
 
 FOLLOW_UP_ICONS = {"pending": "⏰", "sent": "📬", "failed": "⚠️"}
@@ -60,7 +60,7 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
         when = r.due_at if r.status != "sent" else (r.sent_at or r.due_at)
         items.append(b.section(texts.HOME_FOLLOW_UP_LINE.format(
             icon=FOLLOW_UP_ICONS.get(r.status, "•"), number=r.case_id,
-            customer=truncate(plain(customer), 80) if customer else "", state=texts.HOME_FOLLOW_UP_STATES[r.status],
+            customer=b.safe_limited(customer, 80) if customer else "", state=texts.HOME_FOLLOW_UP_STATES[r.status],
             when=b.slack_date(when),
         )))
     median = human_duration(statistics.median(numbers["resolve_seconds"])) if numbers["resolve_seconds"] else "n/a"

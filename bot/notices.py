@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextO
 from bot import blocks as b
 from bot import playbook, texts
 from bot.cases import CaseSnapshot, Entry
-from bot.textutil import plain, truncate
+from bot.textutil import truncate
 
 
 def customer_name(case: CaseSnapshot) -> str:
@@ -94,7 +94,7 @@ def handoff_dm(
         )
     )
     fallback = texts.HANDOFF_FALLBACK.format(
-        requester=b.mention(requester), number=case.id, customer=plain(case.customer) or "customer"
+        requester=b.mention(requester), number=case.id, customer=b.safe_limited(case.customer, 120) or "customer"
     )
     return truncate(fallback, 300), b.message(items)
 
@@ -139,7 +139,7 @@ def escalation_post(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
                 ],
             )
         )
-    fallback = texts.ESCALATION_FALLBACK.format(number=case.id, customer=plain(case.customer) or "customer")
+    fallback = texts.ESCALATION_FALLBACK.format(number=case.id, customer=b.safe_limited(case.customer, 120) or "customer")
     return truncate(fallback, 300), b.message(items)
 
 
@@ -201,7 +201,7 @@ def follow_up_dm(case: CaseSnapshot, reminder_id: int) -> tuple[str, list[dict[s
             ],
         )
     )
-    fallback = texts.FOLLOW_UP_FALLBACK.format(customer=plain(case.customer) or "the customer", number=case.id)
+    fallback = texts.FOLLOW_UP_FALLBACK.format(customer=b.safe_limited(case.customer, 120) or "the customer", number=case.id)
     return truncate(fallback, 300), b.message(items)
 
 
@@ -213,7 +213,7 @@ def breather_dm(case: CaseSnapshot, reminder_id: int, payload: dict[str, Any], m
     from bot.textutil import human_duration
 
     if payload.get("reason") == "long":
-        opened_for = human_duration(((case.closed_at or datetime.now(case.opened_at.tzinfo)) - case.opened_at).total_seconds())
+        opened_for = human_duration(payload.get("open_seconds") or 1800)
         text = texts.BREATHER_DM_LONG.format(number=case.id, duration=opened_for)
     elif payload.get("furious") or (payload.get("open_seconds") or 0) > 1800:
         why = texts.BREATHER_WHY_FURIOUS if payload.get("furious") else texts.BREATHER_WHY_LONG.format(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +50,23 @@ class People:
         self.db = db
         self.client = client
         self.clock = clock
+        self._zones: dict[str, tuple[str | None, float]] = {}  # user -> (tz, monotonic expiry)
+        self._zones_lock = threading.Lock()
+
+    def tz(self, user_id: str) -> str | None:
+        """The user's time zone, from memory for 10 minutes, else the database or users.info."""
+        now = time.monotonic()
+        with self._zones_lock:
+            hit = self._zones.get(user_id)
+        if hit and hit[1] > now:
+            return hit[0]
+        person = self.lookup(user_id)
+        zone = person.tz if person else None
+        with self._zones_lock:
+            if len(self._zones) > 50_000:
+                self._zones.clear()
+            self._zones[user_id] = (zone, now + 600)
+        return zone
 
     def cached(self, user_id: str) -> Person | None:
         with self.db.session() as session:

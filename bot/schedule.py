@@ -67,14 +67,17 @@ def follow_up_times(
     hours: WorkingHours | None,
     first_date: date | None = None,
 ) -> list[datetime]:
-    """When each follow-up of a closed case is due. A custom first date replaces the first offset
-    (at the start of working hours that day, or the closing time of day when hours are off)."""
+    """When each follow-up of a closed case is due, in the order of the offsets.
+
+    A custom first date (at the start of working hours that day, or the closing time of day when
+    hours are off) becomes the first follow-up, and offsets that would fall on or before it are dropped.
+    """
     times = [next_working_time(add_offset(closed_at, o, tz), tz, hours) for o in offsets]
     if first_date is not None:
         clock = hours.start if hours else _local(closed_at, tz).time().replace(tzinfo=None)
         custom = next_working_time(_at(first_date, clock, tz), tz, hours)
         if custom > closed_at:
-            times = [custom] + times[1:] if times else [custom]
+            times = [custom] + [t for t in times[1:] if t > custom]
     return times
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -21,6 +21,7 @@ from bot.handoffs import Handoffs, HandoffView
 from bot.people import People
 from bot.slack import CHANNEL_ERRORS, error_code
 from bot.textutil import human_duration
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,20 @@ class Defuse:
         self.people = People(cases.db, client, cases.clock)
         self.followups = FollowUps(config, cases, self.people, reminder_client or client)
         self.client = client
+        self.worker = Worker()
         self.lock = CaseLocks()
         self._joined: set[str] = set()
 
     # --- posting the case ------------------------------------------------------------------
-    def publish(self, case_id: int) -> PublishResult:
-        """Post the case message and its checklist thread (or refresh them if already posted)."""
+    def publish(self, case_id: int, case: CaseSnapshot | None = None) -> PublishResult:
+        """Post the case message and its checklist thread (or refresh them if already posted).
+        `case` is a snapshot the caller just made (saves reading it again)."""
         with self.lock(case_id):
-            case = self.cases.require(case_id)
+            case = case if case is not None and case.id == case_id else self.cases.require(case_id)
             if case.message_ts:
-                self._refresh_locked(case)
+                error = self._refresh_locked(case)
+                if error:
+                    return PublishResult(False, case_id, error, texts.UPDATE_FAILED.format(number=case_id, error=error))
                 return PublishResult(True, case_id)
             try:
                 response = self._post_case(case)
@@ -77,8 +82,10 @@ class Defuse:
             channel = response.get("channel") or case.channel_id
             permalink = self.permalink(channel, message_ts)
             self.cases.set_posted(case_id, message_ts=message_ts, permalink=permalink)
-            case = self.cases.require(case_id)
-            self._post_checklist(case)
+            case = replace(case, message_ts=message_ts, permalink=permalink)
+            error = self._post_checklist(case)
+            if error:
+                return PublishResult(False, case_id, error, texts.CHECKLIST_FAILED.format(number=case_id, error=error))
             return PublishResult(True, case_id)
 
     def _post_case(self, case: CaseSnapshot) -> Any:
@@ -124,9 +131,10 @@ class Defuse:
             log.warning("no permalink for %s/%s: %s", channel, ts, exc)
             return None
 
-    def _post_checklist(self, case: CaseSnapshot) -> None:
+    def _post_checklist(self, case: CaseSnapshot) -> str | None:
+        """Post the checklist in the case thread; Slack's error code if that failed."""
         if not case.message_ts:
-            return
+            return None
         try:
             response = self.client.chat_postMessage(
                 channel=case.channel_id,
@@ -137,8 +145,9 @@ class Defuse:
         except (SlackApiError, SlackClientError, OSError) as exc:
             # The next refresh posts it; the case message is already there.
             log.warning("posting checklist of case %s failed: %s", case.id, error_code(exc))
-            return
+            return error_code(exc)
         self.cases.set_posted(case.id, checklist_ts=response["ts"])
+        return None
 
     def _publish_failed(self, case: CaseSnapshot, error: str) -> PublishResult:
         log.info("case %s not posted in %s: %s", case.id, case.channel_id, error)
@@ -151,36 +160,41 @@ class Defuse:
         return PublishResult(False, case.id, error, text)
 
     # --- keeping it current ----------------------------------------------------------------
-    def refresh(self, case_id: int) -> None:
-        """Re-render the case message and checklist from the database."""
+    def refresh(self, case_id: int) -> str | None:
+        """Re-render the case message and checklist from the database; Slack's error code on failure."""
         with self.lock(case_id):
             case = self.cases.get(case_id)
-            if case is not None:
-                self._refresh_locked(case)
+            return self._refresh_locked(case) if case is not None else None
 
-    def _refresh_locked(self, case: CaseSnapshot) -> None:
+    def _refresh_locked(self, case: CaseSnapshot) -> str | None:
         if not case.message_ts:
-            return
+            return None
+        error = None
         try:
             self.client.chat_update(
                 channel=case.channel_id, ts=case.message_ts, text=blocks.case_fallback(case), blocks=blocks.case_message(case)
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("updating case %s failed: %s", case.id, error_code(exc))
+            error = error_code(exc)
         if not case.checklist_ts:
-            self._post_checklist(case)
-            return
+            return self._post_checklist(case) or error
         try:
             self.client.chat_update(
                 channel=case.channel_id, ts=case.checklist_ts, text=blocks.checklist_fallback(case), blocks=blocks.checklist(case)
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("updating checklist of case %s failed: %s", case.id, error_code(exc))
+            error = error_code(exc)
+        return error
 
     # --- messages to people ----------------------------------------------------------------
     def dm(self, user_id: str, text: str, blocks_: list[dict[str, Any]] | None = None, **extra: Any) -> Any:
         """Send a DM; raises SlackApiError so callers can report a failure to the right person."""
-        return self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks_, unfurl_links=False, **extra)
+        response = self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks_, unfurl_links=False, **extra)
+        if response.get("channel"):
+            self.followups.remember_dm_channel(user_id, response["channel"])
+        return response
 
     def tell(self, user_id: str, text: str, blocks_: list[dict[str, Any]] | None = None) -> bool:
         """Best-effort DM; logs and returns False instead of raising."""
@@ -345,9 +359,12 @@ class Defuse:
     # --- closing and review ----------------------------------------------------------------
     def close(self, case_id: int, *, user: str, outcome: str, details: dict[str, Any]) -> bool:
         self.people.lookup(user)  # the owner's time zone, cached, for scheduling the follow-ups
+        pending = self.handoffs.pending_for(case_id)
         changed, case = self.cases.close(case_id, user=user, outcome=outcome, details=details)
         if not changed:
             return False
+        for handoff in pending:  # closing withdrew these requests: take the buttons off their DMs
+            self._close_handoff_dm(handoff, texts.HANDOFF_CANCELLED.format(number=case_id))
         duration = human_duration(((case.closed_at or case.opened_at) - case.opened_at).total_seconds())
         if outcome == "resolved":
             line = texts.RESOLVED_THREAD.format(user=blocks.mention(user), duration=duration,
@@ -373,6 +390,7 @@ class Defuse:
         return changed
 
     def review(self, case_id: int, *, user: str, cause: str, improve: str | None, ux_issue: str | None) -> None:
+        already_forwarded = self.cases.review_forwarded(case_id)
         case = self.cases.save_review(case_id, user=user, cause=cause, improve=improve, ux_issue=ux_issue)
         line = texts.REVIEW_SAVED_THREAD.format(
             user=blocks.mention(user), cause=texts.CAUSES.get(cause, cause),
@@ -381,7 +399,7 @@ class Defuse:
         if ux_issue:
             line += texts.REVIEW_UX_LINE.format(text=blocks.safe_limited(ux_issue, 1200))
             channel = self.config.product_feedback_channel
-            if channel:
+            if channel and not already_forwarded:
                 try:
                     self._ensure_member(channel)
                     response = self.client.chat_postMessage(
@@ -414,7 +432,8 @@ class Defuse:
             log.warning("updating reminder DM %s failed: %s", reminder.id, error_code(exc))
 
     def _stale_reminder(self, reminder: ReminderView) -> None:
-        self._update_reminder_dm(reminder, texts.REMINDER_ALREADY_HANDLED.format(status=reminder.status))
+        """A second click on an answered reminder: the DM already shows the first answer; keep it."""
+        log.info("reminder %s was already %s; ignoring a repeated answer", reminder.id, reminder.status)
 
     def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None) -> None:
         changed, reminder = self.followups.followed_up(reminder_id, user=user, outcome=outcome, note=note)

@@ -20,21 +20,18 @@ CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restric
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission"}
 
 
-def make_client(token: str, base_url: str, *, timeout: int = 15, rate_limit_retries: int = 4) -> WebClient:
+def make_client(token: str, base_url: str, *, timeout: int = 15, retries: bool = True) -> WebClient:
     """A WebClient that retries connection errors, 5xx and 429 (honouring Retry-After).
 
     The retry handlers sleep in the calling thread, so this client is only used after ack().
+    `retries=False` is for the reminder engine, which reschedules failed sends itself.
     """
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=4),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers if retries else [])
 
 
 def error_code(exc: BaseException) -> str:

@@ -394,3 +394,7 @@ HOME_TEAM_NUMBERS = (
 HOME_CAUSES = "*Why customers were angry:* {causes}"
 HOME_NO_CAUSES = "*Why customers were angry:* no reviews yet"
 HOME_ON_BREATHER = "🌿 You're on a breather until {until}."
+CHECKLIST_FAILED = (
+    "Case #{number} is posted, but Slack refused its checklist (`{error}`). Press *Post it again* to add it."
+)
+UPDATE_FAILED = "Your change to case #{number} is saved, but I couldn't update the message in Slack (`{error}`). It will catch up with the next change; press *Post it again* to retry now."

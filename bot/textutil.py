@@ -170,9 +170,19 @@ def customer_keys(customer: str | None) -> CustomerKeys:
     return CustomerKeys(name, email, user)
 
 
+MAX_LINK = 1000
+
+
 def is_url(value: str) -> bool:
-    parsed = urlparse(value.strip())
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in value.strip()
+    """An http(s) address that can sit inside Slack's <url|label> markup unchanged."""
+    text = value.strip()
+    parsed = urlparse(text)
+    return (
+        parsed.scheme in ("http", "https")
+        and bool(parsed.netloc)
+        and len(text) <= MAX_LINK
+        and not any(ch in text for ch in " |<>\n\t")
+    )
 
 
 def is_help(text: str | None) -> bool:

@@ -60,8 +60,11 @@ def parse_timeframe(text: str, now: datetime, tz: str | None = None) -> datetime
         unit = match.group(2)
         if unit.startswith(("business", "working")):
             when = _add_business_days(local_now, amount)
+        elif unit in _UNIT_SECONDS and _UNIT_SECONDS[unit] < 86400:
+            when = now + timedelta(seconds=amount * _UNIT_SECONDS[unit])  # elapsed time, whatever the clocks do
         elif unit in _UNIT_SECONDS:
-            when = local_now + timedelta(seconds=amount * _UNIT_SECONDS[unit])
+            days = amount * _UNIT_SECONDS[unit] // 86400  # calendar days: same wall-clock time
+            when = datetime.combine(local_now.date() + timedelta(days=days), local_now.timetz().replace(tzinfo=None), zone)
         else:
             raise TimeframeError("format")
     result = when.astimezone(timezone.utc)

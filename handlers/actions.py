@@ -35,9 +35,7 @@ def register(app: App, defuse: Defuse) -> None:
             if done and step.asks:
                 client.views_open(trigger_id=body["trigger_id"], view=step_modal(defuse, step.asks, case_id))
                 return
-            changed, _ = defuse.cases.set_step(case_id, number, done=done, user=user_id(body))
-            if changed:
-                defuse.refresh(case_id)
+            defuse.worker.submit(tick_step, defuse, case_id, number, done, user_id(body), respond)
 
     @app.action(blocks.EDIT_ACTION)
     def edit_case(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -51,14 +49,26 @@ def register(app: App, defuse: Defuse) -> None:
     @app.action(blocks.RETRY_POST_ACTION)
     def retry_post(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        tell = ephemeral(respond)
-        case_id = parse_id(action_value(body))
-        with reported(tell, "posting a case again"):
-            case = defuse.cases.require(case_id or 0)
-            result = defuse.publish(case.id)
-            if result.ok:
-                posted = defuse.cases.require(case.id)
-                respond(text=texts.POSTED_CASE.format(number=case.id, url=posted.permalink or ""), replace_original=True)
-            else:
-                message = result.message or texts.GENERIC_FAILURE
-                respond(text=message, blocks=blocks.retry_post(message, case.id), replace_original=True)
+        defuse.worker.submit(post_again, defuse, parse_id(action_value(body)), respond)
+
+
+def tick_step(defuse: Defuse, case_id: int, number: int, done: bool, user: str, respond: Respond) -> None:
+    with reported(ephemeral(respond), f"step {number} of case {case_id}"):
+        changed, _ = defuse.cases.set_step(case_id, number, done=done, user=user)
+        error = defuse.refresh(case_id) if changed else None
+        if error:
+            message = texts.UPDATE_FAILED.format(number=case_id, error=error)
+            respond(text=message, blocks=blocks.retry_post(message, case_id), response_type="ephemeral",
+                    replace_original=False)
+
+
+def post_again(defuse: Defuse, case_id: int | None, respond: Respond) -> None:
+    with reported(ephemeral(respond), "posting a case again"):
+        case = defuse.cases.require(case_id or 0)
+        result = defuse.publish(case.id)
+        if result.ok:
+            posted = defuse.cases.require(case.id)
+            respond(text=texts.POSTED_CASE.format(number=case.id, url=posted.permalink or ""), replace_original=True)
+        else:
+            message = result.message or texts.GENERIC_FAILURE
+            respond(text=message, blocks=blocks.retry_post(message, case.id), replace_original=True)

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot import blocks, forms, modals, texts
 from bot.cases import Cases, CaseSnapshot
 from bot.service import Defuse
-from handlers.common import action_value, ephemeral, parse_id, reported, user_id
+from handlers.common import action_value, ephemeral, parse_id, later, reported, user_id
 
 # button -> (modal builder, ownership action or None, must the case be open?)
 CASE_BUTTONS: dict[str, tuple[Callable[[int], dict[str, Any]], str | None, bool | None]] = {
@@ -58,8 +58,10 @@ def register(app: App, defuse: Defuse) -> None:
     @app.action(blocks.REOPEN_ACTION)
     def reopen(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with reported(ephemeral(respond), "reopen"):
+
+        def work() -> None:
             defuse.reopen(parse_id(action_value(body)) or 0, user=user_id(body))
+        later(defuse, ephemeral(respond), "reopen", work)
 
     @app.action(blocks.HANDOFF_PICK_ACTION)
     def handoff_pick(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -91,8 +93,10 @@ def register(app: App, defuse: Defuse) -> None:
     @app.action(blocks.HANDOFF_ACCEPT_ACTION)
     def accept(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with reported(ephemeral(respond), "accepting a handoff"):
+
+        def work() -> None:
             defuse.accept_handoff(parse_id(action_value(body)) or 0, user=user_id(body))
+        later(defuse, ephemeral(respond), "accepting a handoff", work)
 
     @app.action(blocks.HANDOFF_DECLINE_ACTION)
     def decline(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -116,6 +120,8 @@ def register(app: App, defuse: Defuse) -> None:
     def escalation_fixed(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         tell = ephemeral(respond)
-        with reported(tell, "escalation fixed"):
+
+        def work() -> None:
             if not defuse.escalation_fixed(parse_id(action_value(body)) or 0, user=user_id(body)):
                 tell(texts.ESC_ALREADY_FIXED)
+        later(defuse, tell, "escalation fixed", work)

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from bot import blocks, forms, texts
 from bot.service import Defuse
 from bot.timeframe import TimeframeError, parse_timeframe
-from handlers.common import reported, user_id
+from handlers.common import later, user_id
 
 TIMEFRAME_ERRORS = {"format": texts.ERR_TIMEFRAME, "past": texts.ERR_TIMEFRAME_PAST, "far": texts.ERR_TIMEFRAME_FAR}
 
@@ -29,10 +29,12 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "logging an attempt"):
+
+        def work() -> None:
             case = defuse.cases.log_attempt(_case_id(view), user=user_id(body), what=v["what"], result=v["result"],
                                             outcome=v["outcome"])
             defuse.attempt_logged(case)
+        later(defuse, dm(body), "logging an attempt", work)
 
     @app.view(blocks.NOTE_VIEW)
     def note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -40,9 +42,11 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "adding a note"):
+
+        def work() -> None:
             case = defuse.cases.add_note(_case_id(view), user=user_id(body), text=v["text"])
             defuse.note_added(case)
+        later(defuse, dm(body), "adding a note", work)
 
     @app.view(blocks.HANDOFF_VIEW)
     def handoff(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -62,13 +66,15 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "asking for a second contact"):
+
+        def work() -> None:
             if checked.get(colleague) != "ok":  # not looked at when picked: check now, after the ack
                 person = defuse.people.lookup(colleague)
                 if person is not None and (person.is_bot or person.deleted):
                     defuse.tell(user, texts.HANDOFF_BOT if person.is_bot else texts.HANDOFF_DELETED)
                     return
             defuse.request_handoff(_case_id(view), requester=user, colleague=colleague, note=note)
+        later(defuse, dm(body), "asking for a second contact", work)
 
     @app.view(blocks.DECLINE_VIEW)
     def decline(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -76,9 +82,11 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "declining a handoff"):
+
+        def work() -> None:
             handoff_id = int(forms.metadata(view).get("handoff") or 0)
             defuse.decline_handoff(handoff_id, user=user_id(body), reason=v["reason"])
+        later(defuse, dm(body), "declining a handoff", work)
 
     @app.view(blocks.ESCALATE_VIEW)
     def escalate(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -94,9 +102,11 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "escalating"):
+
+        def work() -> None:
             defuse.escalate(_case_id(view), user=user_id(body), need=v["need"], expected_by=expected_by,
                             severity=v["severity"])
+        later(defuse, dm(body), "escalating", work)
 
     @app.view(blocks.ESC_UPDATE_VIEW)
     def escalation_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -104,8 +114,10 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "posting an escalation update"):
+
+        def work() -> None:
             defuse.escalation_update(_case_id(view), user=user_id(body), text=v["text"])
+        later(defuse, dm(body), "posting an escalation update", work)
 
     @app.view(blocks.RESOLVE_VIEW)
     def resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -114,8 +126,10 @@ def register(app: App, defuse: Defuse) -> None:
             return ack(response_action="errors", errors=errors)
         ack()
         details = {"fix": v["fix"], "prevention": v["prevention"], "feedback_asked": v["feedback"] == "yes"}
-        with reported(dm(body), "closing a case"):
+
+        def work() -> None:
             defuse.close(_case_id(view), user=user_id(body), outcome="resolved", details=details)
+        later(defuse, dm(body), "closing a case", work)
 
     @app.view(blocks.UNRESOLVED_VIEW)
     def unresolved(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -124,8 +138,10 @@ def register(app: App, defuse: Defuse) -> None:
             return ack(response_action="errors", errors=errors)
         ack()
         details = {"explanation": v["explanation"], "apologised": v["apologised"] == "yes"}
-        with reported(dm(body), "closing a case"):
+
+        def work() -> None:
             defuse.close(_case_id(view), user=user_id(body), outcome="unresolved", details=details)
+        later(defuse, dm(body), "closing a case", work)
 
     @app.view(blocks.REVIEW_VIEW)
     def review(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -133,5 +149,7 @@ def register(app: App, defuse: Defuse) -> None:
         if errors:
             return ack(response_action="errors", errors=errors)
         ack()
-        with reported(dm(body), "saving a review"):
+
+        def work() -> None:
             defuse.review(_case_id(view), user=user_id(body), cause=v["cause"], improve=v["improve"], ux_issue=v["ux"])
+        later(defuse, dm(body), "saving a review", work)

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot import blocks, texts
 from bot.service import Defuse
-from bot.textutil import MAX_COMMAND_TEXT, parse_command, quote, safe_limited_echo
+from bot.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
 from handlers.common import ephemeral, log, reported
 
 
@@ -30,10 +30,11 @@ def register(app: App, defuse: Defuse) -> None:
         tell = ephemeral(respond)
         if parsed.kind == "form":
             with reported(tell, "opening the intake form"):
-                view = blocks.intake_modal(channel_id=command.get("channel_id"), customer=parsed.customer)
+                customer = plain(parsed.customer) if parsed.customer else None  # the form shows plain text
+                view = blocks.intake_modal(channel_id=command.get("channel_id"), customer=customer)
                 client.views_open(trigger_id=command["trigger_id"], view=view)
             return
-        open_from_text(defuse, command, parsed.customer, parsed.summary or "", tell, respond)
+        defuse.worker.submit(open_from_text, defuse, command, parsed.customer, parsed.summary or "", tell, respond)
 
 
 def open_from_text(
@@ -57,7 +58,7 @@ def open_from_text(
         tell(texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(command.get("text") or "", 2500))))
         return
     with reported(tell, f"posting case {case.id}"):
-        result = defuse.publish(case.id)
+        result = defuse.publish(case.id, case)
         if not result.ok:
             respond(
                 text=result.message or texts.GENERIC_FAILURE,

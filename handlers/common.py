@@ -61,3 +61,13 @@ def _safe_tell(tell: Callable[[str], Any], text: str) -> None:
 
 def ephemeral(respond: Callable[..., Any]) -> Callable[[str], Any]:
     return lambda text: respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def later(defuse: Any, tell: Callable[[str], Any], what: str, work: Callable[[], Any]) -> None:
+    """Run `work` on the post-ack worker, reporting any failure to the user."""
+
+    def job() -> None:
+        with reported(tell, what):
+            work()
+
+    defuse.worker.submit(job)

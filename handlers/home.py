@@ -23,7 +23,11 @@ def register(app: App, defuse: Defuse) -> None:
         user = event.get("user")
         if not user:
             return
-        try:
-            client.views_publish(user_id=user, view=home_view(defuse.cases, user))
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("publishing the home tab for %s failed: %s", user, error_code(exc))
+        defuse.worker.submit(publish_home, defuse, client, user)
+
+
+def publish_home(defuse: Defuse, client: WebClient, user: str) -> None:
+    try:
+        client.views_publish(user_id=user, view=home_view(defuse.cases, user))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("publishing the home tab for %s failed: %s", user, error_code(exc))

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot import blocks, forms, modals, texts
 from bot.service import Defuse
-from handlers.common import action_value, ephemeral, parse_id, reported, user_id
+from handlers.common import action_value, ephemeral, parse_id, later, reported, user_id
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -27,8 +27,10 @@ def register(app: App, defuse: Defuse) -> None:
             return ack(response_action="errors", errors=errors)
         ack()
         user = user_id(body)
-        with reported(lambda text: defuse.tell(user, text), "recording a follow-up"):
+
+        def work() -> None:
             defuse.followed_up(int(forms.metadata(view).get("reminder") or 0), user=user, outcome=v["outcome"], note=v["note"])
+        later(defuse, lambda text: defuse.tell(user, text), "recording a follow-up", work)
 
     @app.action(blocks.SNOOZE_ACTION)
     def snooze(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -37,24 +39,32 @@ def register(app: App, defuse: Defuse) -> None:
         choice = (action.get("selected_option") or {}).get("value")
         block_id = str(action.get("block_id") or "")
         reminder_id = parse_id(block_id.removeprefix("reminder_")) or 0
-        with reported(ephemeral(respond), "snoozing a reminder"):
+
+        def work() -> None:
             if choice in texts.SNOOZE_CHOICES:
                 defuse.snooze(reminder_id, user=user_id(body), choice=choice)
+        later(defuse, ephemeral(respond), "snoozing a reminder", work)
 
     @app.action(blocks.SKIP_ACTION)
     def skip(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with reported(ephemeral(respond), "skipping a reminder"):
+
+        def work() -> None:
             defuse.skip(parse_id(action_value(body)) or 0, user=user_id(body))
+        later(defuse, ephemeral(respond), "skipping a reminder", work)
 
     @app.action(blocks.BREATHER_START_ACTION)
     def breather_start(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with reported(ephemeral(respond), "starting a breather"):
+
+        def work() -> None:
             defuse.start_breather(parse_id(action_value(body)) or 0, user=user_id(body))
+        later(defuse, ephemeral(respond), "starting a breather", work)
 
     @app.action(blocks.BREATHER_SKIP_ACTION)
     def breather_skip(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with reported(ephemeral(respond), "declining a breather"):
+
+        def work() -> None:
             defuse.skip_breather(parse_id(action_value(body)) or 0, user=user_id(body))
+        later(defuse, ephemeral(respond), "declining a breather", work)

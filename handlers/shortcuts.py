@@ -29,29 +29,40 @@ def register(app: App, defuse: Defuse) -> None:
         channel = (body.get("channel") or {}).get("id")
         summary = quoted(message.get("text") or "")
         meta: dict[str, Any] = {"source_channel": channel, "source_ts": message.get("ts")}
+        opened = None
         with reported(ephemeral(respond), "opening the intake form from a message"):
             # Open at once inside the trigger window; the permalink and author's name follow.
             opened = client.views_open(
                 trigger_id=body["trigger_id"],
                 view=blocks.intake_modal(channel_id=channel, summary=summary, metadata=meta),
             )["view"]
-        try:
-            permalink = client.chat_getPermalink(channel=channel, message_ts=message.get("ts"))["permalink"]
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.info("no permalink for the shortcut's message: %s", error_code(exc))
+        if opened is None:  # the agent was told; there is no form to fill in
             return
-        customer = None
-        author = message.get("user")
-        if author and author != user_id(body):
-            person = defuse.people.lookup(author)
-            if person is not None and not person.is_bot:
-                customer = person.name
-                meta["customer_user"] = author
-                meta["customer_name"] = customer
-        meta["permalink"] = permalink
-        view = blocks.intake_modal(channel_id=channel, summary=summary, customer=customer, link=permalink, metadata=meta)
-        try:
-            client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            # The agent already changed the form, or closed it: the message link is still kept on submit.
-            log.info("could not fill in the intake form: %s", error_code(exc))
+        defuse.worker.submit(fill_in, defuse, client, body, opened, summary, meta)
+
+
+def fill_in(defuse: Defuse, client: WebClient, body: dict[str, Any], opened: dict[str, Any], summary: str,
+            meta: dict[str, Any]) -> None:
+    """After the form is open: the message's permalink and its author's name, via views.update."""
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id")
+    try:
+        permalink = client.chat_getPermalink(channel=channel, message_ts=message.get("ts"))["permalink"]
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.info("no permalink for the shortcut's message: %s", error_code(exc))
+        return
+    customer = None
+    author = message.get("user")
+    if author and author != user_id(body):
+        person = defuse.people.lookup(author)
+        if person is not None and not person.is_bot:
+            customer = person.name
+            meta["customer_user"] = author
+            meta["customer_name"] = customer
+    meta["permalink"] = permalink
+    view = blocks.intake_modal(channel_id=channel, summary=summary, customer=customer, link=permalink, metadata=meta)
+    try:
+        client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        # The agent already changed the form, or closed it: the message link is still kept on submit.
+        log.info("could not fill in the intake form: %s", error_code(exc))

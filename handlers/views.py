@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from bot import blocks, forms, texts
 from bot.service import Defuse
 from bot.textutil import quote, safe_limited_echo
-from handlers.common import log, reported, team_id, user_id
+from handlers.common import log, later, reported, team_id, user_id
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -24,34 +24,7 @@ def register(app: App, defuse: Defuse) -> None:
             return
         ack()
         assert form is not None
-        user = user_id(body)
-        meta = forms.metadata(view)
-        permalink = meta.get("permalink")
-        if not permalink and meta.get("source_channel") and meta.get("source_ts"):
-            permalink = defuse.permalink(meta["source_channel"], meta["source_ts"])
-        same_customer = meta.get("customer_user") and form.customer == meta.get("customer_name")
-        try:
-            case = defuse.cases.open(
-                team_id=team_id(body),
-                channel_id=form.channel_id or "",
-                flagged_by=user,
-                customer=form.customer,
-                summary=form.summary,
-                mood=form.mood,
-                link=form.link,
-                source_permalink=permalink,
-                customer_user=meta.get("customer_user") if same_customer else None,
-            )
-        except Exception:  # the agent's words must not vanish: echo them back
-            log.exception("saving a case from the form failed")
-            echo = f"{form.customer}: {form.summary}"
-            defuse.tell(user, texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(echo, 2500))))
-            return
-        with reported(dm(user), f"posting case {case.id}"):
-            result = defuse.publish(case.id)
-            if not result.ok:
-                message = result.message or texts.GENERIC_FAILURE
-                defuse.dm(user, message, blocks.retry_post(message, case.id))
+        defuse.worker.submit(open_from_form, defuse, form, body, view)
 
     @app.view(blocks.EDIT_VIEW)
     def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -63,9 +36,11 @@ def register(app: App, defuse: Defuse) -> None:
         assert form is not None
         user = user_id(body)
         case_id = int(forms.metadata(view).get("case") or 0)
-        with reported(dm(user), f"editing case {case_id}"):
+
+        def work() -> None:
             defuse.cases.edit(case_id, user=user, customer=form.customer, summary=form.summary, mood=form.mood, link=form.link)
             defuse.refresh(case_id)
+        later(defuse, dm(user), f"editing case {case_id}", work)
 
     @app.view(blocks.APOLOGY_VIEW)
     def apology(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -74,7 +49,7 @@ def register(app: App, defuse: Defuse) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        finish_step(defuse, body, view, 4, v)
+        defuse.worker.submit(finish_step, defuse, body, view, 4, v)
 
     @app.view(blocks.ACTION_VIEW)
     def action(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -83,20 +58,51 @@ def register(app: App, defuse: Defuse) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        finish_step(defuse, body, view, 5, v)
+        defuse.worker.submit(finish_step, defuse, body, view, 5, v)
 
 
     @app.view(blocks.PLAN_VIEW)
     def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"plan": 2000})
-        first, problem = defuse.followups.check_plan_date(forms.values(view).get("first_date"))
+        first, problem = defuse.followups.check_plan_date(forms.values(view).get("first_date"), user_id(body))
         if problem:
             errors["first_date"] = problem
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        finish_step(defuse, body, view, 6, {"plan": v["plan"], "first_date": first.isoformat() if first else None})
+        defuse.worker.submit(finish_step, defuse, body, view, 6, {"plan": v["plan"], "first_date": first.isoformat() if first else None})
+
+
+def open_from_form(defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any], view: dict[str, Any]) -> None:
+    user = user_id(body)
+    meta = forms.metadata(view)
+    permalink = meta.get("permalink")
+    if not permalink and meta.get("source_channel") and meta.get("source_ts"):
+        permalink = defuse.permalink(meta["source_channel"], meta["source_ts"])
+    same_customer = meta.get("customer_user") and form.customer == meta.get("customer_name")
+    try:
+        case = defuse.cases.open(
+            team_id=team_id(body),
+            channel_id=form.channel_id or "",
+            flagged_by=user,
+            customer=form.customer,
+            summary=form.summary,
+            mood=form.mood,
+            link=form.link,
+            source_permalink=permalink,
+            customer_user=meta.get("customer_user") if same_customer else None,
+        )
+    except Exception:  # the agent's words must not vanish: echo them back
+        log.exception("saving a case from the form failed")
+        echo = f"{form.customer}: {form.summary}"
+        defuse.tell(user, texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(echo, 2500))))
+        return
+    with reported((lambda text: defuse.tell(user, text)), f"posting case {case.id}"):
+        result = defuse.publish(case.id, case)
+        if not result.ok:
+            message = result.message or texts.GENERIC_FAILURE
+            defuse.dm(user, message, blocks.retry_post(message, case.id))
 
 
 def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], number: int, details: dict[str, Any]) -> None:
@@ -106,5 +112,7 @@ def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], numb
         changed, _ = defuse.cases.set_step(
             case_id, number, done=True, user=user, details={k: v for k, v in details.items() if v}
         )
-        if changed:
-            defuse.refresh(case_id)
+        error = defuse.refresh(case_id) if changed else None
+        if error:
+            message = texts.UPDATE_FAILED.format(number=case_id, error=error)
+            defuse.dm(user, message, blocks.retry_post(message, case_id))

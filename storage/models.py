@@ -143,7 +143,8 @@ class Reminder(Base):
     """A message to send later: a follow-up, a breather nudge, the end of a breather."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+    # (status, due_at, id) matches the claim's ORDER BY, so PostgreSQL takes the first rows without a sort.
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -67,16 +67,7 @@ def set_step(
     return result.rowcount == 1
 
 
-def prior_cases(
-    session: Session,
-    *,
-    name_key: str | None,
-    email: str | None,
-    user: str | None,
-    exclude_id: int | None = None,
-    limit: int = 10,
-) -> Sequence[Case]:
-    """Earlier cases of the same customer, newest first, matched on name, e-mail or Slack user."""
+def _customer_match(name_key: str | None, email: str | None, user: str | None) -> Any:
     conditions = []
     if name_key:
         conditions.append(Case.customer_name_key == name_key)
@@ -84,26 +75,25 @@ def prior_cases(
         conditions.append(Case.customer_email == email)
     if user:
         conditions.append(Case.customer_user == user)
-    if not conditions:
+    return or_(*conditions) if conditions else None
+
+
+def prior_cases(
+    session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, limit: int = 10
+) -> Sequence[Case]:
+    """The same customer's cases opened before `before_id`, newest first (name, e-mail or Slack user)."""
+    match = _customer_match(name_key, email, user)
+    if match is None:
         return []
-    stmt = select(Case).where(or_(*conditions))
-    if exclude_id is not None:
-        stmt = stmt.where(Case.id != exclude_id)
-    return session.scalars(stmt.order_by(Case.id.desc()).limit(limit)).all()
+    stmt = select(Case).where(match, Case.id < before_id).order_by(Case.id.desc()).limit(limit)
+    return session.scalars(stmt).all()
 
 
-def count_prior_cases(
-    session: Session, *, name_key: str | None, email: str | None, user: str | None, exclude_id: int
-) -> int:
-    conditions = [c for c in (
-        Case.customer_name_key == name_key if name_key else None,
-        Case.customer_email == email if email else None,
-        Case.customer_user == user if user else None,
-    ) if c is not None]
-    if not conditions:
+def count_prior_cases(session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int) -> int:
+    match = _customer_match(name_key, email, user)
+    if match is None:
         return 0
-    stmt = select(func.count()).select_from(Case).where(and_(or_(*conditions), Case.id != exclude_id))
-    return session.scalar(stmt) or 0
+    return session.scalar(select(func.count()).select_from(Case).where(match, Case.id < before_id)) or 0
 
 
 def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> Sequence[Case]:
@@ -264,9 +254,10 @@ def claim_due(session: Session, *, now: datetime, until: datetime, worker: str, 
 
 def finish_reminder(session: Session, reminder_id: int, worker: str, **fields: Any) -> bool:
     """Update a reminder this worker holds the lease on; False if the lease was lost."""
+    table = Reminder.__table__  # Core, not ORM: this runs twice per reminder sent
     result = session.execute(
-        update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.locked_by == worker, Reminder.status == "pending")
+        update(table)
+        .where(table.c.id == reminder_id, table.c.locked_by == worker, table.c.status == "pending")
         .values(**{"locked_until": None, **fields})
     )
     return result.rowcount == 1
@@ -336,3 +327,14 @@ def team_numbers(session: Session, since: datetime) -> dict[str, Any]:
         "open_now": open_now,
         "resolve_seconds": durations,
     }
+
+
+def add_agent_if_missing(session: Session, user_id: str, **fields: Any) -> None:
+    """Insert a bare agent row; a concurrent insert of the same user is not an error."""
+    table = Agent.__table__
+    values = {"user_id": user_id, "is_bot": False, "deleted": False, **fields}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["user_id"]))

@@ -239,11 +239,6 @@ def test_reopen_and_close_again(cases, clock):
     assert snap.closed_at == datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    reason="BUG: Cases.reopen (bot/cases.py) logs data={'was': case.status} after update_case_if's bulk UPDATE "
-    "has synchronised the loaded Case to 'open', so the event log always says the case was 'open'",
-    strict=True,
-)
 def test_reopened_event_records_the_status_it_had(cases):
     case = new_case(cases)
     cases.close(case.id, user=OWNER, outcome="unresolved", details={"explanation": "x"})
@@ -360,11 +355,6 @@ def test_concurrent_mark_fixed_records_once(cases):
     assert kinds(cases, case.id).count("escalation_fixed") == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: Cases.reopen (bot/cases.py) always sets status 'open', even when the case still has an "
-    "escalation that was never marked fixed; the case shows 'Open' while it waits on the experts",
-    strict=True,
-)
 def test_reopen_with_a_pending_escalation_is_escalated_again(cases):
     case = new_case(cases)
     escalate(cases, case.id)
@@ -512,13 +502,6 @@ def test_concurrent_accept_and_decline_exactly_one_wins(cases, handoffs):
             assert log.count("handoff_accepted") == 1 and "handoff_declined" not in log
 
 
-@pytest.mark.xfail(
-    reason="BUG: on PostgreSQL Handoffs.accept locks the case (FOR UPDATE) then updates the handoff, while "
-    "Handoffs.decline updates the handoff then inserts a case_event whose FK check needs a KEY SHARE lock on "
-    "the case: opposite lock order, so an Accept and a Decline at the same moment deadlock and one of them "
-    "fails with DeadlockDetected instead of returning 'no longer open'",
-    strict=True,
-)
 def test_accept_and_decline_do_not_deadlock(db, cases, handoffs, monkeypatch):
     if db.is_sqlite:
         pytest.skip("SQLite serialises whole write transactions (BEGIN IMMEDIATE): no lock-order deadlock")
@@ -551,12 +534,6 @@ def test_accept_and_decline_do_not_deadlock(db, cases, handoffs, monkeypatch):
     assert sum(1 for changed, _ in results if changed) == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: same lock-order problem as accept/decline: Handoffs.request locks the case (FOR UPDATE) then "
-    "cancels the pending handoff, while Handoffs.decline holds the handoff row and waits for a KEY SHARE lock on "
-    "the case (case_events FK): a new request and a Decline at the same moment deadlock on PostgreSQL",
-    strict=True,
-)
 def test_new_request_and_decline_do_not_deadlock(db, cases, handoffs, monkeypatch):
     if db.is_sqlite:
         pytest.skip("SQLite serialises whole write transactions (BEGIN IMMEDIATE): no lock-order deadlock")
@@ -632,22 +609,12 @@ def test_prior_cases_are_earlier_ones_only_newest_first(cases):
     assert new_case(cases, None).prior_count == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: Cases._snapshot counts earlier cases from repo.prior_cases(limit=10), so a customer with "
-    "more than 10 earlier cases is shown as having 10 (repo.count_prior_cases exists but is unused)",
-    strict=True,
-)
 def test_repeat_customer_count_is_not_capped(cases):
     for _ in range(12):
         new_case(cases, "Hooli")
     assert new_case(cases, "hooli").prior_count == 12
 
 
-@pytest.mark.xfail(
-    reason="BUG: Cases._snapshot filters 'c.id < case.id' after repo.prior_cases took the 10 newest matches, "
-    "so re-rendering an older case whose customer has 10+ later cases drops its repeat-customer note",
-    strict=True,
-)
 def test_older_case_keeps_its_prior_cases_when_many_later_ones_exist(cases):
     new_case(cases, "Umbrella")
     older = new_case(cases, "Umbrella")
@@ -657,11 +624,6 @@ def test_older_case_keeps_its_prior_cases_when_many_later_ones_exist(cases):
     assert cases.require(older.id).prior_count == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: Cases.edit (bot/cases.py) recomputes customer_user from the customer text only, so editing a "
-    "case opened from a message shortcut (customer_user set) drops the Slack-user key used to match repeats",
-    strict=True,
-)
 def test_editing_a_case_keeps_its_slack_user_customer_key(cases):
     first = new_case(cases, "jane", customer_user="UCUSTOMER")
     cases.edit(first.id, user=OWNER, customer="jane", summary="charged twice, now also locked out", mood=None, link=None)

@@ -360,11 +360,6 @@ def test_app_refused_token_is_a_config_error(tmp_path, standin):
     assert standin.calls_to("auth.test")
 
 
-@pytest.mark.xfail(
-    reason="BUG: app.py main() prints the driver's multi-line exception text for an unreachable DATABASE_URL, "
-    "so one problem spans several lines",
-    strict=True,
-)
 def test_app_unreachable_database_is_one_line(tmp_path):
     env = clean_env(
         SLACK_BOT_TOKEN="xoxb-1",

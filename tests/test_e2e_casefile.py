@@ -760,11 +760,6 @@ def test_second_contact_sees_escalation_status_and_can_close_after_accepting(wor
     world.wait_thread(posted, "Review by <@UCOLLEAGUE>")
 
 
-@pytest.mark.xfail(
-    reason="BUG: handlers/shortcuts.py carries on after views.open failed inside `reported`: it still calls "
-    "chat.getPermalink and users.info, then hits UnboundLocalError on `opened` (traceback in the log)",
-    strict=True,
-)
 def test_shortcut_stops_cleanly_when_the_form_cannot_open(world: World):
     ts = world.standin.add_message("CSUPPORT", "angry words", user="UCUSTOMER")
     world.standin.fail_next("views.open", "expired_trigger_id")
@@ -776,12 +771,6 @@ def test_shortcut_stops_cleanly_when_the_form_cannot_open(world: World):
     assert "UnboundLocalError" not in world.app.log() and "Traceback" not in world.app.log()
 
 
-@pytest.mark.xfail(
-    reason="BUG: the 'Write review' prompt in the thread keeps its button after a review is saved; pressing "
-    "it again opens a new review that silently replaces the first and posts the UX issue to "
-    "PRODUCT_FEEDBACK_CHANNEL a second time",
-    strict=True,
-)
 def test_ux_issue_is_forwarded_once_per_case(world: World):
     posted = world.open_case()
     world.submit(world.case_modal(posted, "case_resolve", "resolve"), {"fix": "Refunded", "feedback": "no"})

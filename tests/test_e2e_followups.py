@@ -232,10 +232,6 @@ def test_sigterm_during_a_send_stops_in_time_and_releases_the_rest(start_app, st
     assert {r.status for r in probe.reminders("follow_up")} == {"sent"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (minor): SIGTERM while a reminder send hangs longer than the 9 s stop watchdog (Slack slow; the client "
-    "timeout is 15 s) exits via os._exit before ReminderEngine._release runs, so the rest of the claimed batch stays "
-    "leased and waits 5 minutes instead of being released"))
 def test_sigterm_during_a_hung_send_still_releases_the_rest(start_app, standin, db_url):
     app = start_app(db_url, FOLLOW_UP_SCHEDULE="2s,2s,2s", FOLLOW_UP_WORKING_HOURS="off", SCHEDULER_TICK_SECONDS="0.2")
     slack, probe = SlackSender(app.url, standin), Probe(db_url)

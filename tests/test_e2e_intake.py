@@ -242,11 +242,6 @@ def test_user_text_cannot_ping_or_break_markup(slack: SlackSender, standin):
     assert parent["blocks"][0]["text"]["text"].endswith("Acme & Sons")
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/blocks.py case_fallback() decodes the customer with plain(), so a customer typed as "
-    "'<!here>' (sent by Slack as &lt;!here&gt;) becomes a real <!here> in chat.postMessage `text` and pings",
-    strict=True,
-)
 def test_customer_cannot_ping_through_the_notification_text(slack: SlackSender, standin):
     parent, _ = open_case(slack, standin, "&lt;!here&gt; &lt;!channel&gt;: they typed a broadcast as the name")
     assert not BROADCAST.search(parent["text"]), parent["text"]
@@ -318,11 +313,6 @@ def test_customer_only_opens_the_modal_prefilled(slack: SlackSender, standin):
     assert not standin.calls_to("chat.postMessage")
 
 
-@pytest.mark.xfail(
-    reason="BUG: handlers/commands.py passes the Slack-escaped customer (Tom &amp; Jerry) to intake_modal "
-    "unchanged, so the agent sees HTML entities in the prefilled Customer field; plain() it first",
-    strict=True,
-)
 def test_prefilled_customer_is_readable(slack: SlackSender, standin):
     slack.command("Tom &amp; Jerry &lt;billing&gt;:")
     standin.wait_for(lambda: standin.calls_to("views.open"))
@@ -521,11 +511,6 @@ def test_edit_case_adds_the_customer(slack: SlackSender, standin, db_url):
     assert len(edits) == 1 and edits[0]["data"] == {"customer": {"from": None, "to": "Acme Corp"}}
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/blocks.py edit_modal() prefills plain() text, so saving Edit case (e.g. to add the customer "
-    "as the hint says) replaces <@U…|name> mentions and <url|label> links in the summary by their bare labels",
-    strict=True,
-)
 def test_edit_case_keeps_mentions_and_links(slack: SlackSender, standin, db_url):
     parent, checklist = open_case(slack, standin, "<@UCUSTOMER|jane> says <https://acme.com/t/1|the ticket> is ignored")
     case_id = case_id_of(checklist)
@@ -655,11 +640,6 @@ def test_refused_post_offers_post_it_again(slack: SlackSender, standin, inject):
     standin.wait_for(lambda: responses_with(standin, "is posted"))
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/service.py _refresh_locked() logs and swallows chat.update errors, so when Slack refuses the "
-    "update the agent's click has no visible effect and no message (contract: never silence)",
-    strict=True,
-)
 def test_failed_checklist_update_is_not_silent(slack: SlackSender, standin):
     _, checklist = open_case(slack, standin)
     standin.fail_next("chat.update", "message_not_found", times=2)
@@ -701,11 +681,6 @@ def test_retry_for_a_missing_case_gets_an_answer(slack: SlackSender, standin):
     assert "can't find that case" in told["text"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/service.py _post_checklist() only logs a failed checklist post; the case message stands "
-    "without its checklist and nobody is told (contract: never silence)",
-    strict=True,
-)
 def test_failed_checklist_post_is_not_silent(slack: SlackSender, standin):
     standin.set_delay("chat.getPermalink", 0.5)  # a window between the case message and the checklist
     slack.command("Acme Corp: charged twice")

@@ -37,7 +37,7 @@ class World:
                                    "SLACK_API_URL": standin.url, **env})
         self.cases = Cases(db, clock=lambda: self.now)
         self.defuse = Defuse(self.config, self.cases, make_client(TOKEN, standin.url),
-                             make_client(TOKEN, standin.url, rate_limit_retries=0))
+                             make_client(TOKEN, standin.url, retries=False))
         self.followups = self.defuse.followups
         self.engine = ReminderEngine(db, self.followups.deliver, clock=lambda: self.now, worker="test")
 
@@ -234,9 +234,6 @@ def _check_plan_date_for(world: World, raw: str, user: str):  # type: ignore[no-
     return world.followups.check_plan_date(raw)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: FollowUps.check_plan_date compares the picked date with the UTC date, but follow_up_times reads it in "
-    "the agent's zone: at 21:00 in New York (01:00 UTC next day) 'tomorrow' is refused as 'Pick a day after today'"))
 def test_step_6_first_date_is_checked_against_the_agents_own_today(world: World):
     world.at(utc(2026, 6, 4, 1, 0))  # 3 June, 21:00 in New York
     world.defuse.people.lookup(COLLEAGUE)
@@ -377,9 +374,6 @@ def test_double_clicks_change_nothing_in_the_record(world: World):
     assert world.cases.require(case_id).status == "resolved"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (minor): a repeated click on an answered reminder (Defuse._stale_reminder) rewrites the DM's outcome line "
-    "with 'This reminder was already handled (done)', losing who followed up and how"))
 def test_a_double_click_leaves_the_dm_showing_the_first_answer(world: World):
     _, rid = _closed_with_first_follow_up(world)
     world.defuse.followed_up(rid, user=AGENT, outcome="happy", note=None)
@@ -450,11 +444,6 @@ def test_an_answer_before_the_reminder_was_sent_changes_nothing(world: World):
 
 
 def test_many_snoozes_of_one_follow_up(request, db, standin):
-    if not db.is_sqlite:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "BUG: FollowUps.snooze builds the copy's dedupe key by appending ':snooze:<id>' to the snoozed one's; "
-            "after about 20 snoozes of one follow-up (fewer with production-sized ids) it exceeds reminders.dedupe_key VARCHAR(200) and PostgreSQL "
-            "refuses the insert (StringDataRightTruncation), so the agent can no longer snooze it")))
     world = World(db, standin, FOLLOW_UP_WORKING_HOURS="off")
     case_id = world.open()
     world.close(case_id)
@@ -538,10 +527,6 @@ def test_not_now_declines_the_breather(world: World):
     assert world.reminders(kind="breather_end") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the end of a breather that a later breather replaced still sends 'Welcome back! Your breather is over' "
-    "(FollowUps.deliver, breather_end: _end_breather sees the newer breather_until and keeps it, but the DM is "
-    "sent anyway) while the agent is still on the newer breather"))
 def test_a_replaced_breather_does_not_say_welcome_back_early(world: World):
     first_case, second_case = world.open(), world.open(customer="Globex")
     world.close(first_case)

@@ -42,7 +42,7 @@ class World:
         })
         self.cases = Cases(db, clock=self.clock)
         self.defuse = Defuse(self.config, self.cases, make_client(TOKEN, standin.url),
-                             make_client(TOKEN, standin.url, rate_limit_retries=0))
+                             make_client(TOKEN, standin.url, retries=False))
         self.deliver = self.defuse.followups.deliver
 
     def clock(self) -> datetime:

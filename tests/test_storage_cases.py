@@ -316,11 +316,6 @@ def test_prior_cases_show_at_most_five_newest_with_status_and_permalink(cases):
     assert all(p.status == "open" for p in snap.prior)
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/cases.py _snapshot counts prior cases from repo.prior_cases(limit=10), so prior_count "
-    "never exceeds 10 (count_prior_cases exists but is unused)",
-    strict=True,
-)
 def test_prior_count_is_not_capped(cases):
     for i in range(12):
         open_case(cases, customer="Acme", summary=f"case {i}")
@@ -328,11 +323,6 @@ def test_prior_count_is_not_capped(cases):
     assert snap.prior_count == 12
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/cases.py _snapshot takes the 10 newest matching cases and only then keeps those older "
-    "than this one, so an older case of a busy customer loses its repeat-customer line on the next refresh",
-    strict=True,
-)
 def test_prior_cases_of_an_older_case_survive_newer_cases(cases):
     first = open_case(cases, customer="Acme", summary="first")
     second = open_case(cases, customer="Acme", summary="second")

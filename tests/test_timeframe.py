@@ -228,22 +228,12 @@ def test_date_after_a_dst_change_uses_the_new_offset():
     assert parse_timeframe("2026-03-25", now, "Europe/Berlin") == datetime(2026, 3, 25, 16, 0, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/timeframe.py adds hours/minutes to the local wall clock (local_now + timedelta), so "
-    "'2 hours' across the spring-forward change in Europe/Berlin is only 1 real hour",
-    strict=True,
-)
 def test_hours_are_real_elapsed_time_across_spring_forward():
     # 00:30 UTC on 29 March 2026 is 01:30 CET; clocks jump from 02:00 to 03:00 at 01:00 UTC.
     now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
     assert parse_timeframe("2 hours", now, "Europe/Berlin") == now + timedelta(hours=2)
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/timeframe.py adds hours to the local wall clock, so '1 hour' during the repeated hour "
-    "of the autumn change in Europe/Berlin comes out as 2 real hours",
-    strict=True,
-)
 def test_hours_are_real_elapsed_time_across_fall_back():
     # 00:30 UTC on 25 October 2026 is 02:30 CEST (first pass); at 01:00 UTC clocks go back to 02:00 CET.
     now = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)

@@ -129,7 +129,7 @@ def upgrade() -> None:
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reminders_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminders_recipient'), ['recipient'], unique=False)
-        batch_op.create_index('ix_reminders_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_reminders_status_due', ['status', 'due_at', 'id'], unique=False)
 
     op.create_table('reviews',
     sa.Column('case_id', sa.Integer(), nullable=False),
