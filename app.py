@@ -29,6 +29,7 @@ from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
 from bot.reminders import ReminderEngine, TickRunner
 from bot.service import Defuse
+from bot.worker import Worker
 from bot.slack import AUTH_ERRORS, error_code, make_client
 from storage.db import Database
 
@@ -69,6 +70,7 @@ def check_token(client: WebClient) -> tuple[str | None, str | None]:
 def build(config: Config) -> Runtime:
     db = Database(config.database_url)
     db.migrate()
+    worker = Worker()
     client = make_client(config.bot_token, config.api_url)
     bot_user_id, bot_id = check_token(client)
 
@@ -91,7 +93,7 @@ def build(config: Config) -> Runtime:
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
-    defuse = Defuse(config, Cases(db), client, reminder_client)
+    defuse = Defuse(config, Cases(db), client, reminder_client, worker)
     handlers.register(bolt, defuse)
     engine = ReminderEngine(db, defuse.followups.deliver)
     scheduler = TickRunner(engine, config.tick_seconds)
@@ -109,7 +111,8 @@ def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
             status = "200 OK" if healthy else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body.encode()]
-        return slack(environ, start_response)
+        with runtime.defuse.worker.request():
+            return slack(environ, start_response)
 
     return application
 

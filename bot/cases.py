@@ -152,16 +152,7 @@ class Cases:
             Entry("attempt", e.actor, e.at, e.data.get("what", ""), e.data.get("result"), e.data.get("outcome")) for e in log if e.kind == "attempt"
         )
         notes = tuple(Entry("note", e.actor, e.at, e.data.get("text", "")) for e in log if e.kind == "note")
-        keys = dict(name_key=case.customer_name_key, email=case.customer_email, user=case.customer_user)
-        earlier = repo.prior_cases(session, **keys, before_id=case.id, limit=5)
-        failed: dict[int, list[str]] = {}
-        for e in repo.events_for_cases(session, [c.id for c in earlier], kinds=("attempt",)):
-            if (e.data.get("outcome") or "") == "failed":
-                failed.setdefault(e.case_id, []).append(e.data.get("what", ""))
-        prior = tuple(
-            PriorCase(c.id, c.status, c.opened_at, c.permalink, c.summary, tuple(failed.get(c.id, ())))
-            for c in earlier
-        )
+        prior, prior_count = self._prior(session, case.customer_name_key, case.customer_email, case.customer_user, case.id)
         handoffs = repo.pending_handoffs(session, case.id)
         return CaseSnapshot(
             id=case.id,
@@ -187,10 +178,28 @@ class Cases:
             attempts=attempts,
             notes=notes,
             prior=prior,
-            prior_count=repo.count_prior_cases(session, **keys, before_id=case.id) if earlier else 0,
+            prior_count=prior_count,
             pending_handoff_to=handoffs[-1].to_user if handoffs else None,
             review_cause=review.cause if (review := repo.get_review(session, case.id)) else None,
         )
+
+    @staticmethod
+    def _prior(
+        session: Session, name_key: str | None, email: str | None, user: str | None, case_id: int
+    ) -> tuple[tuple[PriorCase, ...], int]:
+        """The customer's earlier cases (newest five, with what failed in them) and how many there are."""
+        keys = dict(name_key=name_key, email=email, user=user)
+        earlier = repo.prior_cases(session, **keys, before_id=case_id, limit=5)
+        if not earlier:
+            return (), 0
+        failed: dict[int, list[str]] = {}
+        for e in repo.events_for_cases(session, [c.id for c in earlier], kinds=("attempt",)):
+            if (e.data.get("outcome") or "") == "failed":
+                failed.setdefault(e.case_id, []).append(e.data.get("what", ""))
+        prior = tuple(
+            PriorCase(c.id, c.status, c.opened_at, c.permalink, c.summary, tuple(failed.get(c.id, ()))) for c in earlier
+        )
+        return prior, repo.count_prior_cases(session, **keys, before_id=case_id)
 
     # --- writing ---------------------------------------------------------------------------
     def open(
@@ -213,7 +222,7 @@ class Cases:
         if customer_user:
             keys = replace(keys, user=customer_user)
         with self.db.session() as session:
-            case = repo.create_case(
+            case_id = repo.create_case(
                 session,
                 now=now,
                 team_id=team_id,
@@ -231,13 +240,21 @@ class Cases:
             )
             repo.add_event(
                 session,
-                case.id,
+                case_id,
                 actor=flagged_by,
                 kind="case_opened",
                 now=now,
                 data={"customer": customer, "summary": summary, "mood": mood, "link": link, "channel": channel_id},
             )
-            snapshot = self._snapshot(session, case)
+            prior, prior_count = self._prior(session, keys.name, keys.email, keys.user, case_id)
+            snapshot = CaseSnapshot(  # a new case: nothing else to read back
+                id=case_id, team_id=team_id, channel_id=channel_id, message_ts=None, checklist_ts=None, permalink=None,
+                customer=customer, summary=summary, mood=mood, link=link, source_permalink=source_permalink,
+                flagged_by=flagged_by, owner_id=flagged_by, status="open", opened_at=now, closed_at=None, closed_by=None,
+                resolution=None, escalation=None,
+                steps=tuple(StepState(n, False, None, None, None) for n in range(1, playbook.TOTAL + 1)),
+                prior=prior, prior_count=prior_count,
+            )
             self.hooks.case_opened(session, snapshot, now)
             return snapshot
 

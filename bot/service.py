@@ -49,14 +49,21 @@ class CaseLocks:
 
 
 class Defuse:
-    def __init__(self, config: Config, cases: Cases, client: WebClient, reminder_client: WebClient | None = None):
+    def __init__(
+        self,
+        config: Config,
+        cases: Cases,
+        client: WebClient,
+        reminder_client: WebClient | None = None,
+        worker: Worker | None = None,
+    ):
         self.config = config
         self.cases = cases
         self.handoffs = Handoffs(cases)
         self.people = People(cases.db, client, cases.clock)
         self.followups = FollowUps(config, cases, self.people, reminder_client or client)
         self.client = client
-        self.worker = Worker()
+        self.worker = worker or Worker()
         self.lock = CaseLocks()
         self._joined: set[str] = set()
 

@@ -3,8 +3,8 @@
 Bolt runs listeners on its thread pool and answers Slack once a listener has called ack(). If that
 same thread then does the slow part (database, rendering, Web API calls), a burst of requests can
 occupy every pool thread and the next request waits to be acknowledged. Listeners therefore ack,
-hand the rest to this worker and return; a few threads keep CPU-heavy work from crowding out the
-threads that answer Slack.
+hand the rest to this worker and return. Queued work also waits briefly while requests from Slack
+are being answered (`request()`), so under a burst the acks go first and the work catches up after.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,27 @@ class Worker:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
+        self._front = 0  # requests from Slack being answered right now
+        self._front_idle = threading.Condition(threading.Lock())
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Around answering a request from Slack: queued work waits (briefly) so the ack goes first."""
+        with self._front_idle:
+            self._front += 1
+        try:
+            yield
+        finally:
+            with self._front_idle:
+                self._front -= 1
+                if not self._front:
+                    self._front_idle.notify_all()
+
+    def _yield_to_requests(self, most: float = 0.05) -> None:
+        deadline = time.monotonic() + most
+        with self._front_idle:
+            while self._front and time.monotonic() < deadline:
+                self._front_idle.wait(max(0.0, deadline - time.monotonic()))
 
     @property
     def pending(self) -> int:
@@ -40,6 +62,7 @@ class Worker:
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
+            self._yield_to_requests()
             fn(*args, **kwargs)
         except Exception:  # listeners report to the user themselves; this is the last net
             log.exception("post-ack work failed")

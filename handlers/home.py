@@ -23,11 +23,11 @@ def register(app: App, defuse: Defuse) -> None:
         user = event.get("user")
         if not user:
             return
-        defuse.worker.submit(publish_home, defuse, client, user)
+        defuse.worker.submit(publish_home, defuse, user)
 
 
-def publish_home(defuse: Defuse, client: WebClient, user: str) -> None:
+def publish_home(defuse: Defuse, user: str) -> None:
     try:
-        client.views_publish(user_id=user, view=home_view(defuse.cases, user))
+        defuse.client.views_publish(user_id=user, view=home_view(defuse.cases, user))
     except (SlackApiError, SlackClientError, OSError) as exc:
         log.warning("publishing the home tab for %s failed: %s", user, error_code(exc))

@@ -38,12 +38,12 @@ def register(app: App, defuse: Defuse) -> None:
             )["view"]
         if opened is None:  # the agent was told; there is no form to fill in
             return
-        defuse.worker.submit(fill_in, defuse, client, body, opened, summary, meta)
+        defuse.worker.submit(fill_in, defuse, body, opened, summary, meta)
 
 
-def fill_in(defuse: Defuse, client: WebClient, body: dict[str, Any], opened: dict[str, Any], summary: str,
-            meta: dict[str, Any]) -> None:
+def fill_in(defuse: Defuse, body: dict[str, Any], opened: dict[str, Any], summary: str, meta: dict[str, Any]) -> None:
     """After the form is open: the message's permalink and its author's name, via views.update."""
+    client = defuse.client
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -14,12 +14,18 @@ STEP_COUNT = 6
 
 
 # --- cases ---------------------------------------------------------------------------------
-def create_case(session: Session, *, now: datetime, **fields: Any) -> Case:
-    case = Case(opened_at=now, updated_at=now, status="open", hard_nudged=False, **fields)
-    case.steps = [CaseStep(step=n, done=False) for n in range(1, STEP_COUNT + 1)]
-    session.add(case)
-    session.flush()
-    return case
+# Writes on the hot paths use Core statements on the tables: the ORM's bookkeeping for bulk
+# UPDATEs costs more than the statement. Callers that read back after a write expire the session.
+CASES = Case.__table__
+STEPS = CaseStep.__table__
+
+
+def create_case(session: Session, *, now: datetime, **fields: Any) -> int:
+    """Insert a case and its six unticked steps; returns the new case id."""
+    values = {"opened_at": now, "updated_at": now, "status": "open", "hard_nudged": False, **fields}
+    case_id = session.execute(insert(CASES).values(**values).returning(CASES.c.id)).scalar_one()
+    session.execute(insert(STEPS), [{"case_id": case_id, "step": n, "done": False} for n in range(1, STEP_COUNT + 1)])
+    return case_id
 
 
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case | None:
@@ -30,7 +36,7 @@ def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case | No
 
 
 def update_case(session: Session, case_id: int, now: datetime, **fields: Any) -> None:
-    session.execute(update(Case).where(Case.id == case_id).values(updated_at=now, **fields))
+    session.execute(update(CASES).where(CASES.c.id == case_id).values(updated_at=now, **fields))
 
 
 def update_case_if(session: Session, case_id: int, now: datetime, *, expect: dict[str, bool], **fields: Any) -> bool:
@@ -38,10 +44,10 @@ def update_case_if(session: Session, case_id: int, now: datetime, *, expect: dic
 
     expect: {"open": True} (status is open/escalated) or {"open": False} (closed).
     """
-    stmt = update(Case).where(Case.id == case_id)
+    stmt = update(CASES).where(CASES.c.id == case_id)
     if "open" in expect:
         statuses = ("open", "escalated")
-        stmt = stmt.where(Case.status.in_(statuses) if expect["open"] else Case.status.not_in(statuses))
+        stmt = stmt.where(CASES.c.status.in_(statuses) if expect["open"] else CASES.c.status.not_in(statuses))
     result = session.execute(stmt.values(updated_at=now, **fields))
     return result.rowcount == 1
 
@@ -60,9 +66,7 @@ def set_step(
     values: dict[str, Any] = {"done": done, "done_by": user if done else None, "done_at": now if done else None}
     values["details"] = details if done else None
     result = session.execute(
-        update(CaseStep)
-        .where(CaseStep.case_id == case_id, CaseStep.step == step, CaseStep.done.is_not(done))
-        .values(**values)
+        update(STEPS).where(STEPS.c.case_id == case_id, STEPS.c.step == step, STEPS.c.done.is_not(done)).values(**values)
     )
     return result.rowcount == 1
 
