@@ -12,7 +12,7 @@ CREATE DATABASE on --pg-url and dropped afterwards) this script:
      after the bulk load (no statistics yet) and after VACUUM ANALYZE (what autovacuum does soon
      after such a load).
   2. makes --send (default 10,000) reminders due and sends them in one tick:
-     (a) real path: kind "breather_end" for the seeded agents, delivered by
+     (a) real path: follow-up reminders of a closed case per seeded agent, delivered by
          Defuse(...).followups.deliver through slack_sdk to the Slack stand-in (tests/slack_standin.py,
          workspace seeded by tests/conftest.seed_workspace). Time is split, exclusively, into
            http       inside WebClient.api_call (slack_sdk encode + loopback HTTP + stand-in + decode)
@@ -284,8 +284,9 @@ def bulk_insert_future(db: Any, count: int, *, start: int, now: datetime, seed: 
     return time.perf_counter() - started
 
 
-def insert_due(db: Any, count: int, *, tag: str, now: datetime) -> None:
-    """`count` breather_end reminders for the seeded agents, due a few minutes ago, in due order."""
+def insert_due(db: Any, count: int, *, tag: str, now: datetime, case_of: dict[str, int] | None = None) -> None:
+    """`count` reminders for the seeded agents, due a few minutes ago, in due order: follow-ups of each
+    agent's closed case when `case_of` is given (the real delivery path), else breather_end rows."""
     from sqlalchemy import insert
 
     from storage.models import Reminder
@@ -297,13 +298,31 @@ def insert_due(db: Any, count: int, *, tag: str, now: datetime) -> None:
     while done < count:
         size = min(CHUNK, count - done)
         rows = [{
-            "kind": "breather_end", "case_id": None, "recipient": AGENTS[i % len(AGENTS)],
+            "kind": "follow_up" if case_of else "breather_end",
+            "case_id": case_of[AGENTS[i % len(AGENTS)]] if case_of else None,
+            "recipient": AGENTS[i % len(AGENTS)],
             "due_at": first + timedelta(milliseconds=i), "status": "pending", "attempts": 0,
-            "dedupe_key": f"bench:{tag}:{i}", "payload": {"until": until}, "created_at": now,
+            "dedupe_key": f"bench:{tag}:{i}", "payload": {"index": 0} if case_of else {"until": until},
+            "created_at": now,
         } for i in range(done, done + size)]
         with db.engine.begin() as conn:
             conn.execute(stmt, rows)
         done += size
+
+
+def closed_cases(cases: Any, now: datetime) -> dict[str, int]:
+    """One resolved case per seeded agent, so the follow-ups render from a real case."""
+    from storage import repositories as repo
+
+    case_of = {}
+    for agent in AGENTS:
+        snap = cases.open(team_id="T0001", channel_id="CSUPPORT", flagged_by=agent, customer=f"Bench customer of {agent}",
+                          summary="charged twice, threatening to cancel", mood="angry")
+        with cases.db.session() as session:
+            repo.update_case(session, snap.id, now, status="resolved", closed_at=now, closed_by=agent,
+                             resolution={"outcome": "resolved", "fix": "refunded the second charge"})
+        case_of[agent] = snap.id
+    return case_of
 
 
 def status_counts(db: Any, tag: str) -> dict[str, int]:
@@ -505,7 +524,8 @@ def send_real(db: Any, standin: StandIn, count: int) -> dict[str, Any]:
     defuse = Defuse(cfg, cases, client, reminder_client)
 
     now = datetime.now(timezone.utc)
-    insert_due(db, count, tag="real", now=now)
+    case_of = closed_cases(cases, now)
+    insert_due(db, count, tag="real", now=now, case_of=case_of)
 
     timer = Timer()
     api_calls: dict[str, int] = {}

@@ -135,10 +135,12 @@ class Cases:
         self.hooks = hooks or CaseHooks()
 
     # --- reading ---------------------------------------------------------------------------
-    def get(self, case_id: int) -> CaseSnapshot | None:
+    def get(self, case_id: int, *, full: bool = True) -> CaseSnapshot | None:
+        """A snapshot of the case; `full=False` skips the case file (attempts, notes, history,
+        handoffs, review) for callers that only need the case itself, such as reminder DMs."""
         with self.db.session() as session:
             case = repo.get_case(session, case_id)
-            return self._snapshot(session, case) if case else None
+            return self._snapshot(session, case, light=not full) if case else None
 
     def require(self, case_id: int) -> CaseSnapshot:
         snap = self.get(case_id)
@@ -146,15 +148,9 @@ class Cases:
             raise CaseError(texts.CASE_NOT_FOUND)
         return snap
 
-    def _snapshot(self, session: Session, case: Case) -> CaseSnapshot:
-        log = repo.events(session, case.id, kinds=("attempt", "note"))
-        attempts = tuple(
-            Entry("attempt", e.actor, e.at, e.data.get("what", ""), e.data.get("result"), e.data.get("outcome")) for e in log if e.kind == "attempt"
-        )
-        notes = tuple(Entry("note", e.actor, e.at, e.data.get("text", "")) for e in log if e.kind == "note")
-        prior, prior_count = self._prior(session, case.customer_name_key, case.customer_email, case.customer_user, case.id)
-        handoffs = repo.pending_handoffs(session, case.id)
-        return CaseSnapshot(
+    @staticmethod
+    def _case_fields(case: Case) -> dict[str, Any]:
+        return dict(
             id=case.id,
             team_id=case.team_id,
             channel_id=case.channel_id,
@@ -175,6 +171,20 @@ class Cases:
             resolution=case.resolution,
             escalation=case.escalation,
             steps=tuple(StepState(s.step, s.done, s.done_by, s.done_at, s.details) for s in case.steps),
+        )
+
+    def _snapshot(self, session: Session, case: Case, *, light: bool = False) -> CaseSnapshot:
+        if light:
+            return CaseSnapshot(**self._case_fields(case))
+        log = repo.events(session, case.id, kinds=("attempt", "note"))
+        attempts = tuple(
+            Entry("attempt", e.actor, e.at, e.data.get("what", ""), e.data.get("result"), e.data.get("outcome")) for e in log if e.kind == "attempt"
+        )
+        notes = tuple(Entry("note", e.actor, e.at, e.data.get("text", "")) for e in log if e.kind == "note")
+        prior, prior_count = self._prior(session, case.customer_name_key, case.customer_email, case.customer_user, case.id)
+        handoffs = repo.pending_handoffs(session, case.id)
+        return CaseSnapshot(
+            **self._case_fields(case),
             attempts=attempts,
             notes=notes,
             prior=prior,

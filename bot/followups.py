@@ -104,14 +104,14 @@ class FollowUps(CaseHooks):
         if due.kind == "follow_up":
             if not in_working_hours(now, tz, self.config.working_hours):
                 return reminders.defer(next_working_time(now, tz, self.config.working_hours))
-            case = self.cases.get(due.case_id or 0)
+            case = self.cases.get(due.case_id or 0, full=False)
             if case is None:
                 return reminders.cancel("case deleted")
             if case.is_open:
                 return reminders.cancel("case reopened")
             text, body = notices.follow_up_dm(case, due.id)
         elif due.kind == "breather":
-            case = self.cases.get(due.case_id or 0)
+            case = self.cases.get(due.case_id or 0, full=False)
             if case is None:
                 return reminders.cancel("case deleted")
             if due.payload.get("reason") == "long" and not case.is_open:
