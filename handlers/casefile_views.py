@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from bot import blocks, forms, texts
 from bot.service import Defuse
 from bot.timeframe import TimeframeError, parse_timeframe
-from handlers.common import later, user_id
+from handlers.common import accepted, later, user_id
 
 TIMEFRAME_ERRORS = {"format": texts.ERR_TIMEFRAME, "past": texts.ERR_TIMEFRAME_PAST, "far": texts.ERR_TIMEFRAME_FAR}
 
@@ -26,9 +26,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.ATTEMPT_VIEW)
     def attempt(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"what": 2000, "result": 2000}, choices={"outcome": texts.ATTEMPT_OUTCOMES})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             case = defuse.cases.log_attempt(_case_id(view), user=user_id(body), what=v["what"], result=v["result"],
@@ -39,9 +38,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.NOTE_VIEW)
     def note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"text": 2900})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             case = defuse.cases.add_note(_case_id(view), user=user_id(body), text=v["text"])
@@ -63,9 +61,8 @@ def register(app: App, defuse: Defuse) -> None:
             errors["colleague"] = texts.HANDOFF_BOT
         elif checked.get(colleague) == "deleted":
             errors["colleague"] = texts.HANDOFF_DELETED
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             if checked.get(colleague) != "ok":  # not looked at when picked: check now, after the ack
@@ -79,9 +76,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.DECLINE_VIEW)
     def decline(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, optional={"reason": 1000})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             handoff_id = int(forms.metadata(view).get("handoff") or 0)
@@ -99,9 +95,8 @@ def register(app: App, defuse: Defuse) -> None:
                 expected_by = parse_timeframe(raw, defuse.cases.clock(), person.tz if person else None)
             except TimeframeError as exc:
                 errors["timeframe"] = TIMEFRAME_ERRORS[exc.reason]
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             defuse.escalate(_case_id(view), user=user_id(body), need=v["need"], expected_by=expected_by,
@@ -111,9 +106,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.ESC_UPDATE_VIEW)
     def escalation_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"text": 2500})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             defuse.escalation_update(_case_id(view), user=user_id(body), text=v["text"])
@@ -122,9 +116,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.RESOLVE_VIEW)
     def resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"fix": 2000}, optional={"prevention": 2000}, choices={"feedback": texts.YES_NO})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
         details = {"fix": v["fix"], "prevention": v["prevention"], "feedback_asked": v["feedback"] == "yes"}
 
         def work() -> None:
@@ -134,9 +127,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.UNRESOLVED_VIEW)
     def unresolved(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"explanation": 2500}, choices={"apologised": texts.YES_NO})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
         details = {"explanation": v["explanation"], "apologised": v["apologised"] == "yes"}
 
         def work() -> None:
@@ -146,9 +138,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.REVIEW_VIEW)
     def review(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, optional={"improve": 2000, "ux": 2000}, choices={"cause": texts.CAUSES})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
 
         def work() -> None:
             defuse.review(_case_id(view), user=user_id(body), cause=v["cause"], improve=v["improve"], ux_issue=v["ux"])

@@ -71,3 +71,12 @@ def later(defuse: Any, tell: Callable[[str], Any], what: str, work: Callable[[],
             work()
 
     defuse.worker.submit(job)
+
+
+def accepted(ack: Callable[..., Any], errors: dict[str, str]) -> bool:
+    """Answer a modal submission: show `errors` inline and keep it open, or close it (True)."""
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return False
+    ack()
+    return True

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot import blocks, forms, modals, texts
 from bot.service import Defuse
-from handlers.common import action_value, ephemeral, parse_id, later, reported, user_id
+from handlers.common import accepted, action_value, ephemeral, later, parse_id, reported, user_id
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -23,9 +23,8 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.FOLLOWED_UP_VIEW)
     def followed_up_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, optional={"note": 2000}, choices={"outcome": texts.FOLLOWED_UP_OUTCOMES})
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack()
+        if not accepted(ack, errors):
+            return
         user = user_id(body)
 
         def work() -> None:

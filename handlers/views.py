@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from bot import blocks, forms, texts
 from bot.service import Defuse
 from bot.textutil import quote, safe_limited_echo
-from handlers.common import log, later, reported, team_id, user_id
+from handlers.common import accepted, later, log, reported, team_id, user_id
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -19,20 +19,16 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.INTAKE_VIEW)
     def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, errors = forms.intake(view)
-        if errors:
-            ack(response_action="errors", errors=errors)
+        if not accepted(ack, errors):
             return
-        ack()
         assert form is not None
         defuse.worker.submit(open_from_form, defuse, form, body, view)
 
     @app.view(blocks.EDIT_VIEW)
     def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, errors = forms.intake(view, need_channel=False)
-        if errors:
-            ack(response_action="errors", errors=errors)
+        if not accepted(ack, errors):
             return
-        ack()
         assert form is not None
         user = user_id(body)
         case_id = int(forms.metadata(view).get("case") or 0)
@@ -45,21 +41,16 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.APOLOGY_VIEW)
     def apology(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, optional={"note": 2000}, choices={"apology": texts.APOLOGY_ANSWERS})
-        if errors:
-            ack(response_action="errors", errors=errors)
+        if not accepted(ack, errors):
             return
-        ack()
         defuse.worker.submit(finish_step, defuse, body, view, 4, v)
 
     @app.view(blocks.ACTION_VIEW)
     def action(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"action": 2000}, optional={"offer": 2000})
-        if errors:
-            ack(response_action="errors", errors=errors)
+        if not accepted(ack, errors):
             return
-        ack()
         defuse.worker.submit(finish_step, defuse, body, view, 5, v)
-
 
     @app.view(blocks.PLAN_VIEW)
     def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -67,10 +58,8 @@ def register(app: App, defuse: Defuse) -> None:
         first, problem = defuse.followups.check_plan_date(forms.values(view).get("first_date"), user_id(body))
         if problem:
             errors["first_date"] = problem
-        if errors:
-            ack(response_action="errors", errors=errors)
+        if not accepted(ack, errors):
             return
-        ack()
         defuse.worker.submit(finish_step, defuse, body, view, 6, {"plan": v["plan"], "first_date": first.isoformat() if first else None})
 
 
