@@ -7,15 +7,23 @@ is set. SIGTERM/SIGINT stop it within 10 seconds; scheduled work lives in the da
 
 from __future__ import annotations
 
+import sys
+
+if sys.version_info < (3, 11):  # checked before any import that needs a newer Python
+    found = ".".join(str(part) for part in sys.version_info[:3])
+    sys.exit(f"Defuse needs Python 3.11 or newer; this is Python {found}. Install 3.11+ and recreate .venv with it.")
+
+import errno
 import json
 import logging
 import os
 import signal
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
+
+from pathlib import Path
 
 from dotenv import load_dotenv
 from slack_bolt import App
@@ -23,6 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 
 import handlers
 from bot.cases import Cases
@@ -52,7 +61,7 @@ class Runtime:
 
 def check_token(client: WebClient) -> tuple[str | None, str | None]:
     """auth.test once at start, so no request pays for it. A refused token is a config problem."""
-    probe = WebClient(token=client.token, base_url=client.base_url, timeout=3)
+    probe = WebClient(token=client.token, base_url=client.base_url, timeout=3, retry_handlers=[])
     try:
         result = probe.auth_test()
         return result.get("user_id"), result.get("bot_id")
@@ -63,11 +72,51 @@ def check_token(client: WebClient) -> tuple[str | None, str | None]:
             ) from None
         log.warning("auth.test answered %s; carrying on", error_code(exc))
     except Exception as exc:
-        log.warning("Slack is not reachable at start (%s); carrying on, calls will retry", exc)
+        # Serving without Slack would only look healthy: a supervisor's restart is the better retry.
+        raise ConfigError(
+            [f"Slack is not reachable at SLACK_API_URL {client.base_url} ({_one_line(exc)}): check the network, "
+             "a proxy (HTTPS_PROXY/NO_PROXY) or the URL, then start again."]
+        ) from None
     return None, None
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or exc.__class__.__name__
+
+
+class _DeliberateSetup(logging.Filter):
+    """Drops Bolt's two start-up warnings about our own setup: we pass a client (for SLACK_API_URL and
+    retries) and an authorize function (so no request pays for auth.test), and Bolt then notes that
+    the SLACK_BOT_TOKEN it also finds in the environment goes unused. That is what we want."""
+
+    EXPECTED = ("`token` will be unused", "will be ignored")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and any(e in record.getMessage() for e in self.EXPECTED))
+
+
+def check_data_dir(database_url: str) -> None:
+    """A SQLite file needs a directory this user can write (the file, its -wal and -shm files)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return
+    directory = Path(url.database).resolve().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            [f"DATABASE_URL names a SQLite file in {directory}, which cannot be created ({exc.strerror}): "
+             "create the directory, or point DATABASE_URL at a writable place."]
+        ) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(
+            [f"DATABASE_URL names a SQLite file in {directory}, which this user cannot write: "
+             f"give the user running Defuse write access (chown/chmod) or point DATABASE_URL elsewhere."]
+        )
+
+
 def build(config: Config) -> Runtime:
+    check_data_dir(config.database_url)
     db = Database(config.database_url)
     db.migrate()
     worker = Worker()
@@ -83,13 +132,15 @@ def build(config: Config) -> Runtime:
             bot_id=bot_id,
         )
 
+    bolt_logger = logging.getLogger("defuse.bolt")
+    bolt_logger.addFilter(_DeliberateSetup())
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     bolt = App(
         client=client,
         signing_secret=config.signing_secret or "",
         authorize=authorize,
         listener_executor=executor,
-        logger=logging.getLogger("defuse.bolt"),
+        logger=bolt_logger,
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
@@ -132,13 +183,27 @@ def shutdown(runtime: Runtime) -> None:
     runtime.db.dispose()
 
 
-def serve_http(runtime: Runtime) -> None:
+def bind_http(runtime: Runtime) -> Any:
+    """Take the port before anything starts, so a busy port is one line, not a traceback."""
     from waitress import create_server
 
-    server = create_server(
-        wsgi_app(runtime), host="0.0.0.0", port=runtime.config.port, threads=HTTP_THREADS, ident="defuse", clear_untrusted_proxy_headers=True
-    )
-    log.info("Defuse listening on http://0.0.0.0:%s (POST /slack/events, GET /healthz)", runtime.config.port)
+    try:
+        return create_server(
+            wsgi_app(runtime), host="0.0.0.0", port=runtime.config.port, threads=HTTP_THREADS, ident="defuse",
+            clear_untrusted_proxy_headers=True,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "is already in use by another process (another Defuse?)"
+        elif exc.errno == errno.EACCES:
+            why = "needs privileges this user does not have (ports below 1024)"
+        else:
+            why = f"cannot be opened ({exc.strerror})"
+        raise ConfigError([f"PORT {runtime.config.port} {why}: stop that process or set PORT to a free port."]) from None
+
+
+def serve_http(server: Any, port: int) -> None:
+    log.info("Defuse listening on http://0.0.0.0:%s (POST /slack/events, GET /healthz)", port)
     try:
         server.run()  # SystemExit from the signal handler ends the loop and stops the worker threads
     finally:
@@ -176,13 +241,17 @@ def serve_socket_mode(runtime: Runtime, stop: threading.Event) -> None:
         handler.close()
 
 
+def report(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(f"config error: {problem}", file=sys.stderr)
+
+
 def main() -> int:
     load_dotenv(".env", override=False)
     try:
         config = load_config(os.environ)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+        report(exc)
         return 2
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -191,8 +260,7 @@ def main() -> int:
     try:
         runtime = build(config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+        report(exc)
         return 2
     except Exception as exc:
         reason = " ".join(str(exc).split())[:300]
@@ -200,6 +268,12 @@ def main() -> int:
               "Check the URL, that the server is up, and that the user may create tables.", file=sys.stderr)
         return 2
 
+    try:
+        server = None if config.socket_mode else bind_http(runtime)
+    except ConfigError as exc:
+        report(exc)
+        runtime.db.dispose()
+        return 2
     stop = threading.Event()
     runtime.scheduler.start()
 
@@ -219,12 +293,11 @@ def main() -> int:
         if config.socket_mode:
             serve_socket_mode(runtime, stop)
         else:
-            serve_http(runtime)
+            serve_http(server, config.port)
     except SystemExit:
         pass
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+        report(exc)
         code = 2
     finally:
         shutdown(runtime)

@@ -127,6 +127,11 @@ def normalise_database_url(raw: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def is_placeholder(value: str) -> bool:
+    """The example values in .env.example and the README (`xoxb-your-bot-token`, `xapp-...`)."""
+    return "your-" in value.lower() or value.endswith("...") or "<" in value
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Read and check every variable; raise ConfigError listing every problem found."""
     problems: list[str] = []
@@ -155,6 +160,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         problems.append("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-' (OAuth & Permissions).")
 
     signing_secret = get("SLACK_SIGNING_SECRET")
+    for name, value in (("SLACK_BOT_TOKEN", bot_token), ("SLACK_APP_TOKEN", app_token), ("SLACK_SIGNING_SECRET", signing_secret)):
+        if value and is_placeholder(value):
+            problems.append(f"{name} still holds the example value from .env.example: replace it with the real one from your app's page at api.slack.com/apps.")
     if not app_token and not signing_secret:
         problems.append(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "

@@ -1,64 +1,99 @@
-"""manifest.yml validates against Slack's official manifest schema and declares what the code uses."""
+"""Both manifests validate against Slack's official schema (vendored) and declare what the code uses."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+SCHEMA = Path(__file__).resolve().parent / "vendor" / "slack_manifest_schema" / "manifest.schema.1.0.0.json"
+MANIFESTS = ["manifest.yml", "manifest.http.yml"]
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
 @pytest.fixture(scope="module")
-def manifest() -> dict:
-    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA.read_text())
 
 
-def test_manifest_validates_against_slack_schema(manifest):
-    if not SCHEMA.exists():
-        pytest.fail(f"Slack's manifest schema is missing at {SCHEMA}")
-    schema = json.loads(SCHEMA.read_text())
-    jsonschema.validate(manifest, schema)
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_manifest_validates_against_slack_schema(name: str, schema: dict[str, Any]) -> None:
+    jsonschema.validate(load(name), schema)
 
 
-def test_schema_rejects_a_broken_manifest(manifest):
-    schema = json.loads(SCHEMA.read_text())
-    broken = json.loads(json.dumps(manifest))
+def test_schema_rejects_a_broken_manifest(schema: dict[str, Any]) -> None:
+    broken = load("manifest.yml")
     broken["features"]["slash_commands"][0]["unknown_key"] = True
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
 
 
-def test_surfaces_match_the_code(manifest):
+def test_quick_start_manifest_is_socket_mode_without_urls() -> None:
+    manifest = load("manifest.yml")
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "example.com" not in (ROOT / "manifest.yml").read_text()
+
+
+def test_http_manifest_points_every_surface_at_slack_events() -> None:
+    manifest = load("manifest.http.yml")
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    urls = [
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        manifest["features"]["slash_commands"][0]["url"],
+    ]
+    assert all(url.startswith("https://") and url.endswith("/slack/events") for url in urls)
+
+
+def _without_urls(manifest: dict[str, Any]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(manifest))
+    copy["settings"].pop("socket_mode_enabled")
+    copy["settings"]["interactivity"].pop("request_url", None)
+    copy["settings"]["event_subscriptions"].pop("request_url", None)
+    for command in copy["features"]["slash_commands"]:
+        command.pop("url", None)
+    return copy
+
+
+def test_both_manifests_declare_the_same_surfaces_and_scopes() -> None:
+    assert _without_urls(load("manifest.yml")) == _without_urls(load("manifest.http.yml"))
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_surfaces_match_the_code(name: str) -> None:
+    manifest = load(name)
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
     assert commands == ["/angry"]
     shortcut_ids = {s["callback_id"] for s in manifest["features"]["shortcuts"]}
-    handlers_src = "".join(p.read_text() for p in (ROOT / "handlers").glob("*.py"))
-    blocks_src = (ROOT / "bot" / "blocks.py").read_text()
+    source = "".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
     for callback_id in shortcut_ids:
-        assert callback_id in handlers_src + blocks_src, f"no handler for shortcut {callback_id}"
+        assert callback_id in source, f"no handler for shortcut {callback_id}"
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    for url in (manifest["settings"]["interactivity"]["request_url"], manifest["features"]["slash_commands"][0]["url"]):
-        assert url.endswith("/slack/events")
 
 
-def test_bot_scopes_are_exactly_the_ones_used(manifest):
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    source = "".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).glob("*.py"))
+# Which Web API method needs which scope; a scope is declared exactly when the code calls its methods.
+SCOPE_FOR_METHOD = {
+    r"conversations_join": "channels:join",
+    r"users_info": "users:read",
+    r"conversations_history": "im:history",
+    r"conversations_open": "im:write",
+}
+
+
+def test_bot_scopes_are_exactly_the_ones_used() -> None:
+    scopes = set(load("manifest.yml")["oauth_config"]["scopes"]["bot"])
+    source = "".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
     needed = {"commands", "chat:write"}
-    if re.search(r"conversations_join", source):
-        needed.add("channels:join")
-    if re.search(r"users_info", source):
-        needed.add("users:read")
-    if re.search(r"conversations_history", source):
-        needed.add("im:history")
-    if re.search(r"conversations_open", source):
-        needed.add("im:write")
+    needed |= {scope for pattern, scope in SCOPE_FOR_METHOD.items() if re.search(pattern, source)}
     assert scopes == needed
