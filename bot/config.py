@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
+from pathlib import Path
 from typing import Mapping
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from bot.playbook_file import Playbook, PlaybookError, load_playbook
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///data/defuse.db"
@@ -70,6 +73,7 @@ class Config:
     escalation_channel: str | None
     product_feedback_channel: str | None
     log_level: str
+    playbook: Playbook = field(default_factory=load_playbook)
 
     @property
     def socket_mode(self) -> bool:
@@ -240,8 +244,16 @@ def load_config(env: Mapping[str, str]) -> Config:
     if not isinstance(logging.getLevelName(log_level), int):
         problems.append(f"LOG_LEVEL {log_level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
 
+    playbook: Playbook | None = None
+    try:
+        raw_playbook = get("PLAYBOOK_FILE")
+        playbook = load_playbook(Path(raw_playbook) if raw_playbook else None)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+
     if problems:
         raise ConfigError(problems)
+    assert playbook is not None
     return Config(
         bot_token=bot_token or "",
         signing_secret=signing_secret,
@@ -256,4 +268,5 @@ def load_config(env: Mapping[str, str]) -> Config:
         escalation_channel=channels["ESCALATION_CHANNEL"],
         product_feedback_channel=channels["PRODUCT_FEEDBACK_CHANNEL"],
         log_level=log_level,
+        playbook=playbook,
     )
