@@ -40,6 +40,8 @@ FIELD_LIMIT = 2000
 
 # action_ids and callback_ids shared with handlers/
 STEP_ACTION = "step_set"
+GUIDE_ACTION = "checklist_guide"
+GUIDE_VIEW = "checklist_guide"
 EDIT_ACTION = "case_edit"
 RETRY_POST_ACTION = "case_retry_post"
 ATTEMPT_ACTION = "case_attempt"
@@ -264,7 +266,9 @@ def case_actions(case: CaseSnapshot) -> list[ButtonElement]:
             buttons.append(button(texts.BUTTON_ESCALATE, ESCALATE_ACTION, value))
         buttons += [
             button(texts.BUTTON_RESOLVE, RESOLVE_ACTION, value, style="primary"),
-            button(texts.BUTTON_UNRESOLVED, UNRESOLVED_ACTION, value, style="danger"),
+            # Not red: closing as not resolved deletes nothing and can be reopened (Slack keeps
+            # `danger` for destructive actions).
+            button(texts.BUTTON_UNRESOLVED, UNRESOLVED_ACTION, value),
         ]
     else:
         buttons = [button(texts.BUTTON_NOTE, NOTE_ACTION, value), button(texts.BUTTON_REOPEN, REOPEN_ACTION, value)]
@@ -297,7 +301,27 @@ def case_fallback(case: CaseSnapshot) -> str:
 
 
 # --- the checklist ---------------------------------------------------------------------------
-def _step_details(details: dict[str, Any] | None) -> list[str]:
+# The checklist is read on phones mid-conversation: an open step is its title and one short line,
+# a done step folds to one line, and the full guidance sits in a modal behind one button.
+SHORT_LINE = 110  # characters of the one line an open step shows
+DONE_TITLE = 45  # a done step's title is shortened so its line stays about one line long
+DETAIL_LIMIT = 200  # each recorded answer of a done step, escaped
+
+
+def shorten(text: str, limit: int) -> str:
+    """Shorten to `limit` characters, cutting at a word boundary where there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def say_lines(step: playbook.Step) -> list[str]:
+    """A step's lines to say; a playbook may give one line or several."""
+    return [step.say] if isinstance(step.say, str) else list(step.say)
+
+
+def _step_details(details: dict[str, Any] | None, limit: int = DETAIL_LIMIT) -> list[str]:
     if not details:
         return []
     lines = []
@@ -305,40 +329,70 @@ def _step_details(details: dict[str, Any] | None) -> list[str]:
         answer = texts.APOLOGY_ANSWERS.get(details["apology"], details["apology"])
         lines.append(texts.STEP_DONE_DETAIL_APOLOGY.format(answer=answer))
     if details.get("action"):
-        lines.append(texts.STEP_DONE_DETAIL_ACTION.format(action=safe_limited(details["action"], 900)))
+        lines.append(texts.STEP_DONE_DETAIL_ACTION.format(action=safe_limited(details["action"], limit)))
     if details.get("offer"):
-        lines.append(texts.STEP_DONE_DETAIL_OFFER.format(offer=safe_limited(details["offer"], 900)))
+        lines.append(texts.STEP_DONE_DETAIL_OFFER.format(offer=safe_limited(details["offer"], limit)))
     if details.get("plan"):
-        lines.append(texts.STEP_DONE_DETAIL_PLAN.format(plan=safe_limited(details["plan"], 900)))
+        lines.append(texts.STEP_DONE_DETAIL_PLAN.format(plan=safe_limited(details["plan"], limit)))
     if details.get("note"):
-        lines.append(safe_limited(details["note"], 900))
+        lines.append(safe_limited(details["note"], limit))
     return lines
 
 
+def next_step(case: CaseSnapshot) -> int | None:
+    """The step to do next: the first one not done."""
+    return next((s.number for s in case.steps if not s.done), None)
+
+
+def _done_step(case: CaseSnapshot, step: playbook.Step) -> SectionBlock:
+    state = case.step(step.number)
+    when = " · " + slack_date(state.done_at) if state.done_at else ""
+    line = texts.STEP_DONE_LINE.format(
+        number=step.number, title=shorten(step.title, DONE_TITLE), user=mention(state.done_by), when=when
+    )
+    text = "\n".join([line, " · ".join(_step_details(state.details))]).rstrip("\n")
+    undo = button(texts.BUTTON_UNDO, STEP_ACTION, f"{case.id}:{step.number}:undo")
+    return section(text, accessory=undo, block_id=f"step_{step.number}")
+
+
+def _open_step(case: CaseSnapshot, step: playbook.Step, is_next: bool) -> SectionBlock:
+    lines = say_lines(step)
+    first_say = lines[0] if lines else step.why
+    text = texts.STEP_OPEN.format(
+        mark=texts.STEP_MARK_NEXT if is_next else texts.STEP_MARK_OPEN,
+        number=step.number,
+        title=step.title,
+        line=texts.STEP_SAY.format(say=shorten(first_say, SHORT_LINE)),
+    )
+    # Slack's guidance: one primary button per set, so only the next step's button is green.
+    done = button(texts.BUTTON_MARK_DONE, STEP_ACTION, f"{case.id}:{step.number}:done", style="primary" if is_next else None)
+    return section(text, accessory=done, block_id=f"step_{step.number}")
+
+
 def checklist(case: CaseSnapshot) -> list[dict[str, Any]]:
+    intro = texts.CHECKLIST_INTRO_ALL_DONE if case.done_count == playbook.TOTAL else texts.CHECKLIST_INTRO
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=texts.CHECKLIST_HEADER)),
-        context(texts.CHECKLIST_INTRO.format(done=case.done_count, total=playbook.TOTAL)),
+        context(intro.format(done=case.done_count, total=playbook.TOTAL)),
     ]
+    upcoming = next_step(case)
     for step in playbook.STEPS:
-        state = case.step(step.number)
-        mark = "✅" if state.done else "⬜"
-        body = "\n".join(
-            (
-                f"{mark} *{step.number}. {step.title}*",
-                texts.STEP_WHY.format(why=step.why),
-                texts.STEP_SAY.format(say=step.say),
-            )
-        )
-        if state.done:
-            control = button(texts.BUTTON_UNDO, STEP_ACTION, f"{case.id}:{step.number}:undo")
+        if case.step(step.number).done:
+            blocks.append(_done_step(case, step))
         else:
-            control = button(texts.BUTTON_MARK_DONE, STEP_ACTION, f"{case.id}:{step.number}:done", style="primary")
-        blocks.append(section(body, accessory=control, block_id=f"step_{step.number}"))
-        if state.done and state.done_at:
-            done = texts.STEP_DONE_BY.format(user=mention(state.done_by), when=slack_date(state.done_at))
-            blocks.append(context(done, *_step_details(state.details)))
+            blocks.append(_open_step(case, step, is_next=step.number == upcoming))
+    guide = button(texts.BUTTON_GUIDE, GUIDE_ACTION, str(case.id))
+    blocks.append(ActionsBlock(block_id="checklist_guide", elements=[guide]))
     return message(blocks)
+
+
+def guide_modal() -> dict[str, Any]:
+    """Every step's full text: why it matters and all the lines to say."""
+    items: list[Block] = []
+    for step in playbook.STEPS:
+        say = "\n".join(f"> {line}" for line in say_lines(step))
+        items.append(section(texts.GUIDE_STEP.format(number=step.number, title=step.title, why=step.why, say=say)))
+    return modal(callback_id=GUIDE_VIEW, title=texts.GUIDE_TITLE, close=texts.GUIDE_CLOSE, blocks=items)
 
 
 def checklist_fallback(case: CaseSnapshot) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block, DatePickerElement, InputBlock, PlainTextObject, UserSelectElement
 
 from bot import blocks as b
 from bot import texts
+from bot.config import Offset
 
 
 def attempt_modal(case_id: int) -> dict[str, Any]:
@@ -100,14 +102,26 @@ def review_modal(case_id: int) -> dict[str, Any]:
                    metadata={"case": case_id})
 
 
-def plan_modal(case_id: int, schedule: str) -> dict[str, Any]:
+def schedule_words(schedule: Sequence[Offset]) -> str:
+    """FOLLOW_UP_SCHEDULE in words: `1d,7d,30d` -> "1 day, 7 days and 30 days"."""
+    words = [f"{o.amount} {texts.TIME_UNITS[o.unit][o.amount != 1]}" for o in schedule]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + texts.LIST_AND + words[-1]
+
+
+def plan_modal(case_id: int, schedule: Sequence[Offset]) -> dict[str, Any]:
+    if schedule:
+        hint = texts.PLAN_FIRST_DATE_HINT.format(schedule=schedule_words(schedule))
+    else:
+        hint = texts.PLAN_FIRST_DATE_HINT_NONE
     items: list[Block] = [
         b.text_input("plan", texts.PLAN_TEXT, multiline=True, hint=texts.PLAN_HINT, max_length=2000),
         InputBlock(
             block_id="first_date",
             label=PlainTextObject(text=texts.PLAN_FIRST_DATE),
             optional=True,
-            hint=PlainTextObject(text=texts.PLAN_FIRST_DATE_HINT.format(schedule=schedule)),
+            hint=PlainTextObject(text=hint),
             element=DatePickerElement(action_id="value"),
         ),
     ]

@@ -40,15 +40,23 @@ STEPS = (
     ),
 )
 
-STEP_WHY = "Why: {why}"
+# An open step shows its title and one short line; the rest is in the guide (a click away).
+STEP_OPEN = "{mark} *{number}. {title}*\n{line}"
+STEP_MARK_NEXT = "👉"
+STEP_MARK_OPEN = "⬜"
 STEP_SAY = "Say: “{say}”"
-STEP_DONE_BY = "✅ Done by {user} · {when}"
+# A done step folds to one line: what, who, when (and what the step's form recorded, shortened).
+STEP_DONE_LINE = "✅ {number}. {title} — {user}{when}"  # when: " · <date>" or empty
 STEP_DONE_DETAIL_APOLOGY = "Apology accepted: {answer}"
 STEP_DONE_DETAIL_ACTION = "Action: {action}"
 STEP_DONE_DETAIL_OFFER = "Also offered: {offer}"
 STEP_DONE_DETAIL_PLAN = "Follow-up plan: {plan}"
 BUTTON_MARK_DONE = "Mark done"
 BUTTON_UNDO = "Undo"
+BUTTON_GUIDE = "Why & what to say"
+GUIDE_TITLE = "Why & what to say"
+GUIDE_CLOSE = "Close"
+GUIDE_STEP = "*{number}. {title}*\n*Why it matters:* {why}\n*What to say:*\n{say}"
 
 APOLOGY_ANSWERS = {
     "accepted": "Yes, accepted",
@@ -86,7 +94,8 @@ CASE_CONTEXT = "Case #{number} · opened {when} · the checklist is in the threa
 CASE_NO_CUSTOMER = "_not given yet: press Edit case_"
 BUTTON_EDIT = "Edit case"
 CHECKLIST_HEADER = "De-escalation checklist"
-CHECKLIST_INTRO = "Work through the steps in any order; tick each one as you go. {done}/{total} done."
+CHECKLIST_INTRO = "{done}/{total} done · tick the steps in any order."
+CHECKLIST_INTRO_ALL_DONE = "{done}/{total} done · every step is ticked."
 CHECKLIST_FALLBACK = "De-escalation checklist for case #{number}: {done}/{total} steps done"
 
 # --- /angry command -------------------------------------------------------------------------
@@ -156,7 +165,7 @@ ACTION_TITLE = "Step 5: take action"
 ACTION_WHAT = "What did you do for the customer?"
 ACTION_OFFER = "What else did you offer? (you asked: what else can I do?)"
 STEP_SUBMIT = "Mark done"
-NOTE_LABEL = "Note (optional)"
+NOTE_LABEL = "Note"
 
 # --- permission / state messages --------------------------------------------------------------
 CASE_NOT_FOUND = "I can't find that case any more."
@@ -219,7 +228,7 @@ HANDOFF_FALLBACK = "{requester} asks you to take over case #{number} ({customer}
 BUTTON_ACCEPT = "Accept"
 BUTTON_DECLINE = "Decline"
 DECLINE_TITLE = "Decline handoff"
-DECLINE_REASON = "Reason (optional)"
+DECLINE_REASON = "Reason"
 DECLINE_SUBMIT = "Decline"
 HANDOFF_REQUESTED_THREAD = "🤝 {requester} asked {colleague} to take over as a second contact."
 HANDOFF_SENT = "I've asked {colleague} to take over case #{number}. I'll tell you when they answer."
@@ -304,7 +313,7 @@ REVIEW_PROMPT = "📋 {owner}, a short review helps the team learn from this cas
 REVIEW_TITLE = "Case review"
 REVIEW_CAUSE = "Why was the customer angry?"
 REVIEW_IMPROVE = "What could we improve?"
-REVIEW_UX = "A UX issue for the product team (optional)"
+REVIEW_UX = "A UX issue for the product team"
 REVIEW_UX_HINT = "Posted to the product channel with a link to this case."
 REVIEW_SUBMIT = "Save review"
 REVIEW_SAVED_THREAD = "📋 Review by {user}: cause *{cause}*.{improve}"
@@ -348,8 +357,18 @@ REMINDER_ALREADY_HANDLED = "This reminder was already handled ({status})."
 PLAN_TITLE = "Step 6: follow up"
 PLAN_TEXT = "Your follow-up plan"
 PLAN_HINT = "What you will check with the customer, and how."
-PLAN_FIRST_DATE = "First follow-up on (optional)"
-PLAN_FIRST_DATE_HINT = "Otherwise the team's schedule applies after the case is closed: {schedule}."
+PLAN_FIRST_DATE = "First follow-up on"
+PLAN_FIRST_DATE_HINT = "Leave it empty and you'll be reminded {schedule} after the case is closed."
+PLAN_FIRST_DATE_HINT_NONE = "Leave it empty and no follow-up reminder is set."
+# Words for FOLLOW_UP_SCHEDULE's units (s m h d w), singular and plural.
+TIME_UNITS = {
+    "s": ("second", "seconds"),
+    "m": ("minute", "minutes"),
+    "h": ("hour", "hours"),
+    "d": ("day", "days"),
+    "w": ("week", "weeks"),
+}
+LIST_AND = " and "
 ERR_DATE_PAST = "Pick a day after today."
 ERR_DATE_FAR = "Pick a day within the next 120 days."
 

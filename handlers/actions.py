@@ -17,8 +17,7 @@ def step_modal(defuse: Defuse, asks: str, case_id: int) -> dict[str, Any]:
         return blocks.apology_modal(case_id)
     if asks == "action":
         return blocks.action_modal(case_id)
-    schedule = ", ".join(str(o) for o in defuse.config.follow_up_schedule) or "none"
-    return modals.plan_modal(case_id, schedule)
+    return modals.plan_modal(case_id, defuse.config.follow_up_schedule)
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -36,6 +35,14 @@ def register(app: App, defuse: Defuse) -> None:
                 client.views_open(trigger_id=body["trigger_id"], view=step_modal(defuse, step.asks, case_id))
                 return
             defuse.worker.submit(tick_step, defuse, case_id, number, done, user_id(body), respond)
+
+    @app.action(blocks.GUIDE_ACTION)
+    def open_guide(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        # The guide is built from the playbook alone, so views.open goes out at once, well
+        # inside the trigger_id's few seconds.
+        with reported(ephemeral(respond), "opening the checklist guide"):
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.guide_modal())
 
     @app.action(blocks.EDIT_ACTION)
     def edit_case(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

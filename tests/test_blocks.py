@@ -17,8 +17,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import blocks, playbook
+from bot import blocks, modals, playbook
 from bot.cases import CaseSnapshot, Entry, PriorCase, StepState
+from bot.config import Offset
 from bot.textutil import is_url
 from tests.slack_standin import _BlockChecker, _view_errors
 
@@ -308,45 +309,174 @@ def test_checklist_is_valid_and_escaped(name):
     assert_escaped(rendered)
 
 
-def test_checklist_has_all_six_steps_with_why_say_and_button():
+def step_sections(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b for b in rendered if b.get("block_id", "").startswith("step_")]
+
+
+def test_open_steps_show_the_title_and_one_short_line():
     rendered = blocks.checklist(SNAPSHOTS["realistic"])
-    step_blocks = [b for b in rendered if b.get("block_id", "").startswith("step_")]
+    step_blocks = step_sections(rendered)
     assert len(step_blocks) == 6
     for step, block in zip(playbook.STEPS, step_blocks):
         text = block["text"]["text"]
-        assert step.title in text and step.why in text and step.say in text
+        title, line = text.split("\n")  # exactly two lines
+        assert step.title in title
+        assert step.say in line and len(line) <= blocks.SHORT_LINE + 10
+        assert step.why not in text  # the why is a click away, in the guide
         button = block["accessory"]
         assert button["type"] == "button" and button["text"]["text"] == "Mark done"
         assert button["value"] == f"42:{step.number}:done"
     assert "0/6" in json.dumps(rendered)
 
 
+def primaries(rendered: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(rendered, dict):
+        if rendered.get("type") == "button" and rendered.get("style") == "primary":
+            found.append(rendered)
+        for value in rendered.values():
+            found.extend(primaries(value))
+    elif isinstance(rendered, list):
+        for value in rendered:
+            found.extend(primaries(value))
+    return found
+
+
+@pytest.mark.parametrize("done, expected_next", [(set(), 1), ({1}, 2), ({1, 3, 4}, 2), ({2, 3, 4, 5, 6}, 1), ({1, 2, 3, 4, 5}, 6)])
+def test_exactly_one_primary_button_on_the_next_step(done, expected_next):
+    rendered = blocks.checklist(snapshot(steps=steps(done)))
+    [primary] = primaries(rendered)
+    assert primary["value"] == f"42:{expected_next}:done" and primary["text"]["text"] == "Mark done"
+    assert "danger" not in json.dumps(rendered)
+    for block in step_sections(rendered):
+        if block["accessory"] is not primary:
+            assert "style" not in block["accessory"]
+
+
+def test_all_done_has_no_primary_button():
+    rendered = blocks.checklist(snapshot(steps=steps(set(range(1, 7)))))
+    assert primaries(rendered) == []
+    assert "6/6" in json.dumps(rendered)
+
+
+def test_done_steps_collapse_to_one_line_with_who_when_and_undo():
+    rendered = blocks.checklist(snapshot(steps=steps({1, 2, 3})))
+    for step, block in zip(playbook.STEPS[:3], step_sections(rendered)[:3]):
+        text = block["text"]["text"]
+        assert "\n" not in text
+        assert text.startswith(f"✅ {step.number}. ") and "<@UAGENT>" in text and "<!date^" in text
+        assert step.say not in text and step.why not in text
+        assert block["accessory"]["text"]["text"] == "Undo" and "style" not in block["accessory"]
+        assert block["accessory"]["value"] == f"42:{step.number}:undo"
+    assert len(blocks.shorten(playbook.STEPS[1].title, blocks.DONE_TITLE)) <= blocks.DONE_TITLE
+    assert not [b for b in rendered if b["type"] == "context" and "<@UAGENT>" in json.dumps(b)]  # no extra lines
+
+
 def test_checklist_all_done_with_long_details():
     case = SNAPSHOTS["extreme"]
     rendered = blocks.checklist(case)
-    assert len(rendered) <= 50
-    step_blocks = [b for b in rendered if b.get("block_id", "").startswith("step_")]
+    step_blocks = step_sections(rendered)
+    assert len(step_blocks) == 6
     assert all(b["accessory"]["value"].endswith(":undo") for b in step_blocks)
-    contexts = [b for b in rendered if b["type"] == "context"]
-    done_lines = [c for c in contexts if "Done by <@UAGENT>" in c["elements"][0]["text"]]
-    assert len(done_lines) == 6
-    for c in done_lines:
-        assert "<!date^" in c["elements"][0]["text"]  # when, in the reader's time zone
+    for block in step_blocks:
+        assert "<@UAGENT>" in block["text"]["text"] and "<!date^" in block["text"]["text"]  # who, and when in the reader's zone
     dumped = json.dumps(rendered, ensure_ascii=False)
     assert "Apology accepted: Yes, accepted" in dumped
     assert "Action: " in dumped and "Also offered: " in dumped and "Follow-up plan: " in dumped
     assert "6/6" in dumped
+    # long answers are shortened in the checklist (the record keeps them whole)
+    assert len(step_blocks[4]["text"]["text"]) <= 3 * blocks.DETAIL_LIMIT + 200  # action, offer, note
+    assert len(rendered) <= 9 and visible_chars(rendered) <= 2000
 
 
 def test_checklist_shows_step_details_from_the_modals():
     details = {4: {"apology": "refused", "note": "wants a call"}, 5: {"action": "refunded €20 & apologised", "offer": "a month free"}}
     rendered = blocks.checklist(snapshot(steps=steps({4, 5}, details)))
-    contexts = " | ".join(e["text"] for b in rendered if b["type"] == "context" for e in b["elements"])
-    assert "Apology accepted: No, refused" in contexts
-    assert "wants a call" in contexts
-    assert "Action: refunded €20 &amp; apologised" in contexts
-    assert "Also offered: a month free" in contexts
-    assert "2/6" in contexts
+    text = " | ".join(b["text"]["text"] for b in step_sections(rendered))
+    assert "Apology accepted: No, refused" in text
+    assert "wants a call" in text
+    assert "Action: refunded €20 &amp; apologised" in text
+    assert "Also offered: a month free" in text
+    assert "2/6" in json.dumps(rendered)
+
+
+def test_guide_button_opens_every_step_in_full():
+    rendered = blocks.checklist(SNAPSHOTS["realistic"])
+    actions = [e for b in rendered if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["action_id"], e["value"], e.get("style")) for e in actions] == [(blocks.GUIDE_ACTION, "42", None)]
+    view = blocks.guide_modal()
+    assert_valid_modal(view)
+    assert "submit" not in view  # read-only
+    guide = "\n".join(b["text"]["text"] for b in view["blocks"])
+    for step in playbook.STEPS:
+        assert step.title in guide and step.why in guide
+        for line in blocks.say_lines(step):
+            assert line in guide
+
+
+def test_shorten_cuts_at_a_word():
+    assert blocks.shorten("short", 10) == "short"
+    assert blocks.shorten("Admit you don't have the details yet", 20) == "Admit you don't…"
+    assert blocks.shorten("W" * 30, 10) == "W" * 9 + "…"
+
+
+# --- rendering budget: what a phone has to show ----------------------------------------------
+MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|([^<>]*))?>")
+DATE = re.compile(r"<!date\^[^|<>]*\|([^<>]*)>")
+LINK = re.compile(r"<[^|<>]*\|([^<>]*)>")
+
+
+def visible(text: str) -> str:
+    """Text as a reader sees it: a mention as a ~10-character name, a date as its fallback
+    (`2024-03-05 14:31 UTC`, longer than Slack's "Today at 2:31 PM"), a link as its label,
+    entities as one character, no formatting marks."""
+    text = MENTION.sub(lambda m: "@" + (m.group(1) or "agentname"), text)
+    text = DATE.sub(r"\1", text)
+    text = LINK.sub(r"\1", text)
+    text = re.sub(r"&(?:amp|lt|gt);", "&", text)
+    return re.sub(r"[*_~]", "", text)
+
+
+def visible_chars(rendered: Any) -> int:
+    return sum(len(visible(t)) for t in texts_of(rendered, ("mrkdwn", "plain_text")))
+
+
+REALISTIC_DETAILS = {
+    4: {"apology": "accepted", "note": "She laughed and said thanks"},
+    5: {"action": "Refunded the second charge (€49)", "offer": "A free month and a call on Friday"},
+    6: {"plan": "Call her on Friday to check the refund arrived"},
+}
+# (done steps, most blocks, most visible characters). Before these budgets the same states were
+# 8 / 11 / 14 blocks and 1,442 / 1,614 / 1,877 visible characters, with six primary buttons at the start.
+BUDGETS = {
+    "none done": (set(), 9, 900),
+    "some done": ({1, 3, 4}, 9, 800),
+    "all done": (set(range(1, 7)), 9, 750),
+}
+
+
+@pytest.mark.parametrize("state", list(BUDGETS))
+def test_checklist_fits_the_budget(state):
+    done, most_blocks, most_chars = BUDGETS[state]
+    rendered = blocks.checklist(snapshot(steps=steps(done, REALISTIC_DETAILS)))
+    assert_valid_message(rendered)
+    assert len(rendered) <= most_blocks, len(rendered)
+    assert visible_chars(rendered) <= most_chars, visible_chars(rendered)
+    assert len(primaries(rendered)) == (0 if len(done) == playbook.TOTAL else 1)
+
+
+@pytest.mark.parametrize("name", list(SNAPSHOTS))
+def test_checklist_never_exceeds_slacks_block_limit(name):
+    assert len(blocks.checklist(SNAPSHOTS[name])) <= min(50, playbook.TOTAL + 3)
+
+
+@pytest.mark.parametrize("name, most_blocks, most_chars", [("realistic", 6, 450), ("half_done_with_priors", 6, 650)])
+def test_case_message_fits_the_budget(name, most_blocks, most_chars):
+    rendered = blocks.case_message(SNAPSHOTS[name])
+    assert len(rendered) <= most_blocks, len(rendered)
+    assert visible_chars(rendered) <= most_chars, visible_chars(rendered)
+    assert len(primaries(rendered)) <= 1
+    assert "danger" not in json.dumps(rendered)  # nothing on the case message deletes anything
 
 
 # --- other messages --------------------------------------------------------------------------
@@ -429,6 +559,56 @@ def test_action_modal_asks_what_was_done_and_offered():
     assert block_ids(view) == ["action", "offer"]
     assert view["blocks"][0].get("optional") in (None, False)
     assert view["blocks"][1]["optional"] is True
+
+
+def every_modal() -> dict[str, dict[str, Any]]:
+    case = SNAPSHOTS["realistic"]
+    return {
+        "intake": blocks.intake_modal(channel_id="CSUPPORT"),
+        "edit": blocks.edit_modal(case),
+        "apology": blocks.apology_modal(1),
+        "action": blocks.action_modal(1),
+        "guide": blocks.guide_modal(),
+        "attempt": modals.attempt_modal(1),
+        "note": modals.note_modal(1),
+        "handoff": modals.handoff_modal(1),
+        "decline": modals.decline_modal(1),
+        "escalate": modals.escalate_modal(1),
+        "escalation_update": modals.escalation_update_modal(1),
+        "resolve": modals.resolve_modal(1),
+        "unresolved": modals.unresolved_modal(1),
+        "review": modals.review_modal(1),
+        "plan": modals.plan_modal(1, (Offset(1, "d"), Offset(7, "d"), Offset(30, "d"))),
+        "followed_up": modals.followed_up_modal(1),
+    }
+
+
+@pytest.mark.parametrize("name", list(every_modal()))
+def test_optional_inputs_do_not_say_optional_again(name):
+    """Slack marks optional inputs itself; a label saying "(optional)" too reads twice."""
+    view = every_modal()[name]
+    assert_valid_modal(view)
+    for block in view["blocks"]:
+        if block["type"] == "input":
+            assert "optional" not in block["label"]["text"].lower(), (name, block["block_id"])
+
+
+@pytest.mark.parametrize("schedule, words", [
+    ((Offset(1, "d"), Offset(7, "d"), Offset(30, "d")), "1 day, 7 days and 30 days after"),
+    ((Offset(3, "s"), Offset(6, "s")), "3 seconds and 6 seconds after"),
+    ((Offset(1, "w"),), "1 week after"),
+    ((Offset(2, "h"), Offset(1, "m")), "2 hours and 1 minute after"),
+])
+def test_step_6_hint_names_the_schedule_in_words(schedule, words):
+    view = modals.plan_modal(7, schedule)
+    hint = next(b for b in view["blocks"] if b["block_id"] == "first_date")["hint"]["text"]
+    assert words in hint
+    assert not re.search(r"\d[smhdw]\b", hint)  # no raw configuration like "3s" or "7d"
+
+
+def test_step_6_hint_without_a_schedule():
+    hint = next(b for b in modals.plan_modal(7, ())["blocks"] if b["block_id"] == "first_date")["hint"]["text"]
+    assert "no follow-up reminder" in hint
 
 
 def test_message_builder_refuses_more_than_50_blocks():

@@ -39,7 +39,8 @@ def test_mark_step_done_updates_in_place_and_is_idempotent(slack: SlackSender, s
     updates = [c for c in standin.calls_to("chat.update") if c.args.get("ts") == checklist["ts"]]
     assert len(updates) == 1
     done = standin.thread("CSUPPORT", parent["ts"])[0]
-    assert "Done by <@UAGENT>" in str(done["blocks"])
+    step_1 = next(b for b in done["blocks"] if b.get("block_id") == "step_1")
+    assert "<@UAGENT>" in step_1["text"]["text"] and step_1["accessory"]["value"].endswith(":1:undo")
 
 
 def test_forged_and_stale_signatures_are_refused(app, standin):

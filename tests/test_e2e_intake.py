@@ -170,11 +170,26 @@ def test_case_message_and_checklist_say_everything(slack: SlackSender, standin):
     for step in playbook.STEPS:
         block = step_block(checklist, step.number)
         body = block["text"]["text"]
-        assert step.title in body and step.why in body and step.say in body
+        assert step.title in body and step.say in body  # the why is in the guide, a click away
         assert block["accessory"]["text"]["text"] == "Mark done"
         assert block["accessory"]["value"].endswith(f":{step.number}:done")
+        assert block["accessory"].get("style") == ("primary" if step.number == 1 else None)  # one primary: the next step
     assert len(standin.thread("CSUPPORT", parent["ts"])) == 1
     assert standin.responses() == []  # the customer was given: no hint
+
+
+def test_why_and_what_to_say_opens_the_full_guide(slack: SlackSender, standin):
+    parent, checklist = open_case(slack, standin)
+    reply = slack.click(in_channel(checklist, "CSUPPORT"), "checklist_guide")
+    assert reply.status == 200 and reply.elapsed < 1.0 and not reply.body.strip()
+    call = standin.wait_for(lambda: standin.calls_to("views.open"))[0]
+    assert call.status == 200 and call.response.get("ok") and call.args["trigger_id"] == slack.last_trigger_id
+    guide = json.dumps(view_by_callback(standin, "checklist_guide")["blocks"], ensure_ascii=False)
+    for step in playbook.STEPS:
+        assert step.title in guide and step.why in guide and step.say in guide
+    # a read-only guide: nothing ticked, nothing posted
+    assert "0/6" in fields_text(current(standin, "CSUPPORT", parent["ts"]))
+    assert standin.responses() == []
 
 
 def test_ack_stays_fast_while_slack_is_slow(slack: SlackSender, standin):
@@ -392,8 +407,8 @@ def test_steps_in_any_order_and_undo_update_in_place(slack: SlackSender, standin
         assert step_block(now, n)["accessory"]["value"] == f"{case_id}:{n}:undo"
     for n in (4, 5, 6):
         assert step_block(now, n)["accessory"]["value"] == f"{case_id}:{n}:done"
-    done_lines = [e["text"] for b in now["blocks"] if b["type"] == "context" for e in b["elements"] if "Done by" in e["text"]]
-    assert len(done_lines) == 3
+    done_lines = [step_block(now, n)["text"]["text"] for n in (1, 2, 3)]
+    assert all("\n" not in line for line in done_lines)  # a done step folds to one line
     assert all("<@UAGENT>" in line and "<!date^" in line for line in done_lines)
     # still one checklist, edited in place; the case message too
     assert len(standin.thread("CSUPPORT", parent["ts"])) == 1
@@ -653,7 +668,8 @@ def test_rate_limited_update_is_retried(slack: SlackSender, standin):
     reply = press_step(slack, standin, checklist["ts"], case_id_of(checklist), 1)
     assert reply.status == 200 and reply.elapsed < 1.0
     standin.wait_for(lambda: "1/6" in fields_text(current(standin, "CSUPPORT", parent["ts"])), timeout=8)
-    standin.wait_for(lambda: "Done by" in blocks_text(current(standin, "CSUPPORT", checklist["ts"])), timeout=8)
+    standin.wait_for(lambda: step_block(current(standin, "CSUPPORT", checklist["ts"]), 1)["accessory"]["value"].endswith(":undo"),
+                     timeout=8)
     assert standin.calls_to("chat.update")[0].status == 429
 
 
