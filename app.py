@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 import handlers
+from handlers.http_guard import SlackGuard, protect_bolt
 from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
 from bot.reminders import ReminderEngine, TickRunner
@@ -48,14 +49,17 @@ class Runtime:
     defuse: Defuse
     executor: ThreadPoolExecutor
     scheduler: Any = None
+    team_id: str | None = None  # this installation's workspace (auth.test); requests from others are refused
+    enterprise_id: str | None = None
 
 
-def check_token(client: WebClient) -> tuple[str | None, str | None]:
-    """auth.test once at start, so no request pays for it. A refused token is a config problem."""
+def check_token(client: WebClient) -> tuple[str | None, str | None, str | None, str | None]:
+    """auth.test once at start, so no request pays for it. A refused token is a config problem.
+    Returns the bot's user id, bot id, and the team and enterprise it is installed in."""
     probe = WebClient(token=client.token, base_url=client.base_url, timeout=3)
     try:
         result = probe.auth_test()
-        return result.get("user_id"), result.get("bot_id")
+        return result.get("user_id"), result.get("bot_id"), result.get("team_id"), result.get("enterprise_id")
     except SlackApiError as exc:
         if error_code(exc) in AUTH_ERRORS:
             raise ConfigError(
@@ -64,7 +68,7 @@ def check_token(client: WebClient) -> tuple[str | None, str | None]:
         log.warning("auth.test answered %s; carrying on", error_code(exc))
     except Exception as exc:
         log.warning("Slack is not reachable at start (%s); carrying on, calls will retry", exc)
-    return None, None
+    return None, None, None, None
 
 
 def build(config: Config) -> Runtime:
@@ -72,7 +76,7 @@ def build(config: Config) -> Runtime:
     db.migrate()
     worker = Worker()
     client = make_client(config.bot_token, config.api_url)
-    bot_user_id, bot_id = check_token(client)
+    bot_user_id, bot_id, team_id, enterprise_id = check_token(client)
 
     def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None = None, **_: Any) -> AuthorizeResult:
         return AuthorizeResult(
@@ -97,11 +101,17 @@ def build(config: Config) -> Runtime:
     handlers.register(bolt, defuse)
     engine = ReminderEngine(db, defuse.followups.deliver)
     scheduler = TickRunner(engine, config.tick_seconds)
-    return Runtime(config, db, client, bolt, defuse, executor, scheduler)
+    return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
 
 
 def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
-    slack = SlackRequestHandler(runtime.bolt, path="/slack/events")
+    protect_bolt(runtime.bolt)
+    slack = SlackGuard(
+        SlackRequestHandler(runtime.bolt, path="/slack/events"),
+        signing_secret=runtime.config.signing_secret or "",
+        team_id=runtime.team_id,
+        enterprise_id=runtime.enterprise_id,
+    )
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
