@@ -408,3 +408,8 @@ FORM_UNREADABLE = (
     "I couldn't read which case this form belongs to, so nothing was saved. Close it and open it again "
     "from the case's button."
 )
+NOT_SAVED = (
+    "Sorry, {what} did not go through: the database did not answer, so nothing was changed. Here is what "
+    "you wrote so you can try again:\n{echo}"
+)
+ESCALATION_NOT_SENT = "Your escalation of case #{number} was not sent: {problem} Here is what you wrote:\n{echo}"
