@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from bot.cases import Clock, utcnow
 from bot.schedule import retry_delay
 from storage import repositories as repo
@@ -264,6 +266,9 @@ class TickRunner:
                          stats.claimed, stats.sent, stats.retried, stats.failed, stats.deferred, stats.seconds)
             if self.on_tick:
                 self.on_tick(stats)
+        except SQLAlchemyError as exc:  # the database is down or hung: one line per tick, not a traceback
+            log.warning("reminder tick: database unavailable (%s); the next tick tries again", type(exc.orig or exc).__name__
+                        if isinstance(exc, DBAPIError) else type(exc).__name__)
         except Exception:
             log.exception("reminder tick failed; the next tick tries again")
 
