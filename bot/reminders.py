@@ -2,7 +2,7 @@
 
 Reminders are rows of our own (storage.models.Reminder). Each process runs `tick()` on an
 interval; a claim is one atomic UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), so several
-processes never hold the same row. The lease is short (45 s) and renewed by a heartbeat while the
+processes never hold the same row. The lease is short (30 s) and renewed by a heartbeat while the
 tick runs, so a process killed mid-burst leaves rows that another process claims within a minute.
 Just before a send the row records `sending_at`; a later claim that finds it set knows an earlier
 attempt may have reached Slack, and asks the delivery to check before sending again.
@@ -99,7 +99,7 @@ class TickStats:
     errors: list[str] = field(default_factory=list)
 
 
-LEASE = timedelta(seconds=45)
+LEASE = timedelta(seconds=30)
 
 
 class Heartbeat:
