@@ -99,13 +99,13 @@ def build(config: Config) -> Runtime:
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
     defuse = Defuse(config, Cases(db), client, reminder_client, worker)
     handlers.register(bolt, defuse)
+    protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)
     scheduler = TickRunner(engine, config.tick_seconds)
     return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
 
 
 def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
-    protect_bolt(runtime.bolt)
     slack = SlackGuard(
         SlackRequestHandler(runtime.bolt, path="/slack/events"),
         signing_secret=runtime.config.signing_secret or "",

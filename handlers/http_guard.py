@@ -72,7 +72,17 @@ class Incoming:
         team = self.data.get("team")
         if isinstance(team, dict):
             return team.get("id")
-        return self.data.get("team_id") or ((self.data.get("user") or {}).get("team_id") if isinstance(self.data.get("user"), dict) else None)
+        return self.data.get("team_id") if isinstance(self.data.get("team_id"), str) else None
+
+    @property
+    def authorized_teams(self) -> set[str]:
+        """Events from a Slack Connect channel may name the other organisation's team; their
+        `authorizations` name the installations they are delivered for."""
+        found = set()
+        for entry in self.data.get("authorizations") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("team_id"), str):
+                found.add(entry["team_id"])
+        return found
 
     @property
     def enterprise(self) -> str | None:
@@ -243,7 +253,7 @@ def protect_bolt(bolt: App) -> None:
     """Bolt-side half of the guard: acks that stick (works in Socket Mode too)."""
 
     @bolt.middleware
-    def sticky_ack(context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 (Bolt's name)
+    def sticky_ack(context: Any, next: Callable[[], Any]) -> Any:  # Bolt passes `next` by that name
         context["ack"] = _StickyAck()
         return next()
 
@@ -344,7 +354,7 @@ class SlackGuard:
         if not self.team_id or incoming.kind == "ssl_check":
             return False
         team = incoming.team
-        if team is None or team == self.team_id:
+        if team is None or team == self.team_id or self.team_id in incoming.authorized_teams:
             return False
         if self.enterprise_id and incoming.enterprise == self.enterprise_id:
             return False  # an org-wide install: every workspace of the organisation is ours

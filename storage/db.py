@@ -141,9 +141,9 @@ def unlimited_hold() -> Iterator[None]:
         _hold.unlimited = False
 
 
-def _postgres_options(url: URL) -> str:
+def _postgres_options(url: URL, statement_timeout_ms: int) -> str:
     """Server-side deadlines for every session; options already in the URL come last and win."""
-    ours = (f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS} "
+    ours = (f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={LOCK_TIMEOUT_MS} "
             f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")
     theirs = url.query.get("options")
     if isinstance(theirs, tuple):
@@ -160,16 +160,19 @@ def _prepare_postgres(engine: Engine, watchdog: _Watchdog, hold_seconds: float) 
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
-        if getattr(_hold, "unlimited", False):
-            return
+        limited = bool(hold_seconds) and not getattr(_hold, "unlimited", False)
         if not record.info.pop("fresh", False):  # a pooled connection may have died since it was used
-            watchdog.arm(record, dbapi_conn, CHECKOUT_PING_SECONDS)
+            if limited:
+                watchdog.arm(record, dbapi_conn, CHECKOUT_PING_SECONDS)
             try:
                 engine.dialect.do_ping(dbapi_conn)
             except Exception as error:
                 watchdog.disarm(record)
                 raise exc.DisconnectionError(f"pooled connection is dead: {error}") from error
-        watchdog.arm(record, dbapi_conn, hold_seconds)
+        if limited:
+            watchdog.arm(record, dbapi_conn, hold_seconds)
+        else:
+            watchdog.disarm(record)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
@@ -185,7 +188,11 @@ def _prepare_postgres(engine: Engine, watchdog: _Watchdog, hold_seconds: float) 
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, hold_seconds: float = HOLD_SECONDS):
+    """`hold_seconds`/`statement_timeout_ms` of 0 turn those deadlines off, for bulk jobs (seeding,
+    benchmarks) that legitimately run long statements; the app always runs with them."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, hold_seconds: float = HOLD_SECONDS,
+                 statement_timeout_ms: int = STATEMENT_TIMEOUT_MS):
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.watchdog = _Watchdog()
@@ -205,7 +212,7 @@ class Database:
                 pool_timeout=POOL_TIMEOUT_SECONDS,
                 connect_args={
                     "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "options": _postgres_options(self.url),
+                    "options": _postgres_options(self.url, statement_timeout_ms),
                     # a peer that vanished (host down, cable cut) is noticed within about 20 s
                     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3,
                     "tcp_user_timeout": 15000,

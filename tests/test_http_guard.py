@@ -268,6 +268,14 @@ def test_an_org_wide_install_accepts_every_workspace_of_its_enterprise():
     assert call(guard, body) == (200, b"") and len(inner.calls) == 1
 
 
+def test_an_event_delivered_for_our_installation_from_a_shared_channel_passes():
+    inner = Inner()
+    event = {"type": "event_callback", "team_id": "TPARTNER", "event_id": "Ev9", "authorizations": [{"team_id": "T0001"}],
+             "event": {"type": "app_home_opened", "user": "UAGENT"}}
+    assert call(guard_for(inner), json.dumps(event).encode(), content_type="application/json") == (200, b"")
+    assert len(inner.calls) == 1
+
+
 def test_when_our_team_is_unknown_nothing_is_refused():
     inner = Inner()
     assert call(guard_for(inner, team=None), command(team="TOTHER")) == (200, b"")
