@@ -107,6 +107,9 @@ class _Watchdog:
             time.sleep(self._tick)
             now = time.monotonic()
             with self._lock:
+                if not self._armed:  # idle: the next arm() starts a new thread
+                    self._thread = None
+                    return
                 expired = [(k, c) for k, (d, c, committing) in self._armed.items() if d <= now and not committing]
                 for key, _ in expired:
                     del self._armed[key]
@@ -128,6 +131,7 @@ class _Watchdog:
             duplicate.close()
 
 
+_WATCHDOG = _Watchdog()  # one for the process, however many Database objects there are
 _hold = threading.local()
 
 
@@ -195,7 +199,7 @@ class Database:
                  statement_timeout_ms: int = STATEMENT_TIMEOUT_MS):
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.watchdog = _Watchdog()
+        self.watchdog = _WATCHDOG
         if self.is_sqlite:
             database = self.url.database
             if database and database != ":memory:" and not database.startswith("file:"):
