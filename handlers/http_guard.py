@@ -222,7 +222,7 @@ def out_of_date_view() -> dict[str, Any]:
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": texts.FORM_UNREADABLE_TITLE},
-        "close": {"type": "plain_text", "text": "Close"},
+        "close": {"type": "plain_text", "text": texts.FORM_UNREADABLE_CLOSE},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": texts.FORM_UNREADABLE}}],
     }
 
@@ -294,15 +294,23 @@ class SlackGuard:
         if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
             return self.inner(environ, start_response)
         incoming: Incoming | None = None
+        started: list[str] = []
+
+        def tracked(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+            started.append(status)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
         try:
             body = self._read(environ)
             incoming, rewritten = self._verify_and_read(environ, body)
-            return self._dispatch(environ, start_response, incoming, rewritten)
+            return self._dispatch(environ, tracked, incoming, rewritten)
         except Refusal as refusal:
             log.info("refused a request to %s: %s (%s)", self.path, refusal.reason, refusal.status)
             return _answer(start_response, refusal.status, {"error": refusal.reason})
         except Exception as error:  # last resort: Slack gets an answer, the log one line
             log.error("request to %s failed: %s: %s", self.path, type(error).__name__, " ".join(str(error).split())[:200])
+            if started:  # the answer is already on its way; nothing better can be said now
+                return [b""]
             return self._failed(start_response, incoming)
 
     def _read(self, environ: dict[str, Any]) -> bytes:
