@@ -34,6 +34,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
 import handlers
+from handlers.http_guard import SlackGuard, protect_bolt
 from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
 from bot.reminders import ReminderEngine, TickRunner
@@ -57,14 +58,17 @@ class Runtime:
     defuse: Defuse
     executor: ThreadPoolExecutor
     scheduler: Any = None
+    team_id: str | None = None  # this installation's workspace (auth.test); requests from others are refused
+    enterprise_id: str | None = None
 
 
-def check_token(client: WebClient) -> tuple[str | None, str | None]:
-    """auth.test once at start, so no request pays for it. A refused token is a config problem."""
+def check_token(client: WebClient) -> tuple[str | None, str | None, str | None, str | None]:
+    """auth.test once at start, so no request pays for it. A refused token is a config problem.
+    Returns the bot's user id, bot id, and the team and enterprise it is installed in."""
     probe = WebClient(token=client.token, base_url=client.base_url, timeout=3, retry_handlers=[])
     try:
         result = probe.auth_test()
-        return result.get("user_id"), result.get("bot_id")
+        return result.get("user_id"), result.get("bot_id"), result.get("team_id"), result.get("enterprise_id")
     except SlackApiError as exc:
         if error_code(exc) in AUTH_ERRORS:
             raise ConfigError(
@@ -77,7 +81,7 @@ def check_token(client: WebClient) -> tuple[str | None, str | None]:
             [f"Slack is not reachable at SLACK_API_URL {client.base_url} ({_one_line(exc)}): check the network, "
              "a proxy (HTTPS_PROXY/NO_PROXY) or the URL, then start again."]
         ) from None
-    return None, None
+    return None, None, None, None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -121,7 +125,7 @@ def build(config: Config) -> Runtime:
     db.migrate()
     worker = Worker()
     client = make_client(config.bot_token, config.api_url)
-    bot_user_id, bot_id = check_token(client)
+    bot_user_id, bot_id, team_id, enterprise_id = check_token(client)
 
     def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None = None, **_: Any) -> AuthorizeResult:
         return AuthorizeResult(
@@ -146,13 +150,19 @@ def build(config: Config) -> Runtime:
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
     defuse = Defuse(config, Cases(db), client, reminder_client, worker)
     handlers.register(bolt, defuse)
+    protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)
     scheduler = TickRunner(engine, config.tick_seconds)
-    return Runtime(config, db, client, bolt, defuse, executor, scheduler)
+    return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
 
 
 def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
-    slack = SlackRequestHandler(runtime.bolt, path="/slack/events")
+    slack = SlackGuard(
+        SlackRequestHandler(runtime.bolt, path="/slack/events"),
+        signing_secret=runtime.config.signing_secret or "",
+        team_id=runtime.team_id,
+        enterprise_id=runtime.enterprise_id,
+    )
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from slack_sdk import WebClient
@@ -272,17 +272,25 @@ class FollowUps(CaseHooks):
             return changed, _view(reminder)
 
     def check_plan_date(self, raw: str | None, user: str | None = None) -> tuple[date | None, str | None]:
-        """The optional first follow-up date from step 6, judged by the agent's own today."""
+        """The optional first follow-up date from step 6, judged by the agent's own today.
+
+        This runs before ack(), so it reads no database: the agent's time zone comes from memory; when it
+        is not known, a date is refused only if it is past (or too far) in every time zone."""
         if not raw:
             return None, None
         try:
             chosen = date.fromisoformat(raw)
         except ValueError:
             return None, texts.ERR_REQUIRED
-        person = self.people.cached(user) if user else None  # database only: this runs before ack()
-        today = self.cases.clock().astimezone(zone(person.tz if person else None)).date()
-        if chosen <= today:
+        now = self.cases.clock()
+        known, tz = self.people.remembered_tz(user) if user else (True, None)
+        if known:
+            earliest = latest = now.astimezone(zone(tz)).date()
+        else:
+            earliest = (now - timedelta(hours=12)).astimezone(timezone.utc).date()  # today at UTC-12
+            latest = (now + timedelta(hours=14)).astimezone(timezone.utc).date()  # today at UTC+14
+        if chosen <= earliest:
             return None, texts.ERR_DATE_PAST
-        if chosen > today + timedelta(days=120):
+        if chosen > latest + timedelta(days=120):
             return None, texts.ERR_DATE_FAR
         return chosen, None

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import texts
 from bot.cases import MOODS
-from bot.textutil import MAX_CUSTOMER, MAX_LINK, MAX_SUMMARY, is_url
+from bot.textutil import MAX_CUSTOMER, MAX_LINK, MAX_SUMMARY, clean, is_url
 
 
 def values(view: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def values(view: dict[str, Any]) -> dict[str, Any]:
                 out[block_id] = [o.get("value") for o in action.get("selected_options") or []]
             else:
                 value = action.get("value")
-                out[block_id] = value.strip() if isinstance(value, str) else value
+                out[block_id] = clean(value).strip() if isinstance(value, str) else value  # stored as typed, minus control chars
     return out
 
 

@@ -62,18 +62,31 @@ class People:
             return hit[0]
         person = self.lookup(user_id)
         zone = person.tz if person else None
+        self._remember(user_id, zone)
+        return zone
+
+    def _remember(self, user_id: str, zone: str | None) -> None:
         with self._zones_lock:
             if len(self._zones) > 50_000:
                 self._zones.clear()
-            self._zones[user_id] = (zone, now + 600)
-        return zone
+            self._zones[user_id] = (zone, time.monotonic() + 600)
+
+    def remembered_tz(self, user_id: str) -> tuple[bool, str | None]:
+        """(known, tz) from memory only: for checks that run before ack() and may not wait for the database."""
+        with self._zones_lock:
+            hit = self._zones.get(user_id)
+        if hit and hit[1] > time.monotonic():
+            return True, hit[0]
+        return False, None
 
     def cached(self, user_id: str) -> Person | None:
         with self.db.session() as session:
             agent = repo.get_agent(session, user_id)
             if agent is None:
                 return None
-            return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
+            person = Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
+        self._remember(user_id, person.tz)
+        return person
 
     def lookup(self, user_id: str, *, refresh: bool = False) -> Person | None:
         """From the cache if fresh, else users.info. None if Slack can't tell us (logged)."""
@@ -81,6 +94,7 @@ class People:
         with self.db.session() as session:
             agent = repo.get_agent(session, user_id)
             if agent and agent.tz_fetched_at and now - agent.tz_fetched_at < CACHE_FOR and not refresh:
+                self._remember(user_id, agent.tz)
                 return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
         try:
             user = self.client.users_info(user=user_id)["user"]
@@ -97,6 +111,7 @@ class People:
         )
         for attempt in range(2):  # two first lookups of one user at once: the loser updates
             try:
+                self._remember(user_id, fields["tz"])  # type: ignore[arg-type]
                 with self.db.session() as session:
                     agent = repo.upsert_agent(session, user_id, **fields)
                     return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)

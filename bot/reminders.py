@@ -2,7 +2,8 @@
 
 Reminders are rows of our own (storage.models.Reminder). Each process runs `tick()` on an
 interval; a claim is one atomic UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), so several
-processes never hold the same row. A crash leaves the lease to expire and another tick retries.
+processes never hold the same row. The lease is short (30 s) and renewed by a heartbeat while the
+tick runs, so a process killed mid-burst leaves rows that another process claims within a minute.
 Just before a send the row records `sending_at`; a later claim that finds it set knows an earlier
 attempt may have reached Slack, and asks the delivery to check before sending again.
 """
@@ -18,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.cases import Clock, utcnow
 from bot.schedule import retry_delay
@@ -96,6 +99,33 @@ class TickStats:
     errors: list[str] = field(default_factory=list)
 
 
+LEASE = timedelta(seconds=30)
+
+
+class Heartbeat:
+    """While a tick holds claimed rows, extend their leases every `seconds` on a thread of its own
+    (a single send can be slow). Stops with the tick; dies with the process, so the leases run out."""
+
+    def __init__(self, engine: "ReminderEngine", now: Callable[[], datetime]):
+        self.engine = engine
+        self.now = now
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.engine.heartbeat_seconds):
+            try:
+                with self.engine.db.session() as session:
+                    repo.renew_leases(session, worker=self.engine.worker, until=self.now() + self.engine.lease)
+            except Exception as exc:  # the next beat tries again; a lost lease is checked before every write
+                log.warning("renewing reminder leases failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -108,7 +138,7 @@ class ReminderEngine:
         *,
         clock: Clock = utcnow,
         worker: str | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
         batch: int = 50,
         max_attempts: int = 6,
     ):
@@ -117,6 +147,7 @@ class ReminderEngine:
         self.clock = clock
         self.worker = worker or worker_name()
         self.lease = lease
+        self.heartbeat_seconds = lease.total_seconds() / 3  # two renewals may fail before a lease runs out
         self.batch = batch
         self.max_attempts = max_attempts
         self.stopping = threading.Event()
@@ -130,29 +161,40 @@ class ReminderEngine:
         started = time.perf_counter()
         stats = TickStats()
         fixed_now = now
-        while not self.stopping.is_set():
-            current = fixed_now or self.clock()
-            with self.db.session() as session:
-                rows = repo.claim_due(
-                    session, now=current, until=current + self.lease, worker=self.worker, limit=self.batch
-                )
-                claimed = [
-                    Due(r.id, r.kind, r.case_id, r.recipient, r.due_at, r.attempts, dict(r.payload or {}), r.dedupe_key,
-                        r.sending_at)
-                    for r in rows
-                ]
-            if not claimed:
-                break
-            stats.claimed += len(claimed)
-            for index, due in enumerate(claimed):
-                if self.stopping.is_set():
-                    self._release(claimed[index:], stats)
+        heartbeat: Heartbeat | None = None
+
+        def lease_now() -> datetime:  # a tick run at a given `now` keeps that time base
+            return fixed_now + timedelta(seconds=time.perf_counter() - started) if fixed_now else self.clock()
+
+        try:
+            while not self.stopping.is_set():
+                current = fixed_now or self.clock()
+                with self.db.session() as session:
+                    rows = repo.claim_due(
+                        session, now=current, until=current + self.lease, worker=self.worker, limit=self.batch
+                    )
+                    claimed = [
+                        Due(r.id, r.kind, r.case_id, r.recipient, r.due_at, r.attempts, dict(r.payload or {}),
+                            r.dedupe_key, r.sending_at)
+                        for r in rows
+                    ]
+                if not claimed:
                     break
-                self._one(due, fixed_now, stats)
-            if max_rows is not None and stats.claimed >= max_rows:
-                break
-            if len(claimed) < self.batch:
-                break
+                if heartbeat is None:
+                    heartbeat = Heartbeat(self, lease_now)
+                stats.claimed += len(claimed)
+                for index, due in enumerate(claimed):
+                    if self.stopping.is_set():
+                        self._release(claimed[index:], stats)
+                        break
+                    self._one(due, fixed_now, stats)
+                if max_rows is not None and stats.claimed >= max_rows:
+                    break
+                if len(claimed) < self.batch:
+                    break
+        finally:
+            if heartbeat is not None:
+                heartbeat.stop()
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -224,6 +266,9 @@ class TickRunner:
                          stats.claimed, stats.sent, stats.retried, stats.failed, stats.deferred, stats.seconds)
             if self.on_tick:
                 self.on_tick(stats)
+        except SQLAlchemyError as exc:  # the database is down or hung: one line per tick, not a traceback
+            log.warning("reminder tick: database unavailable (%s); the next tick tries again", type(exc.orig or exc).__name__
+                        if isinstance(exc, DBAPIError) else type(exc).__name__)
         except Exception:
             log.exception("reminder tick failed; the next tick tries again")
 

@@ -120,8 +120,8 @@ def _split_point(text: str) -> tuple[int, int] | None:
 
 
 def parse_command(text: str | None) -> CommandText:
-    """Interpret the text after `/angry`."""
-    text = (text or "").strip()
+    """Interpret the text after `/angry` (cleaned of control characters first: it will be stored)."""
+    text = clean(text or "").strip()
     if not text:
         return CommandText("form")
     if len(text) > MAX_COMMAND_TEXT:
@@ -204,3 +204,31 @@ def human_duration(seconds: float) -> str:
     if hours:
         return f"{hours} h" + (f" {mins} min" if mins else "")
     return f"{mins} min" if mins else "under a minute"
+
+
+# C0 controls except tab and newline, DEL and C1 controls. PostgreSQL refuses NUL in text and JSON,
+# and none of these mean anything in a Slack message.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A lone UTF-16 surrogate (JSON can carry "\ud800") cannot be encoded as UTF-8 by any driver.
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """User text as it may be stored: line breaks normalised to \\n, control characters and lone
+    surrogates removed (a surrogate becomes U+FFFD so the reader sees something was there)."""
+    if text.isprintable():  # the common case costs one scan
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL_RE.sub("", text)
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
+def clean_value(value: object) -> object:
+    """`clean` applied to a string, or to every string inside a list or dict; anything else unchanged."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: clean_value(v) for k, v in value.items()}
+    return value

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
 from bot.cases import CaseError
@@ -46,6 +47,9 @@ def reported(tell: Callable[[str], Any], what: str) -> Iterator[None]:
         _safe_tell(tell, exc.message)
     except SlackApiError as exc:
         log.warning("%s: Slack said %s", what, error_code(exc))
+        _safe_tell(tell, texts.GENERIC_FAILURE)
+    except SQLAlchemyError as exc:  # the database is down or hung: expected, one line is enough
+        log.warning("%s: database unavailable: %s", what, " ".join(str(exc).split())[:200])
         _safe_tell(tell, texts.GENERIC_FAILURE)
     except Exception:
         log.exception("%s failed", what)

@@ -1,18 +1,28 @@
-"""Engine, sessions, schema migration and health check."""
+"""Engine, sessions, schema migration and health check, each with a deadline.
+
+A database that is down, or hung (the server stopped, a network path that swallows packets), must
+never hold a thread for long: connects time out, PostgreSQL cancels long statements itself, and a
+watchdog cuts the socket of a connection held past its deadline (a hung server cannot enforce its own
+statement_timeout). SQLite waits at most a few seconds for another writer.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sqlite3
+import threading
 import time
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -20,6 +30,16 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every Defuse process; serialises concurrent migrations on PostgreSQL.
 MIGRATION_LOCK_KEY = 0x0DEF05E
+
+SQLITE_BUSY_SECONDS = 5  # longest wait for another process's write lock
+CONNECT_TIMEOUT_SECONDS = 3  # libpq's minimum useful value is 2
+STATEMENT_TIMEOUT_MS = 5000  # enforced by the server while it runs
+LOCK_TIMEOUT_MS = 4000
+IDLE_IN_TRANSACTION_MS = 30000  # a client that vanished mid-transaction releases its locks
+POOL_TIMEOUT_SECONDS = 3  # waiting for a free pooled connection
+HOLD_SECONDS = 10.0  # longest a unit of work may keep a PostgreSQL connection before the watchdog cuts it
+CHECKOUT_PING_SECONDS = 2.0  # the liveness check on a pooled connection
+PING_DEADLINE_SECONDS = 1.5  # /healthz answers within this, whatever the database does
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -29,7 +49,7 @@ def _prepare_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         # Switching a new file to WAL needs an exclusive lock; when several processes open it at the
         # same moment SQLite can answer "locked" at once instead of waiting, so try again briefly.
         for attempt in range(50):
@@ -49,16 +69,143 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _Watchdog:
+    """Cuts the socket of a connection held past its deadline.
+
+    statement_timeout needs a running server; a stopped one (SIGSTOP, a stalled proxy) leaves the client
+    waiting on a socket the kernel keeps open. Shutting that socket down makes the driver fail the call at
+    once, and SQLAlchemy discards the connection. A COMMIT in flight is never cut: the server may already
+    have applied it, and reporting a failure then would invite the user to do it twice.
+    """
+
+    def __init__(self, tick: float = 0.1):
+        self._tick = tick
+        self._lock = threading.Lock()
+        self._armed: dict[int, tuple[float, Any, bool]] = {}  # id(record) -> (deadline, dbapi conn, committing)
+        self._thread: threading.Thread | None = None
+        self.cuts = 0
+
+    def arm(self, record: Any, dbapi_conn: Any, seconds: float) -> None:
+        with self._lock:
+            self._armed[id(record)] = (time.monotonic() + seconds, dbapi_conn, False)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
+                self._thread.start()
+
+    def disarm(self, record: Any) -> None:
+        with self._lock:
+            self._armed.pop(id(record), None)
+
+    def committing(self, dbapi_conn: Any, flag: bool = True) -> None:
+        with self._lock:
+            for key, (deadline, conn, _) in self._armed.items():
+                if conn is dbapi_conn:
+                    self._armed[key] = (deadline, conn, flag)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._tick)
+            now = time.monotonic()
+            with self._lock:
+                if not self._armed:  # idle: the next arm() starts a new thread
+                    self._thread = None
+                    return
+                expired = [(k, c) for k, (d, c, committing) in self._armed.items() if d <= now and not committing]
+                for key, _ in expired:
+                    del self._armed[key]
+            for _, conn in expired:
+                self._cut(conn)
+
+    def _cut(self, dbapi_conn: Any) -> None:
+        try:
+            duplicate = socket.socket(fileno=os.dup(dbapi_conn.fileno()))
+        except Exception:  # already closed: nothing is waiting on it
+            return
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+            self.cuts += 1
+            log.warning("database connection held past its deadline: cut, so the caller fails instead of hanging")
+        except OSError:
+            pass
+        finally:
+            duplicate.close()
+
+
+_WATCHDOG = _Watchdog()  # one for the process, however many Database objects there are
+_hold = threading.local()
+
+
+@contextmanager
+def unlimited_hold() -> Iterator[None]:
+    """Work that may legitimately keep a connection long (migrations waiting for another process)."""
+    _hold.unlimited = True
+    try:
+        yield
+    finally:
+        _hold.unlimited = False
+
+
+def _postgres_options(url: URL, statement_timeout_ms: int) -> str:
+    """Server-side deadlines for every session; options already in the URL come last and win."""
+    ours = (f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={LOCK_TIMEOUT_MS} "
+            f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")
+    theirs = url.query.get("options")
+    if isinstance(theirs, tuple):
+        theirs = " ".join(theirs)
+    return f"{ours} {theirs}" if theirs else ours
+
+
+def _prepare_postgres(engine: Engine, watchdog: _Watchdog, hold_seconds: float) -> None:
+    """Arm the watchdog from checkout to checkin, and check a pooled connection is alive under it."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info["fresh"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+        limited = bool(hold_seconds) and not getattr(_hold, "unlimited", False)
+        if not record.info.pop("fresh", False):  # a pooled connection may have died since it was used
+            if limited:
+                watchdog.arm(record, dbapi_conn, CHECKOUT_PING_SECONDS)
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as error:
+                watchdog.disarm(record)
+                raise exc.DisconnectionError(f"pooled connection is dead: {error}") from error
+        if limited:
+            watchdog.arm(record, dbapi_conn, hold_seconds)
+        else:
+            watchdog.disarm(record)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        watchdog.disarm(record)
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn):  # type: ignore[no-untyped-def]
+        watchdog.committing(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        watchdog.committing(conn.connection.dbapi_connection, False)
+
+
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10):
+    """`hold_seconds`/`statement_timeout_ms` of 0 turn those deadlines off, for bulk jobs (seeding,
+    benchmarks) that legitimately run long statements; the app always runs with them."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, hold_seconds: float = HOLD_SECONDS,
+                 statement_timeout_ms: int = STATEMENT_TIMEOUT_MS):
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.watchdog = _WATCHDOG
         if self.is_sqlite:
             database = self.url.database
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=pool_size
+                self.url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, pool_size=pool_size
             )
             _prepare_sqlite(self.engine)
         else:
@@ -66,11 +213,19 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
-                pool_timeout=10,
-                connect_args={"connect_timeout": 5},
+                pool_timeout=POOL_TIMEOUT_SECONDS,
+                connect_args={
+                    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                    "options": _postgres_options(self.url, statement_timeout_ms),
+                    # a peer that vanished (host down, cable cut) is noticed within about 20 s
+                    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3,
+                    "tcp_user_timeout": 15000,
+                },
             )
+            _prepare_postgres(self.engine, self.watchdog, hold_seconds)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._ping_lock = threading.Lock()
+        self._ping: Future[bool] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -82,21 +237,41 @@ class Database:
         """Bring the schema to the newest revision; safe with several processes starting at once."""
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
+        with unlimited_hold(), self.engine.begin() as conn:
             if not self.is_sqlite:
+                # Waiting for another process's migration, or a slow ALTER, is not a hung server.
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
+                conn.execute(text("SET LOCAL lock_timeout = 0"))
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
-    def ping(self) -> bool:
+    def ping(self, deadline: float = PING_DEADLINE_SECONDS) -> bool:
+        """True if the database answers `SELECT 1` within `deadline` seconds.
+
+        The probe runs on a thread of its own, one at a time: while a probe is stuck on a hung server,
+        later callers wait for that same probe (at most `deadline`) instead of piling up threads.
+        """
+        with self._ping_lock:
+            if self._ping is None or self._ping.done():
+                self._ping = Future()
+                threading.Thread(target=self._probe, args=(self._ping,), name="db-ping", daemon=True).start()
+            probe = self._ping
+        try:
+            return probe.result(timeout=deadline)
+        except FutureTimeout:
+            log.warning("database ping: no answer within %.1f s", deadline)
+            return False
+
+    def _probe(self, result: Future[bool]) -> None:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
                 conn.rollback()
-            return True
-        except Exception as exc:  # any driver error means "not reachable" for /healthz
-            log.warning("database ping failed: %s", exc)
-            return False
+            result.set_result(True)
+        except Exception as error:  # any driver error means "not reachable" for /healthz
+            log.warning("database ping failed: %s", " ".join(str(error).split())[:200])
+            result.set_result(False)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -256,6 +256,17 @@ def claim_due(session: Session, *, now: datetime, until: datetime, worker: str, 
     return rows
 
 
+def renew_leases(session: Session, *, worker: str, until: datetime) -> int:
+    """Extend every lease `worker` still holds (its heartbeat); rows it finished or released are not held."""
+    table = Reminder.__table__
+    result = session.execute(
+        update(table)
+        .where(table.c.locked_by == worker, table.c.status == "pending", table.c.locked_until.is_not(None))
+        .values(locked_until=until)
+    )
+    return result.rowcount
+
+
 def finish_reminder(session: Session, reminder_id: int, worker: str, **fields: Any) -> bool:
     """Update a reminder this worker holds the lease on; False if the lease was lost."""
     table = Reminder.__table__  # Core, not ORM: this runs twice per reminder sent

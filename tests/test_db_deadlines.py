@@ -1,0 +1,102 @@
+"""Database deadlines (storage/db.py): SQLite waits a few seconds for another writer, PostgreSQL
+sessions carry statement and lock timeouts, and a hung server can hold neither a unit of work nor
+/healthz's ping for long (a throwaway cluster frozen with SIGSTOP)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from storage import db as dbmod
+from storage.db import Database
+from tests.pg_cluster import PgCluster, unavailable_reason
+
+
+def test_sqlite_gives_up_on_a_held_write_lock_within_its_busy_timeout(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    database = Database(url, pool_size=1)
+    database.migrate()
+    other = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock and hangs
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            with database.session() as session:
+                session.execute(text("UPDATE agents SET name = 'x' WHERE 1 = 0"))
+        waited = time.monotonic() - started
+        assert dbmod.SQLITE_BUSY_SECONDS - 0.5 <= waited < dbmod.SQLITE_BUSY_SECONDS + 2.5
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        database.dispose()
+
+
+def test_postgres_sessions_carry_statement_and_lock_timeouts(pg_url: str):
+    database = Database(pg_url, pool_size=1)
+    try:
+        with database.session() as session:
+            assert session.execute(text("SHOW statement_timeout")).scalar() == "5s"
+            assert session.execute(text("SHOW lock_timeout")).scalar() == "4s"
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="statement timeout"):
+            with database.session() as session:
+                session.execute(text("SELECT pg_sleep(30)"))
+        assert time.monotonic() - started < dbmod.STATEMENT_TIMEOUT_MS / 1000 + 2
+        bulk = Database(pg_url, pool_size=1, statement_timeout_ms=0, hold_seconds=0)
+        with bulk.session() as session:  # seeding and benchmarks may switch them off
+            assert session.execute(text("SHOW statement_timeout")).scalar() == "0"
+        bulk.dispose()
+    finally:
+        database.dispose()
+
+
+def test_a_hung_postgres_cannot_hold_a_unit_of_work_or_the_ping():
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"hung-server test skipped: {reason}")
+    cluster = PgCluster().start()
+    database = Database(cluster.url, pool_size=2, hold_seconds=3)
+    try:
+        database.migrate()
+        assert database.ping()
+        with database.session() as session:  # a pooled connection, open when the server freezes
+            session.execute(text("SELECT 1"))
+        cluster.hang()
+        started = time.monotonic()
+        assert database.ping() is False
+        assert time.monotonic() - started < 2.0
+        started = time.monotonic()
+        with pytest.raises(SQLAlchemyError):
+            with database.session() as session:
+                session.execute(text("SELECT 1"))
+        held = time.monotonic() - started
+        # the pooled connection's liveness check is cut at 2 s, a new connection times out at 3 s
+        assert held < dbmod.CHECKOUT_PING_SECONDS + dbmod.CONNECT_TIMEOUT_SECONDS + 1.5, held
+        cluster.resume()
+        deadline = time.monotonic() + 10
+        while not database.ping() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # A statement in flight when the server freezes: the watchdog cuts it at the hold deadline.
+        with pytest.raises(SQLAlchemyError):
+            with database.session() as session:
+                session.execute(text("SELECT 1"))
+                cluster.hang()
+                started = time.monotonic()
+                session.execute(text("SELECT 2"))
+        held = time.monotonic() - started
+        assert 2.5 < held < 3 + 1.0, held
+        assert database.watchdog.cuts >= 1
+        cluster.resume()
+        deadline = time.monotonic() + 10
+        while not database.ping() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with database.session() as session:  # back to normal: dead connections were replaced
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        database.dispose()
+        cluster.destroy()
