@@ -82,6 +82,8 @@ CASE_FIELD_PROGRESS = "*Progress*\n{done}/{total} steps"
 CASE_FIELD_MOOD = "*Mood at intake*\n{mood}"
 CASE_FIELD_LINK = "*Ticket / conversation*\n<{url}|Open>"
 CASE_FIELD_SOURCE = "*Original message*\n<{url}|View>"
+CASE_FIELD_FLAGGED_IN = "*Flagged in*\n{where}"
+FLAGGED_IN_DM = "a direct message with someone from outside"
 CASE_CONTEXT = "Case #{number} · opened {when} · the checklist is in the thread"
 CASE_NO_CUSTOMER = "_not given yet: press Edit case_"
 BUTTON_EDIT = "Edit case"
@@ -121,6 +123,33 @@ CHANNEL_UNREACHABLE = (
 )
 POST_FAILED = (
     "Case #{number} is saved, but Slack refused the message (`{error}`). Press *Post it again* in a moment."
+)
+# --- conversations the customer can read (Slack Connect, DMs with outsiders) -----------------
+NEEDS_CASES_CHANNEL = (
+    "People from outside your organisation can read this conversation, so I posted nothing here and opened no "
+    "case. To keep such cases, an admin sets `CASES_CHANNEL` to the ID of an internal support channel; cases "
+    "flagged here then go there, with a link back. Only you can see this. Here is what you wrote:\n{echo}"
+)
+CASE_MOVED = (
+    "Only you can see this. People from outside your organisation read this conversation, so case #{number} "
+    "and its checklist are in <#{channel}>: <{url}|open it>. Nothing was posted here."
+)
+AUDIENCE_UNKNOWN = (
+    "Case #{number} is saved, but I couldn't check who can read this conversation (Slack said `{error}`), "
+    "so I posted nothing anywhere. Press *Post it again* in a moment."
+)
+CASES_CHANNEL_SHARED = (
+    "Case #{number} is saved but not posted: `CASES_CHANNEL` (<#{channel}>) is itself shared with another "
+    "organisation, so the customer could read it there. Ask an admin to set it to an internal channel, "
+    "then press *Post it again*."
+)
+INTAKE_EXTERNAL_NOTICE = (
+    "🔒 People from outside your organisation can read <#{source}>. The case will be posted in <#{channel}> "
+    "with a link back; nothing is posted in the shared conversation."
+)
+INTAKE_EXTERNAL_REFUSED = (
+    "🔒 People from outside your organisation can read <#{source}>, and `CASES_CHANNEL` is not set, so a case "
+    "from here can't be opened. Pick an internal channel below, or ask an admin to set `CASES_CHANNEL`."
 )
 BUTTON_RETRY_POST = "Post it again"
 POSTED_CASE = "Case #{number} is posted: <{url}|open it>."
@@ -162,6 +191,10 @@ NOTE_LABEL = "Note (optional)"
 CASE_NOT_FOUND = "I can't find that case any more."
 STEP_ALREADY_DONE = "Step {step} was already ticked by {user}."
 REPEAT_CUSTOMER = "🔁 *Repeat customer:* {count} earlier case(s): {cases}"
+REPEAT_CUSTOMER_ALSO_ELSEWHERE = " · and {count} elsewhere"
+# Cases kept in channels this case's readers can't see: a bare count, never their details or links.
+REPEAT_CUSTOMER_ELSEWHERE_ONLY = "🔁 *Repeat customer:* {count} elsewhere (in a channel not everyone here can read)."
+EARLIER_CASES = ("{count} earlier case", "{count} earlier cases")
 REPEAT_FAILED_BEFORE = "Tried before without success: {tried}"
 
 # --- case file: attempts and notes ------------------------------------------------------------
