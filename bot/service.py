@@ -155,6 +155,19 @@ class Defuse:
             text = texts.AUDIENCE_UNKNOWN.format(number=case.id, error=refusal.error)
         return PublishResult(False, case.id, refusal.reason, text)
 
+    def where_it_goes(self, case: CaseSnapshot, action: str) -> str | None:
+        """Before an escalation or a UX issue leaves a case that not everyone can read: where it will be posted.
+        None when it stays in the case's own channel, or the case lives in a public channel."""
+        if action == "escalate":
+            channel, private, unknown = self.config.escalation_channel, texts.ESCALATE_WHERE_PRIVATE, texts.ESCALATE_WHERE_UNKNOWN
+        elif action == "review":
+            channel, private, unknown = self.config.product_feedback_channel, texts.REVIEW_WHERE_PRIVATE, texts.REVIEW_WHERE_UNKNOWN
+        else:
+            return None
+        if not channel or channel == case.channel_id or case.visibility == PUBLIC:
+            return None
+        return (private if case.visibility == PRIVATE else unknown).format(channel=channel)
+
     def tell_privately(self, user_id: str, channel_id: str | None, text: str,
                        blocks_: list[dict[str, Any]] | None = None) -> bool:
         """Only `user_id` sees it: an ephemeral in the conversation they are in, or a DM if that fails."""

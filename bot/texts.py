@@ -281,6 +281,14 @@ ESCALATE_SUBMIT = "Escalate"
 ERR_TIMEFRAME = "Write a date like 2026-12-01 or a duration like 2 days, 4 hours or 1 week."
 ERR_TIMEFRAME_PAST = "That is already past. Give the customer a time in the future."
 ERR_TIMEFRAME_FAR = "That is more than 90 days away; give the customer something nearer and update them."
+# Said in the modal before sending, when the case lives where not everyone can read it.
+ESCALATE_WHERE_PRIVATE = (
+    "🔒 This escalation, with the customer's name, what happened and every attempt, will be posted in "
+    "<#{channel}>, which people outside this private channel can read."
+)
+ESCALATE_WHERE_UNKNOWN = (
+    "This escalation, with the customer's name, what happened and every attempt, will be posted in <#{channel}>."
+)
 ESCALATION_HEADER = "🚨 Escalation: case #{number} ({severity})"
 ESCALATION_BODY = "*Customer:* {customer}\n*What happened:* {summary}\n*Needed from experts:* {need}"
 ESCALATION_META = "Owner {owner} · expected by {expected} · <{url}|case thread>"
@@ -339,6 +347,11 @@ REVIEW_CAUSE = "Why was the customer angry?"
 REVIEW_IMPROVE = "What could we improve?"
 REVIEW_UX = "A UX issue for the product team (optional)"
 REVIEW_UX_HINT = "Posted to the product channel with a link to this case."
+REVIEW_WHERE_PRIVATE = (
+    "🔒 A UX issue written below will be posted in <#{channel}> with the case number, which people outside "
+    "this private channel can read. Leave out what they should not see."
+)
+REVIEW_WHERE_UNKNOWN = "A UX issue written below will be posted in <#{channel}> with the case number."
 REVIEW_SUBMIT = "Save review"
 REVIEW_SAVED_THREAD = "📋 Review by {user}: cause *{cause}*.{improve}"
 REVIEW_IMPROVE_LINE = "\n*Improve:* {text}"

@@ -314,11 +314,13 @@ class SlackStandIn:
                                           "shared_with": list(shared_with), "org_shared": org_shared,
                                           "pending_shared": pending_shared, "members": list(members or [])}
 
-    def add_mpim(self, channel_id, members, *, bot_member=True) -> None:
-        """A group DM between `members` (the bot is in it if `bot_member`); shared when a stranger is in it."""
+    def add_mpim(self, channel_id, members, *, bot_member=True, flag_shared=True) -> None:
+        """A group DM between `members` (the bot is in it if `bot_member`). With a stranger in it Slack flags
+        it is_ext_shared; `flag_shared=False` leaves the flags off so only its members tell."""
         strangers = {self._users[u]["team_id"] for u in members if u in self._users and self._users[u]["is_stranger"]}
         self.add_channel(channel_id, "mpdm-" + "--".join(members) + "-1", is_private=True, bot_member=bot_member,
-                         shared_with=sorted(strangers), members=list(members) + ([self.bot_user_id] if bot_member else []))
+                         shared_with=sorted(strangers) if flag_shared else (),
+                         members=list(members) + ([self.bot_user_id] if bot_member else []))
         with self._lock:
             self._channels[channel_id]["is_mpim"] = True
 
