@@ -242,7 +242,11 @@ class Cases:
         link: str | None = None,
         source_permalink: str | None = None,
         customer_user: str | None = None,
+        source_channel_id: str | None = None,
     ) -> CaseSnapshot:
+        """`channel_id`: where the agent wants the case; `source_channel_id`: the conversation it was flagged in,
+        when that is another one (a message shortcut or the form). publish() decides where it really goes."""
+        source_channel_id = source_channel_id or channel_id
         if mood is not None and mood not in MOODS:
             raise ValueError(f"unknown mood {mood!r}")
         now = self.clock()
@@ -263,7 +267,7 @@ class Cases:
                 mood=mood,
                 link=link,
                 source_permalink=source_permalink,
-                source_channel_id=channel_id,
+                source_channel_id=source_channel_id,
                 flagged_by=flagged_by,
                 owner_id=flagged_by,
             )
@@ -282,7 +286,7 @@ class Cases:
                 flagged_by=flagged_by, owner_id=flagged_by, status="open", opened_at=now, closed_at=None, closed_by=None,
                 resolution=None, escalation=None,
                 steps=tuple(StepState(n, False, None, None, None) for n in range(1, playbook.TOTAL + 1)),
-                prior=prior, prior_count=prior_count, prior_elsewhere=elsewhere, source_channel_id=channel_id,
+                prior=prior, prior_count=prior_count, prior_elsewhere=elsewhere, source_channel_id=source_channel_id,
             )
             self.hooks.case_opened(session, snapshot, now)
             return snapshot

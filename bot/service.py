@@ -195,7 +195,7 @@ class Defuse:
                 if error:
                     return PublishResult(False, case_id, error, texts.UPDATE_FAILED.format(number=case_id, error=error))
                 return PublishResult(True, case_id, moved_to=self._moved_to(case))
-            route = self.destination_for(case.source_channel_id or case.channel_id)
+            route = self.destination_for(case.channel_id)
             if isinstance(route, Refusal):
                 return self._refused(case, route)
             case = self.cases.set_destination(case_id, channel_id=route.channel_id, visibility=route.visibility)
@@ -214,17 +214,20 @@ class Defuse:
             error = self._post_checklist(case)
             if error:
                 return PublishResult(False, case_id, error, texts.CHECKLIST_FAILED.format(number=case_id, error=error))
-            return PublishResult(True, case_id, moved_to=self._moved_to(case),
-                                 message=self._moved_text(case) if route.moved else None)
+            return PublishResult(True, case_id, moved_to=self._moved_to(case), message=self._where_text(case, route))
 
     @staticmethod
     def _moved_to(case: CaseSnapshot) -> str | None:
         source = case.source_channel_id
         return case.channel_id if source and source != case.channel_id else None
 
-    @staticmethod
-    def _moved_text(case: CaseSnapshot) -> str:
-        return texts.CASE_MOVED.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
+    def _where_text(self, case: CaseSnapshot, route: Destination) -> str | None:
+        """What to tell the agent, privately, when the case lives elsewhere than where they flagged it."""
+        if route.moved:
+            return texts.CASE_MOVED.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
+        if self._moved_to(case):
+            return texts.POSTED_ELSEWHERE.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
+        return None
 
     def _post_case(self, case: CaseSnapshot) -> Any:
         kwargs = dict(

@@ -153,6 +153,7 @@ INTAKE_EXTERNAL_REFUSED = (
 )
 BUTTON_RETRY_POST = "Post it again"
 POSTED_CASE = "Case #{number} is posted: <{url}|open it>."
+POSTED_ELSEWHERE = "Only you can see this. Case #{number} is posted in <#{channel}>: <{url}|open it>."
 SAVE_FAILED = (
     "Sorry, I couldn't save the case just now (the database did not answer). Nothing was lost; here is "
     "what you wrote so you can try again:\n>{echo}"

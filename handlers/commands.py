@@ -31,19 +31,21 @@ def register(app: App, defuse: Defuse) -> None:
         if parsed.kind == "form":
             with reported(tell, "opening the intake form"):
                 customer = plain(parsed.customer) if parsed.customer else None  # the form shows plain text
-                view = blocks.intake_modal(channel_id=command.get("channel_id"), customer=customer)
+                channel = command.get("channel_id")
+                meta = {"source_channel": channel}  # answers go back where the agent typed /angry
+                view = blocks.intake_modal(channel_id=channel, customer=customer, metadata=meta)
                 opened = client.views_open(trigger_id=command["trigger_id"], view=view)["view"]
-                defuse.worker.submit(say_where_it_goes, defuse, opened, command.get("channel_id"), customer)
+                defuse.worker.submit(say_where_it_goes, defuse, opened, meta, customer)
             return
         defuse.worker.submit(open_from_text, defuse, command, parsed.customer, parsed.summary or "", tell, respond)
 
 
-def say_where_it_goes(defuse: Defuse, opened: dict[str, Any], channel: str | None, customer: str | None) -> None:
+def say_where_it_goes(defuse: Defuse, opened: dict[str, Any], meta: dict[str, Any], customer: str | None) -> None:
     """The form was opened in a conversation the customer can read: preselect CASES_CHANNEL and say so."""
     try:
-        choice, notice = defuse.intake_choice(channel)
+        choice, notice = defuse.intake_choice(meta.get("source_channel"))
         if notice:
-            view = blocks.intake_modal(channel_id=choice, customer=customer, notice=notice)
+            view = blocks.intake_modal(channel_id=choice, customer=customer, notice=notice, metadata=meta)
             defuse.client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
     except Exception as exc:  # only a hint; the submission is checked again before anything is posted
         log.info("could not add the shared-conversation notice to the form: %s", exc)

@@ -81,6 +81,7 @@ def open_from_form(defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any],
             link=form.link,
             source_permalink=permalink,
             customer_user=meta.get("customer_user") if same_customer else None,
+            source_channel_id=meta.get("source_channel"),
         )
     except Exception:  # the agent's words must not vanish: echo them back
         log.exception("saving a case from the form failed")
