@@ -112,12 +112,29 @@ class Audiences:
         self.home_team = home_team
         self._channels: TTLCache[Audience] = TTLCache(ttl, size, clock)
         self._outsiders: TTLCache[bool] = TTLCache(ttl, size, clock)
+        self._asking: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def of(self, channel_id: str) -> Audience:
         """Who can read `channel_id`; raises AudienceUnknown if Slack would not say."""
         cached = self._channels.get(channel_id)
         if cached is not None:
             return cached
+        # A burst of cases in one channel asks Slack once; the others wait for that answer.
+        with self._lock_for(channel_id):
+            return self._channels.get(channel_id) or self._look_up(channel_id)
+
+    def is_outsider(self, user_id: str) -> bool:
+        """Whether someone is from another organisation; raises AudienceUnknown if Slack would not say."""
+        return self._outsider(user_id, user_id, self.home_team())
+
+    def _lock_for(self, channel_id: str) -> threading.Lock:
+        with self._guard:
+            if len(self._asking) > 1000:
+                self._asking = {k: v for k, v in self._asking.items() if v.locked()}
+            return self._asking.setdefault(channel_id, threading.Lock())
+
+    def _look_up(self, channel_id: str) -> Audience:
         info = self._call(channel_id, lambda: self.client.conversations_info(channel=channel_id)["channel"])
         decided = classify_channel(info or {})
         if decided is None:

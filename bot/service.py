@@ -168,6 +168,36 @@ class Defuse:
             return None
         return (private if case.visibility == PRIVATE else unknown).format(channel=channel)
 
+    def audiences_say_outsider(self, user_id: str) -> bool:
+        """For a warning while picking: True only when Slack says they are from another organisation."""
+        try:
+            return self.audiences.is_outsider(user_id)
+        except AudienceUnknown:
+            return False  # checked again, failing safe, before anything is sent
+
+    def _configured_channel(self, name: str, channel: str | None, user: str) -> str | None:
+        """A configured channel, unless Slack says another organisation reads it (then case content stays home).
+        If Slack can't say, the operator's choice stands: it was named as an internal channel."""
+        if not channel:
+            return None
+        try:
+            if not self.audiences.of(channel).external:
+                return channel
+        except AudienceUnknown:
+            return channel
+        log.error("%s %s is shared with another organisation; not posting case content there", name, channel)
+        self.tell(user, texts.CONFIGURED_CHANNEL_SHARED.format(name=name, channel=channel))
+        return None
+
+    def _is_colleague(self, user_id: str) -> bool:
+        try:
+            return not self.audiences.is_outsider(user_id)
+        except AudienceUnknown as exc:
+            if exc.error in ("user_not_found", "users_not_found"):
+                return True  # nobody to leak to: the DM fails on its own and the requester is told why
+            log.warning("could not tell whether %s is from another organisation (%s); not sending the case", user_id, exc.error)
+            return False
+
     def tell_privately(self, user_id: str, channel_id: str | None, text: str,
                        blocks_: list[dict[str, Any]] | None = None) -> bool:
         """Only `user_id` sees it: an ephemeral in the conversation they are in, or a DM if that fails."""
@@ -371,6 +401,9 @@ class Defuse:
     # --- second contact --------------------------------------------------------------------
     def request_handoff(self, case_id: int, *, requester: str, colleague: str, note: str | None) -> bool:
         """Ask a colleague by DM. Any failure is reported to the requester; True if the DM went out."""
+        if not self._is_colleague(colleague):  # the DM carries the whole case: never to someone from outside
+            self.tell(requester, texts.HANDOFF_OUTSIDER.format(user=blocks.mention(colleague)))
+            return False
         handoff, withdrawn = self.handoffs.request(case_id, requester=requester, colleague=colleague, note=note)
         case = self.cases.require(case_id)
         for old in withdrawn:
@@ -440,7 +473,7 @@ class Defuse:
 
     # --- escalation --------------------------------------------------------------------------
     def escalate(self, case_id: int, *, user: str, need: str, expected_by: Any, severity: str) -> None:
-        channel = self.config.escalation_channel
+        channel = self._configured_channel("ESCALATION_CHANNEL", self.config.escalation_channel, user)
         case = self.cases.escalate(case_id, user=user, need=need, expected_by=expected_by, severity=severity, channel=channel)
         text, post = notices.escalation_post(case)
         target, thread_ts = (channel, None) if channel else (case.channel_id, case.message_ts)
@@ -539,7 +572,7 @@ class Defuse:
         )
         if ux_issue:
             line += texts.REVIEW_UX_LINE.format(text=blocks.safe_limited(ux_issue, 1200))
-            channel = self.config.product_feedback_channel
+            channel = self._configured_channel("PRODUCT_FEEDBACK_CHANNEL", self.config.product_feedback_channel, user)
             if channel and not already_forwarded:
                 try:
                     self._ensure_member(channel)

@@ -238,6 +238,15 @@ HANDOFF_SUBMIT = "Ask them"
 HANDOFF_SELF = "That's you. Pick a colleague."
 HANDOFF_BOT = "That's a bot, not a colleague. Pick a person."
 HANDOFF_DELETED = "That account is deactivated. Pick someone else."
+HANDOFF_OUTSIDER = (
+    "{user} is from outside your organisation (or I couldn't check), so I didn't send them the case. "
+    "Pick a colleague from your own team."
+)
+CONFIGURED_CHANNEL_SHARED = (
+    "`{name}` (<#{channel}>) is shared with another organisation, so I kept this in the case instead of posting "
+    "it there. Ask an admin to point `{name}` at an internal channel."
+)
+HANDOFF_OUTSIDER_PICKED = "That person is from outside your organisation. Pick a colleague from your own team."
 HANDOFF_BREATHER_WARNING = "⏸️ {user} is taking a breather until {until}; they may answer later."
 HANDOFF_DM_INTRO = "🤝 {requester} asks you to take over an angry-customer case as a second contact."
 HANDOFF_DM_FIELDS = "*Customer:* {customer}\n*What happened:* {summary}"

@@ -87,6 +87,8 @@ def register(app: App, defuse: Defuse) -> None:
                 checked[picked], warning = "bot", texts.HANDOFF_BOT
             elif person is not None and person.deleted:
                 checked[picked], warning = "deleted", texts.HANDOFF_DELETED
+            elif defuse.audiences_say_outsider(picked):
+                checked[picked], warning = "outsider", texts.HANDOFF_OUTSIDER_PICKED
             else:
                 checked[picked] = "ok"
                 if person is not None and person.on_breather(defuse.cases.clock()):

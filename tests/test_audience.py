@@ -236,3 +236,25 @@ def test_the_intake_form_hint_follows_the_same_decision(defuse_for):
     assert with_channel.intake_choice("CSUPPORT") == ("CSUPPORT", None)
     choice, notice = defuse_for().intake_choice("CSHARED")
     assert choice is None and "CASES_CHANNEL" in notice
+
+
+def test_a_burst_in_one_channel_asks_slack_once(audiences: Audiences, slack: SlackStandIn):
+    import threading
+
+    slack.set_delay("conversations.info", 0.3)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(audiences.of("CSHARED").kind)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert results == [EXTERNAL] * 8
+    assert len(slack.calls_to("conversations.info")) == 1
+
+
+def test_people_from_outside_are_told_apart(audiences: Audiences, slack: SlackStandIn):
+    assert audiences.is_outsider("UOUTSIDER") is True
+    assert audiences.is_outsider("UAGENT") is False
+    with pytest.raises(AudienceUnknown) as raised:
+        audiences.is_outsider("UNOBODY")
+    assert raised.value.error == "user_not_found"

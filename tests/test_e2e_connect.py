@@ -270,3 +270,34 @@ def test_escalate_and_review_modals_of_a_private_case_say_where_they_post(world:
     world.wait_case(private, lambda t: "🟢 Resolved" in t)
     review = world.case_modal(private, "case_review", "review")
     assert "<#CPRODUCT>" in flat(review) and "outside this private channel" in flat(review)
+
+
+# --- outsiders never get case content ----------------------------------------------------------------
+def test_handoff_to_someone_from_outside_is_refused(world: World):
+    from bot import texts
+
+    posted = world.open_case()
+    view = world.case_modal(posted, "case_handoff", "handoff")
+    warned = world.pick_user(view, CUSTOMER)
+    assert texts.HANDOFF_OUTSIDER_PICKED in flat(warned["blocks"])
+    reply = world.submit(warned, {"colleague": CUSTOMER, "note": "please call"})
+    assert reply.json == {"response_action": "errors", "errors": {"colleague": texts.HANDOFF_OUTSIDER_PICKED}}
+    # A submission that skipped the picker check is refused after the ack too.
+    world.submit(view, {"colleague": CUSTOMER, "note": "please call"})
+    world.wait_dm("UAGENT", "from outside your organisation")
+    assert not world.dms(CUSTOMER) and "handoff_requested" not in world.kinds(posted.id)
+
+
+def test_a_shared_escalation_channel_keeps_the_escalation_in_the_case(start_app, standin):  # type: ignore[no-untyped-def]
+    seed(standin)
+    standin.add_channel("CVENDOR", "vendor-experts", shared_with=["TVENDOR"])
+    world = World(start_app(CASES_CHANNEL=CASES, ESCALATION_CHANNEL="CVENDOR"), standin)
+    try:
+        posted = world.open_case()
+        view = world.case_modal(posted, "case_escalate", "escalate")
+        world.submit(view, {"need": "refund approval", "timeframe": "2 days", "severity": "high"})
+        world.wait_thread(posted, "Escalation: case")
+        world.wait_dm("UAGENT", "ESCALATION_CHANNEL")
+        assert world.standin.messages("CVENDOR") == [] and posted_in_calls(world, "CVENDOR") == []
+    finally:
+        world.close()
