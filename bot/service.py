@@ -144,7 +144,7 @@ class Defuse:
     def _refused(self, case: CaseSnapshot, refusal: Refusal) -> PublishResult:
         if refusal.reason == "not_visible":
             return self._publish_failed(case, refusal.error or "channel_not_found")
-        if refusal.reason == "no_cases_channel":
+        if refusal.withdraw:  # no CASES_CHANNEL: it can never be posted as things are
             echo = f"{case.customer}: {case.summary}" if case.customer else case.summary
             text = texts.NEEDS_CASES_CHANNEL.format(echo=quote(safe_limited_echo(echo, 2500)))
             self.cases.withdraw(case.id, reason="flagged where the customer can read it, and CASES_CHANNEL is not set")
