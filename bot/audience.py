@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Generic, TypeVar
 
 from slack_sdk import WebClient
@@ -156,7 +157,7 @@ class Audiences:
         members: list[str] = []
         cursor = None
         for _ in range(MEMBER_PAGES):
-            page = self._call(channel_id, lambda: self.client.conversations_members(channel=channel_id, cursor=cursor, limit=200))
+            page = self._call(channel_id, partial(self.client.conversations_members, channel=channel_id, cursor=cursor, limit=200))
             members += page.get("members") or []
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:

@@ -11,7 +11,16 @@ from typing import Callable, Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.audience import EXTERNAL, PRIVATE, PUBLIC, Audiences, AudienceUnknown, TTLCache, classify_channel, is_outsider
+from bot.audience import (
+    EXTERNAL,
+    PRIVATE,
+    PUBLIC,
+    Audiences,
+    AudienceUnknown,
+    TTLCache,
+    classify_channel,
+    is_outsider,
+)
 from bot.cases import Cases
 from bot.config import load_config
 from bot.service import Defuse, Destination, Refusal
