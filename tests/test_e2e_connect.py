@@ -31,9 +31,11 @@ def seed(standin: Any) -> None:
 
 
 @pytest.fixture
-def world(start_app, standin) -> Iterator[World]:  # type: ignore[no-untyped-def]
+def world(start_app, standin, database_url) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    """CASES_CHANNEL, escalation and product channels set; on SQLite and PostgreSQL."""
     seed(standin)
-    w = World(start_app(CASES_CHANNEL=CASES, ESCALATION_CHANNEL="CESCALATE", PRODUCT_FEEDBACK_CHANNEL="CPRODUCT"), standin)
+    env = {"CASES_CHANNEL": CASES, "ESCALATION_CHANNEL": "CESCALATE", "PRODUCT_FEEDBACK_CHANNEL": "CPRODUCT"}
+    w = World(start_app(database_url=database_url, **env), standin)
     try:
         yield w
     finally:
