@@ -201,19 +201,40 @@ def radio_input(block_id: str, label: str, labels: dict[str, str], *, initial: s
 
 
 # --- the case message ------------------------------------------------------------------------
+def earlier_cases(count: int) -> str:
+    return texts.EARLIER_CASES[count != 1].format(count=count)
+
+
 def _prior_text(case: CaseSnapshot) -> str | None:
+    """A repeat customer's earlier cases: details of those visible here, a bare count of the rest."""
     if not case.prior_count:
         return None
+    elsewhere = min(case.prior_elsewhere, case.prior_count)
+    seen = case.prior_count - elsewhere
+    if not seen:
+        return texts.REPEAT_CUSTOMER_ELSEWHERE_ONLY.format(count=earlier_cases(elsewhere))
     links = []
     for prior in case.prior:
         label = f"#{prior.id} {texts.STATUS_LABELS.get(prior.status, prior.status)}"
         links.append(f"<{prior.permalink}|{label}>" if prior.permalink else label)
-    text = texts.REPEAT_CUSTOMER.format(count=case.prior_count, cases=", ".join(links))
+    text = texts.REPEAT_CUSTOMER.format(count=seen, cases=", ".join(links))
+    if elsewhere:
+        text += texts.REPEAT_CUSTOMER_ALSO_ELSEWHERE.format(count=earlier_cases(elsewhere))
     failed = [a for p in case.prior for a in p.failed_attempts]
     if failed:
         tried = "; ".join(safe_limited(a, 200) for a in failed[:5])
         text += "\n" + texts.REPEAT_FAILED_BEFORE.format(tried=tried)
     return text
+
+
+def flagged_in(case: CaseSnapshot) -> str | None:
+    """Where a case that lives elsewhere (CASES_CHANNEL) was flagged: a link back for the team."""
+    source = case.source_channel_id
+    if not source or source == case.channel_id:
+        return None
+    if source.startswith(("C", "G")):
+        return texts.CASE_FIELD_FLAGGED_IN.format(where=f"<#{source}>")
+    return texts.CASE_FIELD_FLAGGED_IN.format(where=texts.FLAGGED_IN_DM)
 
 
 def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
@@ -231,6 +252,9 @@ def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
             # A link too long for the field is shown as inert text rather than cut mid-markup.
             label = template.split("\n", 1)[0]
             fields.append(linked if len(linked) <= FIELD_LIMIT else label + "\n" + safe_limited(url, FIELD_LIMIT - 60))
+    where = flagged_in(case)
+    if where:
+        fields.append(where)
     escalation = case.escalation or {}
     if escalation.get("fixed_at"):
         fixed = datetime.fromisoformat(escalation["fixed_at"])
@@ -411,15 +435,19 @@ def intake_modal(
     summary: str | None = None,
     link: str | None = None,
     metadata: dict[str, Any] | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
+    """`notice`: where the case will really go when the conversation is readable by the customer."""
     if channel_id and not channel_id.startswith(("C", "G")):
         channel_id = None  # a DM can't hold a case; let the agent pick a channel
     channel = ConversationSelectElement(
         action_id="value",
         initial_conversation=channel_id or None,
-        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+        # Channels shared with another organisation are not offered: the customer would read the case there.
+        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True, exclude_external_shared_channels=True),
     )
-    blocks: list[Block] = [
+    blocks: list[Block] = [context(notice, block_id="where_notice")] if notice else []
+    blocks += [
         text_input("customer", texts.INTAKE_CUSTOMER, initial=customer, hint=texts.INTAKE_CUSTOMER_HINT, max_length=150),
         text_input(
             "summary", texts.INTAKE_SUMMARY, initial=summary, multiline=True, hint=texts.INTAKE_SUMMARY_HINT, max_length=3000

@@ -6,6 +6,7 @@ transaction. Snapshots are plain frozen dataclasses so nothing lazy escapes the 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -19,6 +20,7 @@ from storage.db import Database
 from storage.models import Case, Review
 
 Clock = Callable[[], datetime]
+_log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("open", "escalated")
 CLOSED_STATUSES = ("resolved", "unresolved")
@@ -92,8 +94,11 @@ class CaseSnapshot:
     steps: tuple[StepState, ...]
     attempts: tuple[Entry, ...] = ()
     notes: tuple[Entry, ...] = ()
-    prior: tuple[PriorCase, ...] = ()
-    prior_count: int = 0
+    prior: tuple[PriorCase, ...] = ()  # earlier cases of this customer visible where this case lives (newest five)
+    prior_count: int = 0  # all earlier cases of this customer
+    prior_elsewhere: int = 0  # of those, how many live where this case's readers can't see them
+    source_channel_id: str | None = None  # where it was flagged, when that differs from channel_id
+    visibility: str | None = None  # who reads channel_id: "public" or "private" (None: not posted yet)
     pending_handoff_to: str | None = None
     review_cause: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -171,6 +176,8 @@ class Cases:
             resolution=case.resolution,
             escalation=case.escalation,
             steps=tuple(StepState(s.step, s.done, s.done_by, s.done_at, s.details) for s in case.steps),
+            source_channel_id=case.source_channel_id,
+            visibility=case.visibility,
         )
 
     def _snapshot(self, session: Session, case: Case, *, light: bool = False) -> CaseSnapshot:
@@ -181,7 +188,9 @@ class Cases:
             Entry("attempt", e.actor, e.at, e.data.get("what", ""), e.data.get("result"), e.data.get("outcome")) for e in log if e.kind == "attempt"
         )
         notes = tuple(Entry("note", e.actor, e.at, e.data.get("text", "")) for e in log if e.kind == "note")
-        prior, prior_count = self._prior(session, case.customer_name_key, case.customer_email, case.customer_user, case.id)
+        prior, prior_count, elsewhere = self._prior(
+            session, case.customer_name_key, case.customer_email, case.customer_user, case.id, case.channel_id
+        )
         handoffs = repo.pending_handoffs(session, case.id)
         return CaseSnapshot(
             **self._case_fields(case),
@@ -189,27 +198,36 @@ class Cases:
             notes=notes,
             prior=prior,
             prior_count=prior_count,
+            prior_elsewhere=elsewhere,
             pending_handoff_to=handoffs[-1].to_user if handoffs else None,
             review_cause=review.cause if (review := repo.get_review(session, case.id)) else None,
         )
 
     @staticmethod
     def _prior(
-        session: Session, name_key: str | None, email: str | None, user: str | None, case_id: int
-    ) -> tuple[tuple[PriorCase, ...], int]:
-        """The customer's earlier cases (newest five, with what failed in them) and how many there are."""
+        session: Session, name_key: str | None, email: str | None, user: str | None, case_id: int, viewer_channel: str
+    ) -> tuple[tuple[PriorCase, ...], int, int]:
+        """The customer's earlier cases whose channel the readers of `viewer_channel` can see (newest five,
+        with what failed in them), how many earlier cases there are, and how many of them live elsewhere.
+
+        Who sees what: a case's summary, attempts and link are shown only where the people who could read its
+        own channel are: in that same channel, or anywhere internal if it lives in a public channel.
+        """
         keys = dict(name_key=name_key, email=email, user=user)
-        earlier = repo.prior_cases(session, **keys, before_id=case_id, limit=5)
-        if not earlier:
-            return (), 0
+        total, visible = repo.count_prior_cases_seen(session, **keys, before_id=case_id, viewer_channel=viewer_channel)
+        if not total:
+            return (), 0, 0
+        earlier = repo.prior_cases(
+            session, **keys, before_id=case_id, limit=5, viewer_channel=viewer_channel, everywhere=False
+        ) if visible else []
         failed: dict[int, list[str]] = {}
-        for e in repo.events_for_cases(session, [c.id for c in earlier], kinds=("attempt",)):
+        for e in repo.events_for_cases(session, [c.id for c in earlier], kinds=("attempt",)) if earlier else ():
             if (e.data.get("outcome") or "") == "failed":
                 failed.setdefault(e.case_id, []).append(e.data.get("what", ""))
         prior = tuple(
             PriorCase(c.id, c.status, c.opened_at, c.permalink, c.summary, tuple(failed.get(c.id, ()))) for c in earlier
         )
-        return prior, repo.count_prior_cases(session, **keys, before_id=case_id)
+        return prior, total, total - visible
 
     # --- writing ---------------------------------------------------------------------------
     def open(
@@ -224,7 +242,11 @@ class Cases:
         link: str | None = None,
         source_permalink: str | None = None,
         customer_user: str | None = None,
+        source_channel_id: str | None = None,
     ) -> CaseSnapshot:
+        """`channel_id`: where the agent wants the case; `source_channel_id`: the conversation it was flagged in,
+        when that is another one (a message shortcut or the form). publish() decides where it really goes."""
+        source_channel_id = source_channel_id or channel_id
         if mood is not None and mood not in MOODS:
             raise ValueError(f"unknown mood {mood!r}")
         now = self.clock()
@@ -245,6 +267,7 @@ class Cases:
                 mood=mood,
                 link=link,
                 source_permalink=source_permalink,
+                source_channel_id=source_channel_id,
                 flagged_by=flagged_by,
                 owner_id=flagged_by,
             )
@@ -256,14 +279,14 @@ class Cases:
                 now=now,
                 data={"customer": customer, "summary": summary, "mood": mood, "link": link, "channel": channel_id},
             )
-            prior, prior_count = self._prior(session, keys.name, keys.email, keys.user, case_id)
+            prior, prior_count, elsewhere = self._prior(session, keys.name, keys.email, keys.user, case_id, channel_id)
             snapshot = CaseSnapshot(  # a new case: nothing else to read back
                 id=case_id, team_id=team_id, channel_id=channel_id, message_ts=None, checklist_ts=None, permalink=None,
                 customer=customer, summary=summary, mood=mood, link=link, source_permalink=source_permalink,
                 flagged_by=flagged_by, owner_id=flagged_by, status="open", opened_at=now, closed_at=None, closed_by=None,
                 resolution=None, escalation=None,
                 steps=tuple(StepState(n, False, None, None, None) for n in range(1, playbook.TOTAL + 1)),
-                prior=prior, prior_count=prior_count,
+                prior=prior, prior_count=prior_count, prior_elsewhere=elsewhere, source_channel_id=source_channel_id,
             )
             self.hooks.case_opened(session, snapshot, now)
             return snapshot
@@ -276,6 +299,21 @@ class Cases:
             return
         with self.db.session() as session:
             repo.update_case(session, case_id, self.clock(), **fields)
+
+    def set_destination(self, case_id: int, *, channel_id: str, visibility: str) -> CaseSnapshot:
+        """Before the first post: the channel the case will live in and who reads it. The earlier cases shown
+        on it follow from that, so the snapshot is read afresh."""
+        with self.db.session() as session:
+            repo.update_case(session, case_id, self.clock(), channel_id=channel_id, visibility=visibility)
+            return self._fresh(session, case_id)
+
+    def withdraw(self, case_id: int, *, reason: str) -> bool:
+        """Take back a case that was never posted (nowhere it may go); True if it was removed."""
+        with self.db.session() as session:
+            removed = repo.delete_unposted_case(session, case_id)
+        if removed:
+            _log.info("case %s withdrawn before posting: %s", case_id, reason)
+        return removed
 
     def move_channel(self, case_id: int, channel_id: str) -> None:
         """Before a case is posted anywhere the agent may pick another channel for it."""

@@ -73,6 +73,7 @@ class Config:
     escalation_channel: str | None
     product_feedback_channel: str | None
     log_level: str
+    cases_channel: str | None = None  # where cases flagged in customer-readable conversations live
     playbook: Playbook = field(default_factory=load_playbook)
 
     @property
@@ -230,7 +231,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             problems.append(f"SCHEDULER_TICK_SECONDS {raw_tick!r} must be a number of seconds from 0.05 to 3600.")
 
     channels: dict[str, str | None] = {}
-    for name in ("ESCALATION_CHANNEL", "PRODUCT_FEEDBACK_CHANNEL"):
+    for name in ("ESCALATION_CHANNEL", "PRODUCT_FEEDBACK_CHANNEL", "CASES_CHANNEL"):
         value = get(name)
         if value is not None and not _CHANNEL_RE.match(value):
             problems.append(
@@ -268,5 +269,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         escalation_channel=channels["ESCALATION_CHANNEL"],
         product_feedback_channel=channels["PRODUCT_FEEDBACK_CHANNEL"],
         log_level=log_level,
+        cases_channel=channels["CASES_CHANNEL"],
         playbook=playbook,
     )

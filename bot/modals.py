@@ -55,8 +55,10 @@ def decline_modal(handoff_id: int) -> dict[str, Any]:
     )
 
 
-def escalate_modal(case_id: int) -> dict[str, Any]:
-    items: list[Block] = [
+def escalate_modal(case_id: int, notice: str | None = None) -> dict[str, Any]:
+    """`notice`: where the escalation will be posted, when people outside the case's channel can read it."""
+    items: list[Block] = [b.section(notice, block_id="where_notice")] if notice else []
+    items += [
         b.text_input("need", texts.ESCALATE_NEED, multiline=True, max_length=2000),
         b.text_input("timeframe", texts.ESCALATE_TIMEFRAME, hint=texts.ESCALATE_TIMEFRAME_HINT, max_length=40),
         b.select_input("severity", texts.ESCALATE_SEVERITY, texts.SEVERITIES, initial="normal", optional=False),
@@ -92,10 +94,15 @@ def unresolved_modal(case_id: int) -> dict[str, Any]:
                    metadata={"case": case_id})
 
 
-def review_modal(case_id: int) -> dict[str, Any]:
+def review_modal(case_id: int, notice: str | None = None) -> dict[str, Any]:
+    """`notice`: where a UX issue will be posted, when people outside the case's channel can read it."""
     items: list[Block] = [
         b.radio_input("cause", texts.REVIEW_CAUSE, texts.CAUSES),
         b.text_input("improve", texts.REVIEW_IMPROVE, multiline=True, optional=True, max_length=2000),
+    ]
+    if notice:
+        items.append(b.section(notice, block_id="where_notice"))
+    items += [
         b.text_input("ux", texts.REVIEW_UX, multiline=True, optional=True, hint=texts.REVIEW_UX_HINT, max_length=2000),
     ]
     return b.modal(callback_id=b.REVIEW_VIEW, title=texts.REVIEW_TITLE, submit=texts.REVIEW_SUBMIT, blocks=items,

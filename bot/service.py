@@ -14,13 +14,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import blocks, notices, texts
+from bot.audience import EXTERNAL, PRIVATE, PUBLIC, Audiences, AudienceUnknown
 from bot.cases import Cases, CaseSnapshot
 from bot.config import Config
 from bot.followups import FollowUps, ReminderView
 from bot.handoffs import Handoffs, HandoffView
 from bot.people import People
 from bot.slack import CHANNEL_ERRORS, error_code
-from bot.textutil import human_duration
+from bot.textutil import human_duration, quote, safe_limited_echo
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,28 @@ class PublishResult:
     ok: bool
     case_id: int
     error: str | None = None
-    message: str | None = None  # what to tell the agent when not ok
+    message: str | None = None  # what to tell the agent when not ok (or where the case went)
+    withdrawn: bool = False  # the case was taken back: there is nothing to post again
+    moved_to: str | None = None  # the case lives in CASES_CHANNEL, not where it was flagged
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a case is posted, and who reads that channel."""
+
+    channel_id: str
+    visibility: str  # PUBLIC or PRIVATE
+    moved: bool = False  # True: the source is readable by the customer, so the case goes to CASES_CHANNEL
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Nowhere safe to post the case. `withdraw`: take the case back (it can never be posted as things are);
+    otherwise it stays saved and the agent may press Post it again."""
+
+    reason: str  # "no_cases_channel", "audience_unknown", "not_visible", "cases_channel_shared"
+    error: str | None = None
+    withdraw: bool = False
 
 
 class CaseLocks:
@@ -66,6 +88,131 @@ class Defuse:
         self.worker = worker or Worker()
         self.lock = CaseLocks()
         self._joined: set[str] = set()
+        self._home_team: str | None = None
+        self.audiences = Audiences(client, self.home_team)
+
+    def home_team(self) -> str | None:
+        """This installation's team id (auth.test, once it answers), to tell colleagues from outsiders."""
+        if self._home_team is None:
+            try:
+                self._home_team = self.client.auth_test().get("team_id") or None
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                log.warning("auth.test failed; telling outsiders by is_stranger only: %s", error_code(exc))
+        return self._home_team
+
+    # --- where a case may be posted ----------------------------------------------------------
+    def destination_for(self, source_channel: str) -> Destination | Refusal:
+        """The one routing decision: post where it was flagged when only our organisation reads it; in
+        CASES_CHANNEL when the customer can read it; nowhere when Slack can't say who reads it."""
+        try:
+            audience = self.audiences.of(source_channel)
+        except AudienceUnknown as exc:
+            # Never post into a conversation we could not check: it may be shared with the customer.
+            return Refusal("not_visible" if exc.not_visible else "audience_unknown", exc.error)
+        if not audience.external:
+            return Destination(source_channel, audience.kind)
+        log.info("%s is readable by another organisation (%s)", source_channel, audience.why)
+        cases_channel = self.config.cases_channel
+        if not cases_channel:
+            return Refusal("no_cases_channel", withdraw=True)
+        return self._cases_channel_destination(cases_channel)
+
+    def intake_choice(self, source_channel: str | None) -> tuple[str | None, str | None]:
+        """For the intake form opened in `source_channel`: the channel to preselect and a notice saying where
+        the case will go, when the customer can read the conversation. Only a hint: publish decides again."""
+        if not source_channel or not source_channel.startswith(("C", "G")):
+            return source_channel, None
+        route = self.destination_for(source_channel)
+        if isinstance(route, Destination) and route.moved:
+            return route.channel_id, texts.INTAKE_EXTERNAL_NOTICE.format(source=source_channel, channel=route.channel_id)
+        if isinstance(route, Refusal) and route.reason == "no_cases_channel":
+            return None, texts.INTAKE_EXTERNAL_REFUSED.format(source=source_channel)
+        return source_channel, None
+
+    def _cases_channel_destination(self, cases_channel: str) -> Destination | Refusal:
+        try:
+            audience = self.audiences.of(cases_channel)
+        except AudienceUnknown as exc:
+            # The operator named it as internal; posting there fails on its own if the bot isn't in it.
+            log.info("could not check CASES_CHANNEL %s (%s); treating it as private", cases_channel, exc.error)
+            return Destination(cases_channel, PRIVATE, moved=True)
+        if audience.kind == EXTERNAL:
+            log.error("CASES_CHANNEL %s is itself shared with another organisation (%s)", cases_channel, audience.why)
+            return Refusal("cases_channel_shared")
+        return Destination(cases_channel, audience.kind, moved=True)
+
+    def _refused(self, case: CaseSnapshot, refusal: Refusal) -> PublishResult:
+        if refusal.reason == "not_visible":
+            return self._publish_failed(case, refusal.error or "channel_not_found")
+        if refusal.withdraw:  # no CASES_CHANNEL: it can never be posted as things are
+            echo = f"{case.customer}: {case.summary}" if case.customer else case.summary
+            text = texts.NEEDS_CASES_CHANNEL.format(echo=quote(safe_limited_echo(echo, 2500)))
+            self.cases.withdraw(case.id, reason="flagged where the customer can read it, and CASES_CHANNEL is not set")
+            return PublishResult(False, case.id, refusal.reason, text, withdrawn=True)
+        if refusal.reason == "cases_channel_shared":
+            text = texts.CASES_CHANNEL_SHARED.format(number=case.id, channel=self.config.cases_channel)
+        else:
+            text = texts.AUDIENCE_UNKNOWN.format(number=case.id, error=refusal.error)
+        return PublishResult(False, case.id, refusal.reason, text)
+
+    def where_it_goes(self, case: CaseSnapshot, action: str) -> str | None:
+        """Before an escalation or a UX issue leaves a case that not everyone can read: where it will be posted.
+        None when it stays in the case's own channel, or the case lives in a public channel."""
+        if action == "escalate":
+            channel, private, unknown = self.config.escalation_channel, texts.ESCALATE_WHERE_PRIVATE, texts.ESCALATE_WHERE_UNKNOWN
+        elif action == "review":
+            channel, private, unknown = self.config.product_feedback_channel, texts.REVIEW_WHERE_PRIVATE, texts.REVIEW_WHERE_UNKNOWN
+        else:
+            return None
+        if not channel or channel == case.channel_id or case.visibility == PUBLIC:
+            return None
+        return (private if case.visibility == PRIVATE else unknown).format(channel=channel)
+
+    def audiences_say_outsider(self, user_id: str) -> bool:
+        """For a warning while picking: True only when Slack says they are from another organisation."""
+        try:
+            return self.audiences.is_outsider(user_id)
+        except AudienceUnknown:
+            return False  # checked again, failing safe, before anything is sent
+
+    def _configured_channel(self, name: str, channel: str | None, user: str) -> str | None:
+        """A configured channel, unless Slack says another organisation reads it (then case content stays home).
+        If Slack can't say, the operator's choice stands: it was named as an internal channel."""
+        if not channel:
+            return None
+        try:
+            if not self.audiences.of(channel).external:
+                return channel
+        except AudienceUnknown:
+            return channel
+        log.error("%s %s is shared with another organisation; not posting case content there", name, channel)
+        self.tell(user, texts.CONFIGURED_CHANNEL_SHARED.format(name=name, channel=channel))
+        return None
+
+    def _is_colleague(self, user_id: str) -> bool:
+        try:
+            return not self.audiences.is_outsider(user_id)
+        except AudienceUnknown as exc:
+            if exc.error in ("user_not_found", "users_not_found"):
+                return True  # nobody to leak to: the DM fails on its own and the requester is told why
+            log.warning("could not tell whether %s is from another organisation (%s); not sending the case", user_id, exc.error)
+            return False
+
+    def tell_privately(self, user_id: str, channel_id: str | None, text: str,
+                       blocks_: list[dict[str, Any]] | None = None) -> bool:
+        """Only `user_id` sees it: an ephemeral in the conversation they are in, or a DM if that fails."""
+        if channel_id:
+            try:
+                self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks_)
+                return True
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                log.info("ephemeral to %s in %s failed (%s); sending a DM", user_id, channel_id, error_code(exc))
+        try:
+            self.dm(user_id, text, blocks_)
+            return True
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("DM to %s failed: %s", user_id, error_code(exc))
+            return False
 
     # --- posting the case ------------------------------------------------------------------
     def publish(self, case_id: int, case: CaseSnapshot | None = None) -> PublishResult:
@@ -77,7 +224,11 @@ class Defuse:
                 error = self._refresh_locked(case)
                 if error:
                     return PublishResult(False, case_id, error, texts.UPDATE_FAILED.format(number=case_id, error=error))
-                return PublishResult(True, case_id)
+                return PublishResult(True, case_id, moved_to=self._moved_to(case))
+            route = self.destination_for(case.channel_id)
+            if isinstance(route, Refusal):
+                return self._refused(case, route)
+            case = self.cases.set_destination(case_id, channel_id=route.channel_id, visibility=route.visibility)
             try:
                 response = self._post_case(case)
             except SlackApiError as exc:
@@ -93,7 +244,20 @@ class Defuse:
             error = self._post_checklist(case)
             if error:
                 return PublishResult(False, case_id, error, texts.CHECKLIST_FAILED.format(number=case_id, error=error))
-            return PublishResult(True, case_id)
+            return PublishResult(True, case_id, moved_to=self._moved_to(case), message=self._where_text(case, route))
+
+    @staticmethod
+    def _moved_to(case: CaseSnapshot) -> str | None:
+        source = case.source_channel_id
+        return case.channel_id if source and source != case.channel_id else None
+
+    def _where_text(self, case: CaseSnapshot, route: Destination) -> str | None:
+        """What to tell the agent, privately, when the case lives elsewhere than where they flagged it."""
+        if route.moved:
+            return texts.CASE_MOVED.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
+        if self._moved_to(case):
+            return texts.POSTED_ELSEWHERE.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
+        return None
 
     def _post_case(self, case: CaseSnapshot) -> Any:
         kwargs = dict(
@@ -237,6 +401,9 @@ class Defuse:
     # --- second contact --------------------------------------------------------------------
     def request_handoff(self, case_id: int, *, requester: str, colleague: str, note: str | None) -> bool:
         """Ask a colleague by DM. Any failure is reported to the requester; True if the DM went out."""
+        if not self._is_colleague(colleague):  # the DM carries the whole case: never to someone from outside
+            self.tell(requester, texts.HANDOFF_OUTSIDER.format(user=blocks.mention(colleague)))
+            return False
         handoff, withdrawn = self.handoffs.request(case_id, requester=requester, colleague=colleague, note=note)
         case = self.cases.require(case_id)
         for old in withdrawn:
@@ -306,7 +473,7 @@ class Defuse:
 
     # --- escalation --------------------------------------------------------------------------
     def escalate(self, case_id: int, *, user: str, need: str, expected_by: Any, severity: str) -> None:
-        channel = self.config.escalation_channel
+        channel = self._configured_channel("ESCALATION_CHANNEL", self.config.escalation_channel, user)
         case = self.cases.escalate(case_id, user=user, need=need, expected_by=expected_by, severity=severity, channel=channel)
         text, post = notices.escalation_post(case)
         target, thread_ts = (channel, None) if channel else (case.channel_id, case.message_ts)
@@ -405,7 +572,7 @@ class Defuse:
         )
         if ux_issue:
             line += texts.REVIEW_UX_LINE.format(text=blocks.safe_limited(ux_issue, 1200))
-            channel = self.config.product_feedback_channel
+            channel = self._configured_channel("PRODUCT_FEEDBACK_CHANNEL", self.config.product_feedback_channel, user)
             if channel and not already_forwarded:
                 try:
                     self._ensure_member(channel)

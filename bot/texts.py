@@ -90,6 +90,8 @@ CASE_FIELD_PROGRESS = "*Progress*\n{done}/{total} steps"
 CASE_FIELD_MOOD = "*Mood at intake*\n{mood}"
 CASE_FIELD_LINK = "*Ticket / conversation*\n<{url}|Open>"
 CASE_FIELD_SOURCE = "*Original message*\n<{url}|View>"
+CASE_FIELD_FLAGGED_IN = "*Flagged in*\n{where}"
+FLAGGED_IN_DM = "a direct message (only its members can open it)"
 CASE_CONTEXT = "Case #{number} · opened {when} · the checklist is in the thread"
 CASE_NO_CUSTOMER = "_not given yet: press Edit case_"
 BUTTON_EDIT = "Edit case"
@@ -131,8 +133,36 @@ CHANNEL_UNREACHABLE = (
 POST_FAILED = (
     "Case #{number} is saved, but Slack refused the message (`{error}`). Press *Post it again* in a moment."
 )
+# --- conversations the customer can read (Slack Connect, DMs with outsiders) -----------------
+NEEDS_CASES_CHANNEL = (
+    "People from outside your organisation can read this conversation, so I posted nothing here and opened no "
+    "case. To keep such cases, an admin sets `CASES_CHANNEL` to the ID of an internal support channel; cases "
+    "flagged here then go there, with a link back. Only you can see this. Here is what you wrote:\n{echo}"
+)
+CASE_MOVED = (
+    "Only you can see this. People from outside your organisation read this conversation, so case #{number} "
+    "and its checklist are in <#{channel}>: <{url}|open it>. Nothing was posted here."
+)
+AUDIENCE_UNKNOWN = (
+    "Case #{number} is saved, but I couldn't check who can read this conversation (Slack said `{error}`), "
+    "so I posted nothing anywhere. Press *Post it again* in a moment."
+)
+CASES_CHANNEL_SHARED = (
+    "Case #{number} is saved but not posted: `CASES_CHANNEL` (<#{channel}>) is itself shared with another "
+    "organisation, so the customer could read it there. Ask an admin to set it to an internal channel, "
+    "then press *Post it again*."
+)
+INTAKE_EXTERNAL_NOTICE = (
+    "🔒 People from outside your organisation can read <#{source}>. The case will be posted in <#{channel}> "
+    "with a link back; nothing is posted in the shared conversation."
+)
+INTAKE_EXTERNAL_REFUSED = (
+    "🔒 People from outside your organisation can read <#{source}>, and `CASES_CHANNEL` is not set, so a case "
+    "from here can't be opened. Pick an internal channel below, or ask an admin to set `CASES_CHANNEL`."
+)
 BUTTON_RETRY_POST = "Post it again"
 POSTED_CASE = "Case #{number} is posted: <{url}|open it>."
+POSTED_ELSEWHERE = "Only you can see this. Case #{number} is posted in <#{channel}>: <{url}|open it>."
 SAVE_FAILED = (
     "Sorry, I couldn't save the case just now (the database did not answer). Nothing was lost; here is "
     "what you wrote so you can try again:\n>{echo}"
@@ -171,6 +201,10 @@ NOTE_LABEL = "Note"
 CASE_NOT_FOUND = "I can't find that case any more."
 STEP_ALREADY_DONE = "Step {step} was already ticked by {user}."
 REPEAT_CUSTOMER = "🔁 *Repeat customer:* {count} earlier case(s): {cases}"
+REPEAT_CUSTOMER_ALSO_ELSEWHERE = " · and {count} elsewhere"
+# Cases kept in channels this case's readers can't see: a bare count, never their details or links.
+REPEAT_CUSTOMER_ELSEWHERE_ONLY = "🔁 *Repeat customer:* {count} elsewhere (in a channel not everyone here can read)."
+EARLIER_CASES = ("{count} earlier case", "{count} earlier cases")
 REPEAT_FAILED_BEFORE = "Tried before without success: {tried}"
 
 # --- case file: attempts and notes ------------------------------------------------------------
@@ -213,6 +247,15 @@ HANDOFF_SUBMIT = "Ask them"
 HANDOFF_SELF = "That's you. Pick a colleague."
 HANDOFF_BOT = "That's a bot, not a colleague. Pick a person."
 HANDOFF_DELETED = "That account is deactivated. Pick someone else."
+HANDOFF_OUTSIDER = (
+    "{user} is from outside your organisation (or I couldn't check), so I didn't send them the case. "
+    "Pick a colleague from your own team."
+)
+CONFIGURED_CHANNEL_SHARED = (
+    "`{name}` (<#{channel}>) is shared with another organisation, so I kept this in the case instead of posting "
+    "it there. Ask an admin to point `{name}` at an internal channel."
+)
+HANDOFF_OUTSIDER_PICKED = "That person is from outside your organisation. Pick a colleague from your own team."
 HANDOFF_BREATHER_WARNING = "⏸️ {user} is taking a breather until {until}; they may answer later."
 HANDOFF_DM_INTRO = "🤝 {requester} asks you to take over an angry-customer case as a second contact."
 HANDOFF_DM_FIELDS = "*Customer:* {customer}\n*What happened:* {summary}"
@@ -257,6 +300,14 @@ ESCALATE_SUBMIT = "Escalate"
 ERR_TIMEFRAME = "Write a date like 2026-12-01 or a duration like 2 days, 4 hours or 1 week."
 ERR_TIMEFRAME_PAST = "That is already past. Give the customer a time in the future."
 ERR_TIMEFRAME_FAR = "That is more than 90 days away; give the customer something nearer and update them."
+# Said in the modal before sending, when the case lives where not everyone can read it.
+ESCALATE_WHERE_PRIVATE = (
+    "🔒 This escalation, with the customer's name, what happened and every attempt, will be posted in "
+    "<#{channel}>, which people outside this private channel can read."
+)
+ESCALATE_WHERE_UNKNOWN = (
+    "This escalation, with the customer's name, what happened and every attempt, will be posted in <#{channel}>."
+)
 ESCALATION_HEADER = "🚨 Escalation: case #{number} ({severity})"
 ESCALATION_BODY = "*Customer:* {customer}\n*What happened:* {summary}\n*Needed from experts:* {need}"
 ESCALATION_META = "Owner {owner} · expected by {expected} · <{url}|case thread>"
@@ -315,6 +366,11 @@ REVIEW_CAUSE = "Why was the customer angry?"
 REVIEW_IMPROVE = "What could we improve?"
 REVIEW_UX = "A UX issue for the product team"
 REVIEW_UX_HINT = "Posted to the product channel with a link to this case."
+REVIEW_WHERE_PRIVATE = (
+    "🔒 A UX issue written below will be posted in <#{channel}> with the case number, which people outside "
+    "this private channel can read. Leave out what they should not see."
+)
+REVIEW_WHERE_UNKNOWN = "A UX issue written below will be posted in <#{channel}> with the case number."
 REVIEW_SUBMIT = "Save review"
 REVIEW_SAVED_THREAD = "📋 Review by {user}: cause *{cause}*.{improve}"
 REVIEW_IMPROVE_LINE = "\n*Improve:* {text}"

@@ -73,7 +73,9 @@ def post_again(defuse: Defuse, case_id: int | None, respond: Respond) -> None:
     with reported(ephemeral(respond), "posting a case again"):
         case = defuse.cases.require(case_id or 0)
         result = defuse.publish(case.id)
-        if result.ok:
+        if result.withdrawn:  # there is no case left to post again
+            respond(text=result.message or texts.GENERIC_FAILURE, replace_original=True)
+        elif result.ok:
             posted = defuse.cases.require(case.id)
             respond(text=texts.POSTED_CASE.format(number=case.id, url=posted.permalink or ""), replace_original=True)
         else:

@@ -23,6 +23,9 @@ CASE_BUTTONS: dict[str, tuple[Callable[[int], dict[str, Any]], str | None, bool 
     blocks.REVIEW_ACTION: (modals.review_modal, None, False),
 }
 
+# Modals whose content is posted outside the case's channel: they say where before sending (who sees what).
+SAYS_WHERE = {blocks.ESCALATE_ACTION: "escalate", blocks.REVIEW_ACTION: "review"}
+
 
 def _allowed(case: CaseSnapshot, user: str, action: str | None, must_be_open: bool | None) -> None:
     if must_be_open:
@@ -50,7 +53,9 @@ def register(app: App, defuse: Defuse) -> None:
                     return
                 if action_id == blocks.REVIEW_ACTION and user not in (case.owner_id, case.closed_by):
                     Cases.check_owner(case, user, "review")
-                client.views_open(trigger_id=body["trigger_id"], view=builder(case.id))
+                notice = defuse.where_it_goes(case, SAYS_WHERE[action_id]) if action_id in SAYS_WHERE else None
+                view = builder(case.id, notice) if notice else builder(case.id)  # type: ignore[call-arg]
+                client.views_open(trigger_id=body["trigger_id"], view=view)
 
     for action_id in CASE_BUTTONS:
         open_case_modal(action_id)
@@ -82,6 +87,8 @@ def register(app: App, defuse: Defuse) -> None:
                 checked[picked], warning = "bot", texts.HANDOFF_BOT
             elif person is not None and person.deleted:
                 checked[picked], warning = "deleted", texts.HANDOFF_DELETED
+            elif defuse.audiences_say_outsider(picked):
+                checked[picked], warning = "outsider", texts.HANDOFF_OUTSIDER_PICKED
             else:
                 checked[picked] = "ok"
                 if person is not None and person.on_breather(defuse.cases.clock()):

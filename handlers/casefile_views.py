@@ -118,6 +118,8 @@ def register(app: App, defuse: Defuse) -> None:
             errors["colleague"] = texts.HANDOFF_BOT
         elif checked.get(colleague) == "deleted":
             errors["colleague"] = texts.HANDOFF_DELETED
+        elif checked.get(colleague) == "outsider":
+            errors["colleague"] = texts.HANDOFF_OUTSIDER_PICKED
         if not accepted(ack, errors):
             return
 

@@ -31,10 +31,24 @@ def register(app: App, defuse: Defuse) -> None:
         if parsed.kind == "form":
             with reported(tell, "opening the intake form"):
                 customer = plain(parsed.customer) if parsed.customer else None  # the form shows plain text
-                view = blocks.intake_modal(channel_id=command.get("channel_id"), customer=customer)
-                client.views_open(trigger_id=command["trigger_id"], view=view)
+                channel = command.get("channel_id")
+                meta = {"source_channel": channel}  # answers go back where the agent typed /angry
+                view = blocks.intake_modal(channel_id=channel, customer=customer, metadata=meta)
+                opened = client.views_open(trigger_id=command["trigger_id"], view=view)["view"]
+                defuse.worker.submit(say_where_it_goes, defuse, opened, meta, customer)
             return
         defuse.worker.submit(open_from_text, defuse, command, parsed.customer, parsed.summary or "", tell, respond)
+
+
+def say_where_it_goes(defuse: Defuse, opened: dict[str, Any], meta: dict[str, Any], customer: str | None) -> None:
+    """The form was opened in a conversation the customer can read: preselect CASES_CHANNEL and say so."""
+    try:
+        choice, notice = defuse.intake_choice(meta.get("source_channel"))
+        if notice:
+            view = blocks.intake_modal(channel_id=choice, customer=customer, notice=notice, metadata=meta)
+            defuse.client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
+    except Exception as exc:  # only a hint; the submission is checked again before anything is posted
+        log.info("could not add the shared-conversation notice to the form: %s", exc)
 
 
 def open_from_text(
@@ -58,12 +72,18 @@ def open_from_text(
         tell(texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(command.get("text") or "", 2500))))
         return
     with reported(tell, f"posting case {case.id}"):
-        result = defuse.publish(case.id, case)
+        result = defuse.publish(case.id, case)  # decides where it may go (defuse.destination_for)
+        if result.withdrawn:  # nowhere safe to post it: the agent's words come back, nothing is left open
+            tell(result.message or texts.GENERIC_FAILURE)
+            return
         if not result.ok:
             respond(
                 text=result.message or texts.GENERIC_FAILURE,
                 blocks=blocks.retry_post(result.message or texts.GENERIC_FAILURE, case.id),
                 response_type="ephemeral",
             )
-        elif not customer:
+            return
+        if result.message:  # posted in CASES_CHANNEL: say where, only to the agent
+            tell(result.message)
+        if not customer:
             tell(texts.ASK_FOR_CUSTOMER.format(number=case.id))

@@ -46,10 +46,14 @@ def fill_in(defuse: Defuse, body: dict[str, Any], opened: dict[str, Any], summar
     client = defuse.client
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
+    # A customer's message in a shared channel: the form says the case goes to CASES_CHANNEL (or can't open).
+    choice, notice = defuse.intake_choice(channel)
     try:
         permalink = client.chat_getPermalink(channel=channel, message_ts=message.get("ts"))["permalink"]
     except (SlackApiError, SlackClientError, OSError) as exc:
         log.info("no permalink for the shortcut's message: %s", error_code(exc))
+        if notice:
+            update_form(defuse, opened, blocks.intake_modal(channel_id=choice, summary=summary, metadata=meta, notice=notice))
         return
     customer = None
     author = message.get("user")
@@ -60,9 +64,13 @@ def fill_in(defuse: Defuse, body: dict[str, Any], opened: dict[str, Any], summar
             meta["customer_user"] = author
             meta["customer_name"] = customer
     meta["permalink"] = permalink
-    view = blocks.intake_modal(channel_id=channel, summary=summary, customer=customer, link=permalink, metadata=meta)
+    update_form(defuse, opened, blocks.intake_modal(
+        channel_id=choice, summary=summary, customer=customer, link=permalink, metadata=meta, notice=notice))
+
+
+def update_form(defuse: Defuse, opened: dict[str, Any], view: dict[str, Any]) -> None:
     try:
-        client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
+        defuse.client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
     except (SlackApiError, SlackClientError, OSError) as exc:
         # The agent already changed the form, or closed it: the message link is still kept on submit.
         log.info("could not fill in the intake form: %s", error_code(exc))

@@ -81,17 +81,24 @@ def open_from_form(defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any],
             link=form.link,
             source_permalink=permalink,
             customer_user=meta.get("customer_user") if same_customer else None,
+            source_channel_id=meta.get("source_channel"),
         )
     except Exception:  # the agent's words must not vanish: echo them back
         log.exception("saving a case from the form failed")
         echo = f"{form.customer}: {form.summary}"
         defuse.tell(user, texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(echo, 2500))))
         return
+    # Answers go where the agent is, seen only by them (the conversation may be shared with the customer).
+    where = meta.get("source_channel") or form.channel_id
     with reported((lambda text: defuse.tell(user, text)), f"posting case {case.id}"):
-        result = defuse.publish(case.id, case)
-        if not result.ok:
+        result = defuse.publish(case.id, case)  # decides where it may go (defuse.destination_for)
+        if result.withdrawn:
+            defuse.tell_privately(user, where, result.message or texts.GENERIC_FAILURE)
+        elif not result.ok:
             message = result.message or texts.GENERIC_FAILURE
             defuse.dm(user, message, blocks.retry_post(message, case.id))
+        elif result.message:
+            defuse.tell_privately(user, where, result.message)
 
 
 def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], number: int, details: dict[str, Any]) -> None:

@@ -68,6 +68,10 @@ class Case(Base):
     mood: Mapped[str | None] = mapped_column(String(16))
     link: Mapped[str | None] = mapped_column(Text)
     source_permalink: Mapped[str | None] = mapped_column(Text)
+    # Where the case was flagged (it lives in CASES_CHANNEL when the customer can read that conversation),
+    # and who can read the channel it lives in ("public" or "private"; None until posted, or an old row).
+    source_channel_id: Mapped[str | None] = mapped_column(String(32))
+    visibility: Mapped[str | None] = mapped_column(String(16))
     flagged_by: Mapped[str] = mapped_column(String(32))
     owner_id: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)

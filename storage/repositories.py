@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import case as sql_case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -82,15 +82,27 @@ def _customer_match(name_key: str | None, email: str | None, user: str | None) -
     return or_(*conditions) if conditions else None
 
 
+def _visible_in(viewer_channel: str | None) -> Any:
+    """Earlier cases whose details may be shown in `viewer_channel` (an internal channel): those that live in
+    that same channel, and those that live in a public internal channel. Unknown visibility counts as private."""
+    if viewer_channel is None:
+        return Case.visibility == "public"
+    return or_(Case.channel_id == viewer_channel, Case.visibility == "public")
+
+
 def prior_cases(
-    session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, limit: int = 10
+    session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, limit: int = 10,
+    viewer_channel: str | None = None, everywhere: bool = True,
 ) -> Sequence[Case]:
-    """The same customer's cases opened before `before_id`, newest first (name, e-mail or Slack user)."""
+    """The same customer's cases opened before `before_id`, newest first (name, e-mail or Slack user).
+    With `everywhere=False` only those visible in `viewer_channel`."""
     match = _customer_match(name_key, email, user)
     if match is None:
         return []
-    stmt = select(Case).where(match, Case.id < before_id).order_by(Case.id.desc()).limit(limit)
-    return session.scalars(stmt).all()
+    stmt = select(Case).where(match, Case.id < before_id)
+    if not everywhere:
+        stmt = stmt.where(_visible_in(viewer_channel))
+    return session.scalars(stmt.order_by(Case.id.desc()).limit(limit)).all()
 
 
 def count_prior_cases(session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int) -> int:
@@ -98,6 +110,29 @@ def count_prior_cases(session: Session, *, name_key: str | None, email: str | No
     if match is None:
         return 0
     return session.scalar(select(func.count()).select_from(Case).where(match, Case.id < before_id)) or 0
+
+
+def count_prior_cases_seen(
+    session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, viewer_channel: str | None
+) -> tuple[int, int]:
+    """(all earlier cases, those of them visible in `viewer_channel`) in one query."""
+    match = _customer_match(name_key, email, user)
+    if match is None:
+        return 0, 0
+    seen = func.sum(sql_case((_visible_in(viewer_channel), 1), else_=0))
+    total, visible = session.execute(select(func.count(), seen).select_from(Case).where(match, Case.id < before_id)).one()
+    return int(total or 0), int(visible or 0)
+
+
+def delete_unposted_case(session: Session, case_id: int) -> bool:
+    """Remove a case that never reached Slack (its steps, events and reminders go with it); False if it was posted."""
+    found = session.execute(select(Case.id).where(Case.id == case_id, Case.message_ts.is_(None)).with_for_update()).first()
+    if found is None:
+        return False
+    for table in (Reminder.__table__, CaseEvent.__table__, STEPS, Handoff.__table__, Review.__table__):
+        session.execute(delete(table).where(table.c.case_id == case_id))
+    session.execute(delete(CASES).where(CASES.c.id == case_id))
+    return True
 
 
 def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> Sequence[Case]:

@@ -251,6 +251,7 @@ class SlackStandIn:
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "views.open": self._views_open,
@@ -302,17 +303,35 @@ class SlackStandIn:
             self._delays.clear()
 
     # ---- workspace fixtures
-    def add_channel(self, channel_id, name, *, is_private=False, bot_member=True, archived=False) -> None:
+    def add_channel(self, channel_id, name, *, is_private=False, bot_member=True, archived=False,
+                    shared_with=(), org_shared=False, pending_shared=False, members=None) -> None:
+        """`shared_with`: team ids of other organisations (Slack Connect: is_ext_shared, connected_team_ids);
+        `org_shared`: shared across our own Enterprise org; `members`: user ids for conversations.members."""
         with self._lock:
             self._channels[channel_id] = {"id": channel_id, "name": name, "is_private": is_private,
-                                          "is_im": False, "is_archived": archived, "member": bot_member,
-                                          "created": int(time.time())}
+                                          "is_im": False, "is_mpim": False, "is_archived": archived,
+                                          "member": bot_member, "created": int(time.time()),
+                                          "shared_with": list(shared_with), "org_shared": org_shared,
+                                          "pending_shared": pending_shared, "members": list(members or [])}
+
+    def add_mpim(self, channel_id, members, *, bot_member=True, flag_shared=True) -> None:
+        """A group DM between `members` (the bot is in it if `bot_member`). With a stranger in it Slack flags
+        it is_ext_shared; `flag_shared=False` leaves the flags off so only its members tell."""
+        strangers = {self._users[u]["team_id"] for u in members if u in self._users and self._users[u]["is_stranger"]}
+        self.add_channel(channel_id, "mpdm-" + "--".join(members) + "-1", is_private=True, bot_member=bot_member,
+                         shared_with=sorted(strangers) if flag_shared else (),
+                         members=list(members) + ([self.bot_user_id] if bot_member else []))
+        with self._lock:
+            self._channels[channel_id]["is_mpim"] = True
 
     def add_user(self, user_id, name, *, tz="America/New_York", is_bot=False, deleted=False,
-                 real_name=None) -> None:
+                 real_name=None, team_id=None) -> None:
+        """`team_id` other than the stand-in's own: someone from another organisation (is_stranger)."""
         with self._lock:
+            team = team_id or self.team_id
             self._users[user_id] = {"id": user_id, "name": name, "real_name": real_name or name, "tz": tz,
-                                    "is_bot": is_bot, "deleted": deleted}
+                                    "is_bot": is_bot, "deleted": deleted, "team_id": team,
+                                    "is_stranger": team != self.team_id}
 
     def add_message(self, channel_id, text, *, user, thread_ts=None, blocks=None) -> str:
         """Put a message written by someone else (e.g. a human) into a channel; returns its ts."""
@@ -603,12 +622,21 @@ class SlackStandIn:
         return metadata
 
     def _channel_object(self, c: dict) -> dict:
+        shared_with = c.get("shared_with") or []
+        if c["is_im"]:
+            other = self._users[c["user"]]
+            shared_with = [other["team_id"]] if other["is_stranger"] else []
         obj = {"id": c["id"], "created": c["created"], "is_archived": c["is_archived"], "is_im": c["is_im"],
-               "is_private": c["is_private"]}
+               "is_mpim": c.get("is_mpim", False), "is_private": c["is_private"],
+               "is_ext_shared": bool(shared_with), "is_org_shared": bool(c.get("org_shared")),
+               "is_shared": bool(shared_with) or bool(c.get("org_shared")),
+               "is_pending_ext_shared": bool(c.get("pending_shared"))}
+        if shared_with:
+            obj["connected_team_ids"] = [self.team_id, *shared_with]
         if c["is_im"]:
             return {**obj, "user": c["user"], "is_user_deleted": self._users[c["user"]]["deleted"]}
-        return {**obj, "name": c["name"], "is_channel": not c["is_private"], "is_group": c["is_private"],
-                "is_member": c["member"], "is_general": False}
+        return {**obj, "name": c["name"], "is_channel": not c["is_private"] and not c.get("is_mpim"),
+                "is_group": c["is_private"] and not c.get("is_mpim"), "is_member": c["member"], "is_general": False}
 
     # ---- Web API methods (called with the lock held; return the fields besides "ok")
     def _auth_test(self, args):
@@ -710,6 +738,19 @@ class SlackStandIn:
     def _conversations_info(self, args):
         return {"channel": self._channel_object(self._lookup_channel(args.get("channel")))}
 
+    def _conversations_members(self, args):
+        """Members of a conversation the bot can see (pages of `limit`, like Slack's cursor)."""
+        channel = self._lookup_channel(args.get("channel"))
+        if channel["is_im"]:
+            members = [channel["user"], self.bot_user_id]
+        else:
+            members = channel.get("members") or ([self.bot_user_id] if channel["member"] else [])
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = members[start:start + limit]
+        more = start + limit < len(members)
+        return {"members": page, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
     def _conversations_history(self, args):
         """Top-level messages newest first; metadata only with include_all_metadata, like Slack."""
         channel = self._lookup_channel(args.get("channel"))
@@ -734,7 +775,8 @@ class SlackStandIn:
             raise SlackError("user_not_found")
         now = datetime.now(ZoneInfo(user["tz"]))
         return {"user": {
-            "id": user["id"], "team_id": self.team_id, "name": user["name"], "real_name": user["real_name"],
+            "id": user["id"], "team_id": user["team_id"], "is_stranger": user["is_stranger"],
+            "name": user["name"], "real_name": user["real_name"],
             "deleted": user["deleted"], "is_bot": user["is_bot"], "is_admin": False, "tz": user["tz"],
             "tz_label": now.tzname(), "tz_offset": int(now.utcoffset().total_seconds()),
             "profile": {"display_name": user["name"], "real_name": user["real_name"],
