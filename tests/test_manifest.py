@@ -91,9 +91,15 @@ SCOPE_FOR_METHOD = {
 }
 
 
+# conversations.info and conversations.members need the read scope of each kind of conversation.
+CONVERSATION_READ = {"channels:read", "groups:read", "im:read", "mpim:read"}
+
+
 def test_bot_scopes_are_exactly_the_ones_used() -> None:
     scopes = set(load("manifest.yml")["oauth_config"]["scopes"]["bot"])
     source = "".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
     needed = {"commands", "chat:write"}
     needed |= {scope for pattern, scope in SCOPE_FOR_METHOD.items() if re.search(pattern, source)}
+    if re.search(r"conversations_info|conversations_members", source):
+        needed |= CONVERSATION_READ
     assert scopes == needed
