@@ -192,8 +192,11 @@ class SteadySocketModeClient(BaseSocketModeClient):
 
     def _on_message(self, session: _Session, message: str) -> None:
         self._heard(session)
-        if '"hello"' in message[:64] and _message_type(message) == "hello":
+        control = _control_message(message)
+        if control.get("type") == "hello":
             self._on_hello(session)
+        elif control.get("type") == "disconnect":  # the SDK's queue reconnects; we say why
+            self.logger.info("Slack asked to reconnect (%s); opening a new connection", control.get("reason"))
         self.enqueue_message(message)
 
     def _on_hello(self, session: _Session) -> None:
@@ -241,12 +244,16 @@ class SteadySocketModeClient(BaseSocketModeClient):
         self.message_workers.shutdown(wait=True)
 
 
-def _message_type(raw: str) -> str | None:
+def _control_message(raw: str) -> dict[str, Any]:
+    """hello or disconnect as a dict; {} for anything else (envelopes are parsed once, later)."""
+    head = raw[:64]
+    if '"hello"' not in head and '"disconnect"' not in head:
+        return {}
     try:
         message = json.loads(raw)
     except ValueError:
-        return None
-    return message.get("type") if isinstance(message, dict) else None
+        return {}
+    return message if isinstance(message, dict) else {}
 
 
 class DefuseSocketModeHandler(BaseSocketModeHandler):
@@ -257,18 +264,12 @@ class DefuseSocketModeHandler(BaseSocketModeHandler):
         self.client = client
         self._around_request = around_request
         client.socket_mode_request_listeners.append(self.handle)
-        client.message_listeners.append(self._log_disconnects)
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time.time()
         with self._around_request():
             response = run_bolt_app(self.app, req)
         send_response(client, req, response, started)
-
-    @staticmethod
-    def _log_disconnects(client: BaseSocketModeClient, message: dict, raw: str | None) -> None:
-        if message.get("type") == "disconnect":
-            log.info("Slack asked to reconnect (%s); opening a new connection", message.get("reason"))
 
 
 # --------------------------------------------------------------------------- health endpoint

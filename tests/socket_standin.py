@@ -166,6 +166,11 @@ class SocketModeStandIn:
         with self._lock:
             self._refused.add(app_token)
 
+    def accept(self, app_token: str) -> None:
+        """Undo refuse(): the token works again."""
+        with self._lock:
+            self._refused.discard(app_token)
+
     def is_refused(self, app_token: str) -> bool:
         with self._lock:
             return app_token in self._refused
