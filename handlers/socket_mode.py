@@ -174,7 +174,11 @@ class SteadySocketModeClient(BaseSocketModeClient):
             self.connect_to_new_endpoint(force=True)
         except SlackApiError as exc:
             self._failures += 1
-            self.logger.warning("Socket Mode: apps.connections.open answered %s; retrying", error_code(exc))
+            if error_code(exc) in AUTH_ERRORS:
+                self.logger.warning("Socket Mode: Slack refused SLACK_APP_TOKEN (%s); retrying. If this lasts, create "
+                                    "a new app-level token with connections:write.", error_code(exc))
+            else:
+                self.logger.warning("Socket Mode: apps.connections.open answered %s; retrying", error_code(exc))
             self._wake.set()
         except Exception as exc:
             self._failures += 1

@@ -104,6 +104,33 @@ def report(label: str, numbers: list[float]) -> None:
     print(f"\n[socket-mode] {label}: " + ", ".join(f"{n:.3f}" for n in numbers))
 
 
+# --- the stand-in itself ---------------------------------------------------------------------
+def test_standin_speaks_rfc6455_and_slack_envelopes(socket_mode, standin):
+    import websocket
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    url = WebClient(token=APP_TOKEN, base_url=standin.url).apps_connections_open(app_token=APP_TOKEN)["url"]
+    assert url.startswith(f"ws://127.0.0.1:{socket_mode.port}/link/?ticket=")
+    ws = websocket.create_connection(url, timeout=5)
+    hello = json.loads(ws.recv())
+    assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0DEFUSE"
+    envelope = socket_mode.deliver("slash_commands", {"command": "/angry", "text": "help"})
+    sent = json.loads(ws.recv())
+    assert sent == {"envelope_id": envelope.envelope_id, "payload": {"command": "/angry", "text": "help"},
+                    "type": "slash_commands", "accepts_response_payload": True}
+    ws.send(json.dumps({"envelope_id": envelope.envelope_id, "payload": {"text": "hi"}}))
+    assert socket_mode.wait_ack(envelope.envelope_id).payload == {"text": "hi"}
+    ws.ping(b"p1")
+    socket_mode.wait_for(lambda: socket_mode.current().client_pings == [b"p1"], what="the client's ping")
+    ws.close()
+    with pytest.raises(websocket.WebSocketBadStatusException):  # a URL is good for one connection
+        websocket.create_connection(url, timeout=5)
+    with pytest.raises(SlackApiError) as wrong_token:  # Slack wants the app-level token here
+        WebClient(token=TOKEN, base_url=standin.url).apps_connections_open(app_token=TOKEN)
+    assert wrong_token.value.response["error"] == "not_allowed_token_type"
+
+
 # --- the product over the socket ------------------------------------------------------------
 def test_angry_opens_a_case_over_the_socket_without_a_signing_secret(sock, socket_app, standin):
     assert "SLACK_SIGNING_SECRET" not in socket_app.env
