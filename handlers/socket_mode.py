@@ -23,10 +23,11 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Queue
-from typing import Any, Callable
+from typing import Any
 
 import websocket
 from slack_bolt import App
@@ -131,8 +132,8 @@ class SteadySocketModeClient(BaseSocketModeClient):
     def _close_session(session: _Session) -> None:
         try:
             session.close(timeout=CLOSE_TIMEOUT)
-        except Exception:  # already gone: nothing to tidy
-            pass
+        except Exception as exc:  # already gone: nothing to tidy
+            log.debug("closing an old Socket Mode connection: %s", exc)
 
     def _keep_connected(self) -> None:
         """Replace a connection that closed, went silent or never opened: at once after one that
@@ -317,8 +318,8 @@ def start_health_server(port: int, check: Callable[[], tuple[int, dict[str, str]
     try:
         server = ThreadingHTTPServer(("0.0.0.0", port), handler)
     except OSError as exc:
-        raise ConfigError([f"PORT {port} cannot be used for the Socket Mode health endpoint ({exc.strerror}): "
-                           "pick a free port, or unset PORT to run without /healthz."]) from None
+        raise ConfigError([(f"PORT {port} cannot be used for the Socket Mode health endpoint ({exc.strerror}): "
+                            "pick a free port, or unset PORT to run without /healthz.")]) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="healthz", daemon=True).start()
     log.info("Socket Mode health endpoint on http://0.0.0.0:%s/healthz", port)
@@ -327,8 +328,8 @@ def start_health_server(port: int, check: Callable[[], tuple[int, dict[str, str]
 
 # --------------------------------------------------------------------------- running it
 def refused(exc: SlackApiError) -> ConfigError:
-    return ConfigError([f"SLACK_APP_TOKEN was refused by Slack ({error_code(exc)}): create an app-level token "
-                        "with connections:write under Basic Information > App-Level Tokens."])
+    return ConfigError([(f"SLACK_APP_TOKEN was refused by Slack ({error_code(exc)}): create an app-level token "
+                         "with connections:write under Basic Information > App-Level Tokens.")])
 
 
 def connect_first_time(client: SteadySocketModeClient, stop: threading.Event) -> bool:

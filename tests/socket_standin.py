@@ -37,8 +37,9 @@ import struct
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -131,14 +132,14 @@ class SocketModeStandIn:
         self.urls_issued = 0
 
     # ---- lifecycle
-    def start(self) -> "SocketModeStandIn":
+    def start(self) -> SocketModeStandIn:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
         self._spawn(self._accept_loop, "socket-standin-accept")
         return self
 
-    def attach(self, web: Any) -> "SocketModeStandIn":
+    def attach(self, web: Any) -> SocketModeStandIn:
         """Let the Web API stand-in answer apps.connections.open with this server's URLs."""
         web.socket_mode = self
         return self
@@ -154,10 +155,10 @@ class SocketModeStandIn:
         for thread in self._threads:
             thread.join(timeout=2)
 
-    def __enter__(self) -> "SocketModeStandIn":
+    def __enter__(self) -> SocketModeStandIn:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # ---- the Web API side (called by the Web API stand-in)
@@ -318,7 +319,7 @@ class SocketModeStandIn:
         while not self._stopping:
             try:
                 sock, _ = self._listener.accept()  # type: ignore[union-attr]
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -9,14 +9,16 @@ frame) and a refused app token; each is held to Slack's 3 s ack limit.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -88,7 +90,8 @@ def open_case(sock: SocketSender, standin, text: str = "Acme Corp: charged twice
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
@@ -205,7 +208,7 @@ def test_failing_reconnects_back_off(socket_app, socket_mode, standin):
     socket_mode.drop("fin")
     calls = standin.wait_for(lambda: standin.calls_to("apps.connections.open")[before:before + 3][2:] and
                              standin.calls_to("apps.connections.open")[before:before + 3], timeout=15)
-    gaps = [later.time - earlier.time for earlier, later in zip(calls, calls[1:])]
+    gaps = [later.time - earlier.time for earlier, later in itertools.pairwise(calls)]
     assert all(c.response["error"] == "invalid_auth" for c in calls)
     assert 0.9 <= gaps[0] < gaps[1], gaps
     assert "Traceback" not in socket_app.log()
@@ -314,8 +317,8 @@ def test_refused_app_token_is_one_clear_line(standin, socket_mode, tmp_path):
     assert [c.response["error"] for c in calls] == ["invalid_auth"]  # asked once: no retrying a refused token
     assert exited - calls[0].time < 2.0  # and it stops at once (start-up itself is timed in test_e2e_process)
     problems = [line for line in out.splitlines() if "error" in line.lower()]
-    assert problems == ["config error: SLACK_APP_TOKEN was refused by Slack (invalid_auth): create an app-level "
-                        "token with connections:write under Basic Information > App-Level Tokens."], out
+    assert problems == [("config error: SLACK_APP_TOKEN was refused by Slack (invalid_auth): create an app-level "
+                         "token with connections:write under Basic Information > App-Level Tokens.")], out
     assert "Traceback" not in out
 
 
