@@ -221,34 +221,11 @@ def serve_http(server: Any, port: int) -> None:
 
 
 def serve_socket_mode(runtime: Runtime, stop: threading.Event) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from handlers import socket_mode
 
-    web = WebClient(token=runtime.config.app_token, base_url=runtime.config.api_url, timeout=10)
-    handler = SocketModeHandler(runtime.bolt, runtime.config.app_token, web_client=web)
-    delay = 1.0
-    while not stop.is_set():
-        try:
-            handler.connect()
-            break
-        except SlackApiError as exc:
-            if error_code(exc) in AUTH_ERRORS:
-                raise ConfigError(
-                    [f"SLACK_APP_TOKEN was refused by Slack ({error_code(exc)}): create an app-level token "
-                     "with connections:write under Basic Information > App-Level Tokens."]
-                ) from None
-            log.warning("Socket Mode connection failed (%s); retrying in %.0f s", error_code(exc), delay)
-        except Exception as exc:
-            log.warning("Socket Mode connection failed (%s); retrying in %.0f s", exc, delay)
-        stop.wait(delay)
-        delay = min(delay * 2, 30.0)
-    if stop.is_set():
-        return
-    log.info("Defuse connected over Socket Mode")
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        handler.close()
+    health_port = runtime.config.port if os.environ.get("PORT", "").strip() else None  # /healthz only if asked
+    socket_mode.serve(runtime.bolt, runtime.config.app_token or "", runtime.config.api_url, runtime.db.ping, stop,
+                      runtime.defuse.worker.request, health_port)
 
 
 def report(exc: ConfigError) -> None:

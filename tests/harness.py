@@ -61,9 +61,10 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict[str, st
 
 
 class AppProcess:
-    """`python app.py` in HTTP mode on a free port, pointed at the stand-in."""
+    """`python app.py` on a free port, pointed at the stand-in (HTTP mode; Socket Mode with
+    SLACK_APP_TOKEN set, where PORT serves only /healthz). Pass NAME=None to leave a variable unset."""
 
-    def __init__(self, standin: Any, database_url: str, tmp: Path, **env: str):
+    def __init__(self, standin: Any, database_url: str, tmp: Path, **env: str | None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"app-{self.port}.log"
@@ -81,6 +82,7 @@ class AppProcess:
             "LOG_LEVEL": "INFO",
             **env,
         }
+        self.env = {k: v for k, v in self.env.items() if v is not None}  # None: leave the variable unset
         self.tmp = tmp
         self.proc: subprocess.Popen[bytes] | None = None
 

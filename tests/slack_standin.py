@@ -34,6 +34,7 @@ BLOCK_TYPES = {"section", "divider", "header", "context", "actions", "input", "i
 OPTION_ELEMENTS = {"static_select", "multi_static_select", "checkboxes", "radio_buttons", "overflow"}
 MAX_TEXT = 40_000
 RESPONSE_URL_USES = 5
+APP_LEVEL_METHODS = {"apps.connections.open"}  # these take an app-level token (xapp-)
 
 
 @dataclass
@@ -258,7 +259,9 @@ class SlackStandIn:
             "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
+            "apps.connections.open": self._apps_connections_open,
         }
+        self.socket_mode = None  # a tests.socket_standin.SocketModeStandIn, set by its attach()
         self.add_user(bot_user_id, "standin-bot", is_bot=True)
         self.reset()
 
@@ -492,7 +495,12 @@ class SlackStandIn:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else form_token
         if not token:
             raise SlackError("not_authed")
-        if not token.startswith(("xoxb-", "xoxp-")):
+        if method in APP_LEVEL_METHODS:
+            if not token.startswith("xapp-"):
+                raise SlackError("not_allowed_token_type")
+            if self.socket_mode is not None and self.socket_mode.is_refused(token):
+                raise SlackError("invalid_auth")
+        elif not token.startswith(("xoxb-", "xoxp-")):
             raise SlackError("invalid_auth")
         with self._lock:
             return 200, {}, {"ok": True, **handler(args)}
@@ -844,6 +852,11 @@ class SlackStandIn:
             if home["id"] == built["id"]:
                 self._homes[user_id] = built
         return {"view": copy.deepcopy(built)}
+
+    def _apps_connections_open(self, args):
+        if self.socket_mode is None:  # no Socket Mode server in this test: as before, unknown
+            raise SlackError("unknown_method", status=404)
+        return {"url": self.socket_mode.issue_url()}
 
     def _views_publish(self, args):
         user_id = args.get("user_id")
