@@ -3,36 +3,71 @@
 from __future__ import annotations
 
 import statistics
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, PlainTextObject
 from slack_sdk.models.views import View
+from sqlalchemy.orm import Session
 
 from bot import blocks as b
 from bot import playbook, texts
 from bot.cases import Cases
 from bot.textutil import human_duration
 from storage import repositories as repo
+from storage.models import Reminder
 
 FOLLOW_UP_ICONS = {"pending": "⏰", "sent": "📬", "failed": "⚠️"}
+FOLLOW_UPS_SHOWN = 15
+FOLLOW_UPS_AHEAD = timedelta(days=7)
+TEAM_WINDOW = timedelta(days=30)
+# The team's numbers are the same for everyone and move slowly; recounting them for every Home
+# render would read a month of cases each time. A minute old is fresh enough.
+TEAM_NUMBERS_TTL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TeamNumbers:
+    computed_at: datetime
+    counts: dict[str, Any]
+    causes: dict[str, int]
+
+
+_team_cache: dict[int, TeamNumbers] = {}
+
+
+def team_numbers(cases: Cases, session: Session, now: datetime) -> TeamNumbers:
+    """The last 30 days' team numbers, recounted at most once a minute per database."""
+    cached = _team_cache.get(id(cases.db))
+    if cached and cached.computed_at <= now < cached.computed_at + TEAM_NUMBERS_TTL:
+        return cached
+    fresh = TeamNumbers(
+        now, repo.team_numbers(session, now - TEAM_WINDOW), repo.cause_counts(session, now - TEAM_WINDOW)
+    )
+    _team_cache[id(cases.db)] = fresh
+    return fresh
+
+
+def my_follow_ups(session: Session, user: str, now: datetime) -> list[Reminder]:
+    """The next follow-ups due this week, then the latest sent or failed ones to fill the list."""
+    upcoming = list(repo.reminders_for(session, user, kind="follow_up", due_before=now + FOLLOW_UPS_AHEAD,
+                                       limit=FOLLOW_UPS_SHOWN))
+    room = FOLLOW_UPS_SHOWN - len(upcoming)
+    recent = repo.latest_reminders(session, user, ("sent", "failed"), kind="follow_up", limit=room) if room else []
+    return upcoming + recent
 
 
 def home_view(cases: Cases, user: str) -> dict[str, Any]:
     now = cases.clock()
     with cases.db.session() as session:
         mine = repo.open_cases_for(session, user, limit=15)
-        reminders = [
-            r for r in repo.reminders_for(session, user, ("pending", "sent", "failed"), limit=40)
-            if r.kind == "follow_up" and (r.status != "pending" or r.due_at <= now + timedelta(days=7))
-        ][:15]
+        reminders = my_follow_ups(session, user, now)
         case_names = {c.id: c.customer for c in mine}
-        for r in reminders:
-            if r.case_id and r.case_id not in case_names:
-                other = repo.get_case(session, r.case_id)
-                case_names[r.case_id] = other.customer if other else None
-        numbers = repo.team_numbers(session, now - timedelta(days=30))
-        causes = repo.cause_counts(session, now - timedelta(days=30))
+        missing = {r.case_id for r in reminders if r.case_id and r.case_id not in case_names}
+        case_names.update({i: c.customer for i, c in repo.cases_by_id(session, missing).items()})
+        team = team_numbers(cases, session, now)
+        numbers, causes = team.counts, team.causes
         agent = repo.get_agent(session, user)
         breather_until = agent.breather_until if agent and agent.breather_until and agent.breather_until > now else None
         mine_rows = [

@@ -301,14 +301,46 @@ def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds
     return result.rowcount
 
 
-def reminders_for(session: Session, recipient: str, statuses: Sequence[str], limit: int = 20) -> Sequence[Reminder]:
+def reminders_for(
+    session: Session, recipient: str, *, kind: str, due_before: datetime, limit: int = 20
+) -> Sequence[Reminder]:
+    """The recipient's next pending reminders of `kind` due before `due_before`, soonest first.
+
+    Reads the (recipient, status, due_at) index from the start of the pending range, so the cost
+    does not depend on how many reminders they were sent in the past.
+    """
     stmt = (
         select(Reminder)
-        .where(Reminder.recipient == recipient, Reminder.status.in_(list(statuses)))
-        .order_by(Reminder.due_at)
+        .where(
+            Reminder.recipient == recipient,
+            Reminder.status == "pending",
+            Reminder.due_at <= due_before,
+            Reminder.kind == kind,
+        )
+        .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
     )
     return session.scalars(stmt).all()
+
+
+def latest_reminders(
+    session: Session, recipient: str, statuses: Sequence[str], *, kind: str, limit: int = 20
+) -> list[Reminder]:
+    """The recipient's most recent reminders of `kind` in `statuses`, newest due first.
+
+    One query per status walks the index backwards, so each stops after `limit` rows.
+    """
+    found: list[Reminder] = []
+    for status in statuses:
+        stmt = (
+            select(Reminder)
+            .where(Reminder.recipient == recipient, Reminder.status == status, Reminder.kind == kind)
+            .order_by(Reminder.due_at.desc(), Reminder.id.desc())
+            .limit(limit)
+        )
+        found.extend(session.scalars(stmt).all())
+    found.sort(key=lambda r: (r.due_at, r.id), reverse=True)
+    return found[:limit]
 
 
 def count_pending(session: Session) -> int:
@@ -316,21 +348,30 @@ def count_pending(session: Session) -> int:
 
 
 def team_numbers(session: Session, since: datetime) -> dict[str, Any]:
-    opened = session.scalar(select(func.count()).select_from(Case).where(Case.opened_at >= since)) or 0
+    """Cases opened and closed since `since`, open now, and the resolve times (each from an index alone)."""
+    opened = session.scalar(select(func.count()).select_from(CASES).where(CASES.c.opened_at >= since)) or 0
     closed = session.execute(
-        select(Case.status, Case.opened_at, Case.closed_at).where(Case.closed_at.is_not(None), Case.closed_at >= since)
+        select(CASES.c.status, CASES.c.opened_at, CASES.c.closed_at).where(CASES.c.closed_at >= since)
     ).all()
     open_now = session.scalar(
-        select(func.count()).select_from(Case).where(Case.status.in_(("open", "escalated")))
+        select(func.count()).select_from(CASES).where(CASES.c.status.in_(("open", "escalated")))
     ) or 0
     durations = sorted((c - o).total_seconds() for s, o, c in closed if s == "resolved")
     return {
         "opened": opened,
-        "resolved": sum(1 for s, _, _ in closed if s == "resolved"),
+        "resolved": len(durations),
         "unresolved": sum(1 for s, _, _ in closed if s == "unresolved"),
         "open_now": open_now,
         "resolve_seconds": durations,
     }
+
+
+def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
+    """Several cases in one query (no steps), keyed by id."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids))).all()}
 
 
 def add_agent_if_missing(session: Session, user_id: str, **fields: Any) -> None:
