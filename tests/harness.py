@@ -63,7 +63,8 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict[str, st
 class AppProcess:
     """`python app.py` in HTTP mode on a free port, pointed at the stand-in."""
 
-    def __init__(self, standin: Any, database_url: str, tmp: Path, **env: str):
+    def __init__(self, standin: Any, database_url: str, tmp: Path, *, script: Path | None = None, **env: str):
+        self.script = script or ROOT / "app.py"  # benchmarks also run bench/bare_app.py or another checkout's app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"app-{self.port}.log"
@@ -87,7 +88,7 @@ class AppProcess:
     def start(self, timeout: float = 20) -> "AppProcess":
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")], cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, str(self.script)], cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
