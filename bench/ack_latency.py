@@ -792,7 +792,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (app logs, SQLite file)")
     ap.add_argument("--fail-on-miss", action="store_true", help="exit 3 when a target is missed")
+    ap.add_argument("--smoke", action="store_true", help="a few requests at low concurrency: seconds, to check it still runs")
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.concurrency, args.requests, args.warmup, args.rounds = 4, 40, 8, 1
     apps = [a.strip() for a in args.apps.split(",") if a.strip()]
     if not apps or any(a not in ("bare", "defuse") for a in apps) or len(set(apps)) != len(apps):
         ap.error("--apps takes bare and/or defuse, comma-separated")

@@ -1008,7 +1008,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="skip timing a claim while --send / --pending rows are due at one instant")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when an idle tick misses the target")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes on SQLite only: seconds, to check it still runs")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.pending, args.send, args.ticks, args.breakdown = 300, 60, 5, 0
+        args.no_pg, args.no_backlog = True, True
     if args.pending < 0 or args.send < 0 or args.ticks < 1 or args.breakdown < 0:
         parser.error("--pending and --send must be >= 0 and --ticks >= 1")
     if args.no_sqlite and args.no_pg:
