@@ -131,3 +131,115 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
+
+
+# --------------------------------------------------------------------------- the stand-in in its own process
+# Under load, a stand-in in the benchmark's own process shares its GIL with the load generator and
+# inflates only Defuse's figures (only Defuse calls the Web API); in a child process it does not.
+def _standin_op(standin: SlackStandIn, op: str, arg: Any) -> Any:
+    from collections import Counter
+
+    if op == "url":
+        return standin.url
+    if op == "issue":  # arg fresh (response_url, trigger_id) pairs
+        return [(standin.new_response_url(), standin.new_trigger_id()) for _ in range(int(arg))]
+    if op == "counts":  # per method and failures, for the ack benchmark
+        calls = standin.calls
+        failed = Counter(f"{c.method}:{c.response.get('error', c.status)}" for c in calls
+                         if c.status != 200 or not c.response.get("ok"))
+        return {"methods": dict(Counter(c.method for c in calls)), "failed": dict(failed),
+                "responses": len(standin.responses())}
+    if op == "call_counts":  # {method: {"calls": n, "ok": n}}, for the scheduler benchmark
+        counts: dict[str, dict[str, int]] = {}
+        for call in standin.calls:
+            entry = counts.setdefault(call.method, {"calls": 0, "ok": 0})
+            entry["calls"] += 1
+            entry["ok"] += int(call.status == 200 and bool(call.response.get("ok")))
+        return counts
+    if op == "reset":
+        standin.reset()
+        return None
+    raise ValueError(op)
+
+
+def _standin_child(conn: Any, root: str) -> None:
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    standin = start_standin()
+    try:
+        while True:
+            try:
+                op, arg = conn.recv()
+            except EOFError:
+                return
+            if op == "stop":
+                conn.send(("ok", None))
+                return
+            try:
+                conn.send(("ok", _standin_op(standin, op, arg)))
+            except Exception as exc:  # report to the parent instead of dying silently
+                conn.send(("error", repr(exc)))
+    finally:
+        standin.stop()
+
+
+class StandInProcess:
+    """The stand-in (workspace seeded as in the tests) in a child process, or with inprocess=True in this one."""
+
+    def __init__(self, inprocess: bool = False):
+        import multiprocessing
+
+        self._local: SlackStandIn | None = None
+        self._proc: Any = None
+        self._conn: Any = None
+        if inprocess:
+            self._local = start_standin()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_standin_child, args=(child, str(ROOT)), name="slack-standin", daemon=True)
+            self._proc.start()
+            child.close()
+        self.url: str = self._call("url")
+
+    def _call(self, op: str, arg: Any = None) -> Any:
+        if self._local is not None:
+            return _standin_op(self._local, op, arg)
+        self._conn.send((op, arg))
+        if not self._conn.poll(60):
+            raise RuntimeError(f"the stand-in process did not answer {op!r}")
+        status, value = self._conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"stand-in {op!r} failed: {value}")
+        return value
+
+    def pids(self) -> list[int]:
+        return [self._proc.pid] if self._proc is not None and self._proc.pid else []
+
+    def issue(self, n: int) -> list[tuple[str, str]]:
+        return self._call("issue", n)
+
+    def counts(self) -> dict[str, Any]:
+        return self._call("counts")
+
+    def call_counts(self) -> dict[str, dict[str, int]]:
+        return self._call("call_counts")
+
+    def reset(self) -> None:
+        self._call("reset")
+
+    def stop(self) -> None:
+        if self._local is not None:
+            self._local.stop()
+            self._local = None
+        elif self._proc is not None:
+            try:
+                if self._proc.is_alive():
+                    self._call("stop")
+            except (RuntimeError, OSError, EOFError):
+                pass
+            self._proc.join(5)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(5)
+            self._proc = None
