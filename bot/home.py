@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, PlainTextObject
-from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot import blocks as b
 from bot import playbook, texts
 from bot.cases import Cases
-from bot.textutil import human_duration
+from bot.textutil import human_duration, truncate
 from storage import repositories as repo
 from storage.models import Reminder
 
@@ -30,8 +28,7 @@ TEAM_NUMBERS_TTL = timedelta(minutes=1)
 @dataclass(frozen=True)
 class TeamNumbers:
     computed_at: datetime
-    counts: dict[str, Any]
-    causes: dict[str, int]
+    blocks: list[dict[str, Any]]  # rendered once per count: the same for everyone
 
 
 _team_cache: dict[int, TeamNumbers] = {}
@@ -42,9 +39,8 @@ def team_numbers(cases: Cases, session: Session, now: datetime) -> TeamNumbers:
     cached = _team_cache.get(id(cases.db))
     if cached and cached.computed_at <= now < cached.computed_at + TEAM_NUMBERS_TTL:
         return cached
-    fresh = TeamNumbers(
-        now, repo.team_numbers(session, now - TEAM_WINDOW), repo.cause_counts(session, now - TEAM_WINDOW)
-    )
+    since = now - TEAM_WINDOW
+    fresh = TeamNumbers(now, _team_blocks(repo.team_numbers(session, since), repo.cause_counts(session, since)))
     _team_cache[id(cases.db)] = fresh
     return fresh
 
@@ -67,7 +63,6 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
         missing = {r.case_id for r in reminders if r.case_id and r.case_id not in case_names}
         case_names.update({i: c.customer for i, c in repo.cases_by_id(session, missing).items()})
         team = team_numbers(cases, session, now)
-        numbers, causes = team.counts, team.causes
         agent = repo.get_agent(session, user)
         breather_until = agent.breather_until if agent and agent.breather_until and agent.breather_until > now else None
         mine_rows = [
@@ -75,39 +70,57 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
             for c in mine
         ]
 
-    items: list[Block] = [HeaderBlock(text=PlainTextObject(text=texts.HOME_HEADER)), b.context(texts.HOME_INTRO)]
+    items: list[dict[str, Any]] = [_header(texts.HOME_HEADER), _context(texts.HOME_INTRO)]
     if breather_until:
-        items.append(b.section(texts.HOME_ON_BREATHER.format(until=b.slack_date(breather_until, "{time}"))))
-    items += [DividerBlock(), HeaderBlock(text=PlainTextObject(text=texts.HOME_MY_CASES))]
+        items.append(_section(texts.HOME_ON_BREATHER.format(until=b.slack_date(breather_until, "{time}"))))
+    items += [DIVIDER, _header(texts.HOME_MY_CASES)]
     if not mine_rows:
-        items.append(b.section(texts.HOME_NO_CASES))
+        items.append(_section(texts.HOME_NO_CASES))
     for case_id, customer, done, status, opened_at, permalink, _esc in mine_rows:
-        items.append(b.section(texts.HOME_CASE_LINE.format(
+        items.append(_section(texts.HOME_CASE_LINE.format(
             number=case_id, customer=b.safe_limited(customer, 100) if customer else "(no name)", done=done,
             total=playbook.TOTAL, status=texts.STATUS_LABELS.get(status, status), when=b.slack_date(opened_at, "{date_short_pretty}"),
             link=f" · <{permalink}|open>" if permalink else "",
         )))
-    items += [DividerBlock(), HeaderBlock(text=PlainTextObject(text=texts.HOME_FOLLOW_UPS))]
+    items += [DIVIDER, _header(texts.HOME_FOLLOW_UPS)]
     if not reminders:
-        items.append(b.section(texts.HOME_NO_FOLLOW_UPS))
+        items.append(_section(texts.HOME_NO_FOLLOW_UPS))
     for r in reminders:
         customer = case_names.get(r.case_id or 0)
         when = r.due_at if r.status != "sent" else (r.sent_at or r.due_at)
-        items.append(b.section(texts.HOME_FOLLOW_UP_LINE.format(
+        items.append(_section(texts.HOME_FOLLOW_UP_LINE.format(
             icon=FOLLOW_UP_ICONS.get(r.status, "•"), number=r.case_id,
             customer=b.safe_limited(customer, 80) if customer else "", state=texts.HOME_FOLLOW_UP_STATES[r.status],
             when=b.slack_date(when),
         )))
+    items += [DIVIDER, _header(texts.HOME_TEAM), *team.blocks]
+    return {"type": "home", "blocks": items[: b.MAX_VIEW_BLOCKS]}
+
+
+# Plain dicts rather than slack_sdk's model classes: their to_dict() validation cost more than the rest
+# of a render. tests/test_home.py checks the result against those classes instead.
+DIVIDER: dict[str, Any] = {"type": "divider"}
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, 150)}}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, b.SECTION_LIMIT)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, b.SECTION_LIMIT)}]}
+
+
+def _team_blocks(numbers: dict[str, Any], causes: dict[str, int]) -> list[dict[str, Any]]:
     median = human_duration(statistics.median(numbers["resolve_seconds"])) if numbers["resolve_seconds"] else "n/a"
-    items += [
-        DividerBlock(),
-        HeaderBlock(text=PlainTextObject(text=texts.HOME_TEAM)),
-        b.section(texts.HOME_TEAM_NUMBERS.format(median=median, **{k: v for k, v in numbers.items() if k != "resolve_seconds"})),
-    ]
+    counts = {k: v for k, v in numbers.items() if k != "resolve_seconds"}
+    blocks = [_section(texts.HOME_TEAM_NUMBERS.format(median=median, **counts))]
     if causes:
         ranked = sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
-        items.append(b.section(texts.HOME_CAUSES.format(
-            causes=", ".join(f"{texts.CAUSES.get(k, k)} ({v})" for k, v in ranked))))
+        blocks.append(_section(texts.HOME_CAUSES.format(causes=", ".join(f"{texts.CAUSES.get(k, k)} ({v})" for k, v in ranked))))
     else:
-        items.append(b.section(texts.HOME_NO_CAUSES))
-    return View(type="home", blocks=items[: b.MAX_VIEW_BLOCKS]).to_dict()
+        blocks.append(_section(texts.HOME_NO_CAUSES))
+    return blocks

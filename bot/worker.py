@@ -50,6 +50,7 @@ class Worker:
         self._in_flight = 0  # requests from Slack being answered right now (for diagnostics)
         self._closed = False
         self._niceness = niceness
+        self._local = threading.local()
         self._threads = [
             threading.Thread(target=self._loop, name=f"work-{n}", daemon=True) for n in range(threads)
         ]
@@ -78,18 +79,20 @@ class Worker:
             return self._in_flight
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Queue `fn(*args, **kwargs)`; blocks while the queue is full. After `drain` it runs here."""
+        """Queue `fn(*args, **kwargs)`; blocks while the queue is full. From a job, or after `drain`, it runs here."""
+        inline = getattr(self._local, "inside", False)  # a job queueing more work must not wait on a full queue
         with self._lock:
-            closed = self._closed
-            if not closed:
+            inline = inline or self._closed  # shutting down: do it here rather than drop it
+            if not inline:
                 self._pending += 1
-        if closed:  # shutting down: do it here rather than drop it
+        if inline:
             self._call(fn, args, kwargs)
             return
         self._jobs.put((fn, args, kwargs))
 
     def _loop(self) -> None:
         lower_this_threads_priority(self._niceness)
+        self._local.inside = True
         while True:
             job = self._jobs.get()
             if job is STOP:

@@ -135,3 +135,14 @@ def test_a_step_click_looks_up_the_customers_earlier_cases_once(cases, monkeypat
     snapshot = cases.get(case.id)  # the re-render that follows the click
     assert snapshot is not None and [p.id for p in snapshot.prior] == [earlier.id]
     assert calls == [1]
+
+
+def test_the_home_view_is_valid_block_kit_and_escapes_customer_names(cases):
+    from slack_sdk.models.views import View
+
+    case_id = closed_case(cases, "<!channel> *Acme* & Co", opened=NOW - timedelta(days=1))
+    follow_up(cases, case_id, NOW + timedelta(days=1), "pending")
+    view = home.home_view(cases, AGENT)
+    assert View(**view).to_dict() == view  # slack_sdk's model classes accept it unchanged
+    shown = json.dumps(view)
+    assert "<!channel>" not in shown and "&amp; Co" in shown  # no ping, no broken markup

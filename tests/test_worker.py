@@ -96,3 +96,17 @@ def test_a_failing_job_does_not_stop_the_others(caplog):
     assert worker.drain(timeout=2)
     assert done.is_set()
     assert "post-ack work failed" in caplog.text
+
+
+def test_a_job_that_queues_more_work_does_not_wait_on_a_full_queue():
+    worker = Worker(threads=1, capacity=1)
+    done = threading.Event()
+
+    def fan_out() -> None:
+        for _ in range(3):  # more than the queue holds, from the only worker thread
+            worker.submit(lambda: None)
+        done.set()
+
+    worker.submit(fan_out)
+    assert done.wait(2), "the worker deadlocked on its own full queue"
+    assert worker.drain(timeout=2)
