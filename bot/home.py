@@ -45,13 +45,11 @@ def team_numbers(cases: Cases, session: Session, now: datetime) -> TeamNumbers:
     return fresh
 
 
-def my_follow_ups(session: Session, user: str, now: datetime) -> list[Reminder]:
+def my_follow_ups(session: Session, user: str, now: datetime) -> list[tuple[Reminder, str | None]]:
     """The next follow-ups due this week, then the latest sent or failed ones to fill the list."""
-    upcoming = list(repo.reminders_for(session, user, kind="follow_up", due_before=now + FOLLOW_UPS_AHEAD,
-                                       limit=FOLLOW_UPS_SHOWN))
-    room = FOLLOW_UPS_SHOWN - len(upcoming)
-    recent = repo.latest_reminders(session, user, ("sent", "failed"), kind="follow_up", limit=room) if room else []
-    return upcoming + recent
+    upcoming, recent = repo.home_follow_ups(session, user, kind="follow_up", due_before=now + FOLLOW_UPS_AHEAD,
+                                            recent=("sent", "failed"), limit=FOLLOW_UPS_SHOWN)
+    return (upcoming + recent)[:FOLLOW_UPS_SHOWN]
 
 
 def home_view(cases: Cases, user: str) -> dict[str, Any]:
@@ -59,16 +57,10 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
     with cases.db.session() as session:
         mine = repo.open_cases_for(session, user, limit=15)
         reminders = my_follow_ups(session, user, now)
-        case_names = {c.id: c.customer for c in mine}
-        missing = {r.case_id for r in reminders if r.case_id and r.case_id not in case_names}
-        case_names.update({i: c.customer for i, c in repo.cases_by_id(session, missing).items()})
         team = team_numbers(cases, session, now)
         agent = repo.get_agent(session, user)
         breather_until = agent.breather_until if agent and agent.breather_until and agent.breather_until > now else None
-        mine_rows = [
-            (c.id, c.customer, sum(1 for s in c.steps if s.done), c.status, c.opened_at, c.permalink, c.escalation)
-            for c in mine
-        ]
+        mine_rows = [(c.id, c.customer, done, c.status, c.opened_at, c.permalink) for c, done in mine]
 
     items: list[dict[str, Any]] = [_header(texts.HOME_HEADER), _context(texts.HOME_INTRO)]
     if breather_until:
@@ -76,7 +68,7 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
     items += [DIVIDER, _header(texts.HOME_MY_CASES)]
     if not mine_rows:
         items.append(_section(texts.HOME_NO_CASES))
-    for case_id, customer, done, status, opened_at, permalink, _esc in mine_rows:
+    for case_id, customer, done, status, opened_at, permalink in mine_rows:
         items.append(_section(texts.HOME_CASE_LINE.format(
             number=case_id, customer=b.safe_limited(customer, 100) if customer else "(no name)", done=done,
             total=playbook.TOTAL, status=texts.STATUS_LABELS.get(status, status), when=b.slack_date(opened_at, "{date_short_pretty}"),
@@ -85,8 +77,7 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
     items += [DIVIDER, _header(texts.HOME_FOLLOW_UPS)]
     if not reminders:
         items.append(_section(texts.HOME_NO_FOLLOW_UPS))
-    for r in reminders:
-        customer = case_names.get(r.case_id or 0)
+    for r, customer in reminders:
         when = r.due_at if r.status != "sent" else (r.sent_at or r.due_at)
         items.append(_section(texts.HOME_FOLLOW_UP_LINE.format(
             icon=FOLLOW_UP_ICONS.get(r.status, "•"), number=r.case_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -100,15 +100,21 @@ def count_prior_cases(session: Session, *, name_key: str | None, email: str | No
     return session.scalar(select(func.count()).select_from(Case).where(match, Case.id < before_id)) or 0
 
 
-def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> Sequence[Case]:
+def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> list[tuple[Case, int]]:
+    """The owner's open cases, newest first, each with how many steps are done (one query)."""
+    done = (
+        select(func.count())
+        .where(STEPS.c.case_id == Case.id, STEPS.c.done.is_(True))
+        .correlate(Case)
+        .scalar_subquery()
+    )
     stmt = (
-        select(Case)
+        select(Case, done)
         .where(Case.owner_id == owner_id, Case.status.in_(("open", "escalated")))
-        .options(selectinload(Case.steps))
         .order_by(Case.opened_at.desc())
         .limit(limit)
     )
-    return session.scalars(stmt).all()
+    return [(case, count) for case, count in session.execute(stmt).all()]
 
 
 def status_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
@@ -301,6 +307,25 @@ def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds
     return result.rowcount
 
 
+def _next_due(recipient: str, kind: str, due_before: datetime, limit: int) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.recipient == recipient, Reminder.status == "pending", Reminder.due_at <= due_before,
+               Reminder.kind == kind)
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+
+
+def _latest(recipient: str, status: str, kind: str, limit: int) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.recipient == recipient, Reminder.status == status, Reminder.kind == kind)
+        .order_by(Reminder.due_at.desc(), Reminder.id.desc())
+        .limit(limit)
+    )
+
+
 def reminders_for(
     session: Session, recipient: str, *, kind: str, due_before: datetime, limit: int = 20
 ) -> Sequence[Reminder]:
@@ -309,38 +334,31 @@ def reminders_for(
     Reads the (recipient, status, due_at) index from the start of the pending range, so the cost
     does not depend on how many reminders they were sent in the past.
     """
-    stmt = (
-        select(Reminder)
-        .where(
-            Reminder.recipient == recipient,
-            Reminder.status == "pending",
-            Reminder.due_at <= due_before,
-            Reminder.kind == kind,
-        )
-        .order_by(Reminder.due_at, Reminder.id)
-        .limit(limit)
-    )
+    ids = _next_due(recipient, kind, due_before, limit).subquery()
+    stmt = select(Reminder).where(Reminder.id.in_(select(ids.c.id))).order_by(Reminder.due_at, Reminder.id)
     return session.scalars(stmt).all()
 
 
-def latest_reminders(
-    session: Session, recipient: str, statuses: Sequence[str], *, kind: str, limit: int = 20
-) -> list[Reminder]:
-    """The recipient's most recent reminders of `kind` in `statuses`, newest due first.
+def home_follow_ups(
+    session: Session, recipient: str, *, kind: str, due_before: datetime, recent: Sequence[str], limit: int
+) -> tuple[list[tuple[Reminder, str | None]], list[tuple[Reminder, str | None]]]:
+    """For the Home tab, in one round trip: the next pending reminders (soonest first) and the latest
+    ones in `recent` statuses (newest first), at most `limit` of each, with their case's customer.
 
-    One query per status walks the index backwards, so each stops after `limit` rows.
+    Each part is its own LIMITed walk of the (recipient, status, due_at) index, so the cost does not
+    grow with the recipient's history.
     """
-    found: list[Reminder] = []
-    for status in statuses:
-        stmt = (
-            select(Reminder)
-            .where(Reminder.recipient == recipient, Reminder.status == status, Reminder.kind == kind)
-            .order_by(Reminder.due_at.desc(), Reminder.id.desc())
-            .limit(limit)
-        )
-        found.extend(session.scalars(stmt).all())
-    found.sort(key=lambda r: (r.due_at, r.id), reverse=True)
-    return found[:limit]
+    parts = [_next_due(recipient, kind, due_before, limit)] + [_latest(recipient, s, kind, limit) for s in recent]
+    ids = union_all(*(select(part.subquery().c.id) for part in parts)).subquery()
+    stmt = (
+        select(Reminder, Case.customer)
+        .outerjoin(Case, Case.id == Reminder.case_id)
+        .where(Reminder.id.in_(select(ids.c.id)))
+    )
+    rows = [(reminder, customer) for reminder, customer in session.execute(stmt).all()]
+    upcoming = sorted((r for r in rows if r[0].status == "pending"), key=lambda r: (r[0].due_at, r[0].id))
+    latest = sorted((r for r in rows if r[0].status != "pending"), key=lambda r: (r[0].due_at, r[0].id), reverse=True)
+    return upcoming, latest[:limit]
 
 
 def count_pending(session: Session) -> int:
@@ -364,14 +382,6 @@ def team_numbers(session: Session, since: datetime) -> dict[str, Any]:
         "open_now": open_now,
         "resolve_seconds": durations,
     }
-
-
-def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
-    """Several cases in one query (no steps), keyed by id."""
-    ids = sorted(set(case_ids))
-    if not ids:
-        return {}
-    return {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids))).all()}
 
 
 def add_agent_if_missing(session: Session, user_id: str, **fields: Any) -> None:

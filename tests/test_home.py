@@ -146,3 +146,18 @@ def test_the_home_view_is_valid_block_kit_and_escapes_customer_names(cases):
     assert View(**view).to_dict() == view  # slack_sdk's model classes accept it unchanged
     shown = json.dumps(view)
     assert "<!channel>" not in shown and "&amp; Co" in shown  # no ping, no broken markup
+
+
+def test_reminders_for_returns_the_next_due_not_the_history(cases):
+    for n in range(30):
+        old = closed_case(cases, f"Old {n}", opened=NOW - timedelta(days=300 - n))
+        follow_up(cases, old, NOW - timedelta(days=290 - n), "sent")
+    due = {}
+    for days in (5, 1, 20, 3, 2):
+        case_id = closed_case(cases, f"Due in {days}", opened=NOW - timedelta(days=1))
+        follow_up(cases, case_id, NOW + timedelta(days=days), "pending")
+        due[case_id] = days
+    with cases.db.session() as session:
+        found = repo.reminders_for(session, AGENT, kind="follow_up", due_before=NOW + timedelta(days=7), limit=3)
+        assert [due[r.case_id] for r in found] == [1, 2, 3]
+        assert all(r.status == "pending" for r in found)
