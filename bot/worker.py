@@ -42,7 +42,7 @@ def lower_this_threads_priority(niceness: int) -> bool:
 
 
 class Worker:
-    def __init__(self, threads: int = 4, capacity: int = 1000, niceness: int = 10):
+    def __init__(self, threads: int = 4, capacity: int = 1000, niceness: int = 5):
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
