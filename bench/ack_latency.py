@@ -43,12 +43,9 @@ import argparse
 import http.client
 import itertools
 import json
-import multiprocessing
 import os
 import platform
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,6 +53,7 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +61,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.harness import SECRET, TOKEN, free_port, sign  # noqa: E402
-from tests.slack_standin import SlackStandIn  # noqa: E402
+from common import StandInProcess as StandIn  # noqa: E402  (bench/common.py puts the repo on sys.path)
+from tests.harness import AppProcess, sign  # noqa: E402
 
 TARGET_P99_MS = 100.0
 TARGET_P99_CONCURRENCY = 20
@@ -75,118 +73,6 @@ PROBLEMS = ("charged twice", "order never arrived", "refund still missing", "loc
 
 class BenchError(Exception):
     """Something broke: the numbers would be meaningless."""
-
-
-# --------------------------------------------------------------------------- the Slack stand-in
-def seed(standin: SlackStandIn) -> None:
-    try:
-        from tests.conftest import seed_workspace
-    except Exception:  # pytest missing: seed what /angry needs
-        standin.add_channel("CSUPPORT", "support")
-        for user, name in zip(USERS, ("alex", "sam", "kim", "robin")):
-            standin.add_user(user, name)
-        return
-    seed_workspace(standin)
-
-
-def _standin_op(standin: SlackStandIn, op: str, arg: Any) -> Any:
-    if op == "url":
-        return standin.url
-    if op == "issue":  # arg fresh (response_url, trigger_id) pairs
-        return [(standin.new_response_url(), standin.new_trigger_id()) for _ in range(int(arg))]
-    if op == "counts":
-        calls = standin.calls
-        failed = Counter(
-            f"{c.method}:{c.response.get('error', c.status)}" for c in calls if c.status != 200 or not c.response.get("ok")
-        )
-        return {"methods": dict(Counter(c.method for c in calls)), "failed": dict(failed),
-                "responses": len(standin.responses())}
-    if op == "reset":
-        standin.reset()
-        return None
-    raise ValueError(op)
-
-
-def _standin_child(conn: Any) -> None:
-    """Body of the stand-in process: serve the stand-in and answer commands from the pipe."""
-    standin = SlackStandIn().start()
-    seed(standin)
-    try:
-        while True:
-            try:
-                op, arg = conn.recv()
-            except EOFError:
-                return
-            if op == "stop":
-                conn.send(("ok", None))
-                return
-            try:
-                conn.send(("ok", _standin_op(standin, op, arg)))
-            except Exception as exc:  # report to the parent instead of dying silently
-                conn.send(("error", repr(exc)))
-    finally:
-        standin.stop()
-
-
-class StandIn:
-    """The stand-in, in this process or (default) in a child process driven over a pipe."""
-
-    def __init__(self, inprocess: bool):
-        self.inprocess = inprocess
-        self._local: SlackStandIn | None = None
-        self._proc: Any = None
-        self._conn: Any = None
-        self.url = ""
-
-    def start(self) -> "StandIn":
-        if self.inprocess:
-            self._local = SlackStandIn().start()
-            seed(self._local)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            self._conn, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_standin_child, args=(child,), name="slack-standin", daemon=True)
-            self._proc.start()
-            child.close()
-        self.url = self._call("url")
-        return self
-
-    def _call(self, op: str, arg: Any = None) -> Any:
-        if self._local is not None:
-            return _standin_op(self._local, op, arg)
-        self._conn.send((op, arg))
-        if not self._conn.poll(60):
-            raise BenchError(f"the stand-in process did not answer {op!r}")
-        status, value = self._conn.recv()
-        if status != "ok":
-            raise BenchError(f"stand-in {op!r} failed: {value}")
-        return value
-
-    def pids(self) -> list[int]:
-        return [self._proc.pid] if self._proc is not None and self._proc.pid else []
-
-    def issue(self, n: int) -> list[tuple[str, str]]:
-        return self._call("issue", n)
-
-    def counts(self) -> dict[str, Any]:
-        return self._call("counts")
-
-    def reset(self) -> None:
-        self._call("reset")
-
-    def stop(self) -> None:
-        if self._local is not None:
-            self._local.stop()
-        elif self._proc is not None:
-            try:
-                if self._proc.is_alive():
-                    self._call("stop")
-            except (BenchError, OSError, EOFError):
-                pass
-            self._proc.join(5)
-            if self._proc.is_alive():
-                self._proc.terminate()
-                self._proc.join(5)
 
 
 # --------------------------------------------------------------------------- the apps under test
@@ -240,88 +126,43 @@ class OtherLoad:
         return max(0.0, ((busy1 - self.busy0) - (own1 - self.own0)) / wall)
 
 
-class AppServer:
-    """One app as a subprocess on a free 127.0.0.1 port, with its output in a log file."""
+class AppServer(AppProcess):
+    """One app run by the test harness (a subprocess on a free 127.0.0.1 port, output in a log file),
+    optionally under bench/profile_app.py or bench/trace_app.py."""
 
     def __init__(self, name: str, script: Path, standin_url: str, workdir: Path, posts_per_request: int,
                  log_level: str, extra_env: dict[str, str] | None = None, wrapper: str | None = None,
                  wrapper_out: Path | None = None):
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = dict(extra_env or {})
+        database_url = env.pop("DATABASE_URL", f"sqlite:///{workdir / 'unused.db'}")
+        if wrapper:  # the wrapper runs the app named in WRAPPED_APP and writes to <WRAPPER>_OUT
+            env.update({"WRAPPED_APP": str(script), f"{wrapper.upper()}_OUT": str(wrapper_out)})
+        super().__init__(SimpleNamespace(url=standin_url), database_url, workdir,
+                         script=ROOT / "bench" / f"{wrapper}_app.py" if wrapper else script,
+                         LOG_LEVEL=log_level, PYTHONUNBUFFERED="1", SCHEDULER_TICK_SECONDS="10", **env)
         self.name = name
-        self.script = script
-        self.wrapper = wrapper  # "profile" or "trace": run the app under bench/<wrapper>_app.py
-        self.wrapper_out = wrapper_out
         self.posts_per_request = posts_per_request
-        self.port = free_port()
-        self.workdir = workdir
-        self.log_path = workdir / f"{name}.log"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_") and k != "DATABASE_URL"},
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": standin_url,
-            "PORT": str(self.port),
-            "LOG_LEVEL": log_level,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-            **({f"{wrapper.upper()}_OUT": str(wrapper_out)} if wrapper else {}),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
 
     def start(self, timeout: float = 30.0) -> "AppServer":
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
-        command = [sys.executable, str(self.script)]
-        if self.wrapper:
-            command = [sys.executable, str(ROOT / "bench" / f"{self.wrapper}_app.py"), str(self.script)]
-        self.proc = subprocess.Popen(
-            command, cwd=self.workdir, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"{self.name} exited with {self.proc.returncode} at start:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("GET", "/healthz")
-                ok = conn.getresponse().status == 200
-                conn.close()
-                if ok:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise BenchError(f"{self.name} did not answer /healthz within {timeout:.0f}s:\n{self.log_tail()}")
+        try:
+            super().start(timeout)
+        except RuntimeError as exc:
+            raise BenchError(f"{self.name} did not start: {exc}") from None
+        return self
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def cpu_seconds(self) -> float | None:
         """user+system CPU time of the app process (all its threads), from /proc."""
-        return process_cpu(self.proc.pid) if self.alive() else None
+        return process_cpu(self.proc.pid) if self.proc is not None and self.alive() else None
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return "\n".join(self.log().splitlines()[-lines:])
 
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return self.proc.returncode
+    def stop(self) -> int | None:  # type: ignore[override]
+        return super().stop() if self.proc is not None else None
 
 
 # --------------------------------------------------------------------------- load generation
@@ -792,7 +633,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (app logs, SQLite file)")
     ap.add_argument("--fail-on-miss", action="store_true", help="exit 3 when a target is missed")
+    ap.add_argument("--smoke", action="store_true", help="a few requests at low concurrency: seconds, to check it still runs")
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.concurrency, args.requests, args.warmup, args.rounds = 4, 40, 8, 1
     apps = [a.strip() for a in args.apps.split(",") if a.strip()]
     if not apps or any(a not in ("bare", "defuse") for a in apps) or len(set(apps)) != len(apps):
         ap.error("--apps takes bare and/or defuse, comma-separated")
@@ -817,13 +661,13 @@ def main(argv: list[str] | None = None) -> int:
     for directory in (args.profile, args.trace):
         if directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
-    standin = StandIn(args.standin_inprocess)
+    standin: StandIn | None = None
     servers: dict[str, AppServer] = {}
     phases: list[Phase] = []
     broken: str | None = None
     started = time.perf_counter()
     try:
-        standin.start()
+        standin = StandIn(args.standin_inprocess)
         specs = {
             "bare": (ROOT / "bench" / "bare_app.py", 0, {}),
             "defuse": (Path(args.defuse_app).resolve(), 2, {"DATABASE_URL": f"sqlite:///{tmp / 'defuse' / 'defuse.db'}",
@@ -850,14 +694,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  p50 {s['p50_ms']:.1f} ms  p99 {s['p99_ms']:.1f} ms  {s['throughput_rps']:.0f} req/s  "
                       f"non-200 {s['non_200']}  drain {phase.drain_s:.2f} s", flush=True)
                 phases.append(phase)
-    except BenchError as exc:
+    except (BenchError, RuntimeError) as exc:  # RuntimeError: the stand-in process
         broken = str(exc)
     except KeyboardInterrupt:
         broken = "interrupted"
     finally:
         for server in servers.values():
             server.stop()
-        standin.stop()
+        if standin is not None:
+            standin.stop()
 
     result: dict[str, Any] = {}
     if phases:

@@ -2,7 +2,7 @@
 
 Same construction as app.py — `App(client=..., signing_secret=..., authorize=..., listener_executor=
 ThreadPoolExecutor(32), logger=...)`, Bolt's WSGI adapter at /slack/events, waitress with threads=16 —
-but its `/angry` listener only calls ack(). Whatever ack latency Defuse shows beyond this app's is
+but its listeners (`/angry`, any button, `app_home_opened`) only ack. Whatever ack latency Defuse shows beyond this app's is
 Defuse's own doing (its listeners, middleware and, above all, its post-ack work competing for CPU).
 
 Configured like app.py through the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL,
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,14 @@ def build() -> App:
     @bolt.command("/angry")
     def angry(ack: Ack) -> None:
         ack()
+
+    @bolt.action(re.compile(".*"))  # every button: the step click baseline
+    def any_action(ack: Ack) -> None:
+        ack()
+
+    @bolt.event("app_home_opened")  # Bolt acks events itself
+    def home_opened() -> None:
+        return None
 
     return bolt
 

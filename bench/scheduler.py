@@ -53,7 +53,6 @@ import io
 import json
 import logging
 import math
-import multiprocessing
 import os
 import platform
 import pstats
@@ -63,16 +62,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import StandInProcess, Unavailable, pg_database  # noqa: E402  (bench/common.py puts the repo on sys.path)
 
 IDLE_TARGET_MS = 10.0
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -91,17 +87,6 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
     return ordered[rank - 1]
-
-
-def bypass_proxy_for_loopback() -> None:
-    for var in ("NO_PROXY", "no_proxy"):
-        hosts = [h.strip() for h in os.environ.get(var, "").split(",") if h.strip()]
-        if "127.0.0.1" not in hosts:
-            os.environ[var] = ",".join(hosts + ["127.0.0.1", "localhost"])
-
-
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 class Timer:
@@ -134,127 +119,7 @@ class Timer:
 
 
 # --------------------------------------------------------------------------- the Slack stand-in
-def _standin_child(conn: Any, root: str) -> None:
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from tests.conftest import seed_workspace
-    from tests.slack_standin import SlackStandIn
-
-    server = SlackStandIn().start()
-    seed_workspace(server)
-    conn.send(server.url)
-    try:
-        while True:
-            command = conn.recv()
-            if command == "stop":
-                break
-            if command == "reset":
-                server.reset()
-                conn.send(True)
-            elif command == "counts":
-                conn.send(_call_counts(server))
-    finally:
-        server.stop()
-        conn.close()
-
-
-def _call_counts(server: Any) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"calls": 0, "ok": 0})
-    for call in server.calls:
-        counts[call.method]["calls"] += 1
-        if call.status == 200 and call.response.get("ok"):
-            counts[call.method]["ok"] += 1
-    return {method: dict(value) for method, value in counts.items()}
-
-
-class StandIn:
-    """The stand-in in a child process (default) or in a thread of this process."""
-
-    def __init__(self, inprocess: bool) -> None:
-        bypass_proxy_for_loopback()
-        self.inprocess = inprocess
-        self._server: Any = None
-        self._proc: Any = None
-        self._conn: Any = None
-        if inprocess:
-            from tests.conftest import seed_workspace
-            from tests.slack_standin import SlackStandIn
-
-            self._server = SlackStandIn().start()
-            seed_workspace(self._server)
-            self.url = self._server.url
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            parent, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_standin_child, args=(child, str(ROOT)), name="slack-standin", daemon=True)
-            self._proc.start()
-            child.close()
-            if not parent.poll(30):
-                self._proc.kill()
-                raise RuntimeError("the Slack stand-in child process did not start within 30 s")
-            self._conn = parent
-            self.url = parent.recv()
-
-    def reset(self) -> None:
-        if self._server is not None:
-            self._server.reset()
-        else:
-            self._conn.send("reset")
-            self._conn.recv()
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        if self._server is not None:
-            return _call_counts(self._server)
-        self._conn.send("counts")
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._proc is not None:
-            try:
-                self._conn.send("stop")
-            except (BrokenPipeError, OSError):
-                pass
-            self._proc.join(10)
-            if self._proc.is_alive():
-                self._proc.terminate()
-                self._proc.join(5)
-            self._proc = None
-
-
 # --------------------------------------------------------------------------- databases
-class PgUnavailable(Exception):
-    pass
-
-
-@contextmanager
-def pg_database(admin_url: str) -> Iterator[str]:
-    """A fresh database on the server of admin_url (CREATE DATABASE), dropped afterwards."""
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - psycopg is in requirements
-        raise PgUnavailable(f"psycopg is not installed ({exc})") from None
-    from sqlalchemy.engine import make_url
-
-    try:
-        with psycopg.connect(libpq(admin_url), connect_timeout=3, autocommit=True) as conn:
-            name = "defuse_bench_" + uuid.uuid4().hex[:12]
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:
-        raise PgUnavailable(f"cannot connect to {admin_url} or create a database there: {exc}") from None
-    url = make_url(libpq(admin_url)).set(drivername="postgresql+psycopg", database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        try:
-            with psycopg.connect(libpq(admin_url), connect_timeout=5, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except Exception as exc:
-            print(f"warning: could not drop benchmark database {name}: {exc}", file=sys.stderr)
-
-
 def bulk_insert_future(db: Any, count: int, *, start: int, now: datetime, seed: int) -> float:
     """Insert `count` pending reminders due 1 hour .. 30 days from now (random order); seconds taken."""
     from sqlalchemy import insert
@@ -508,7 +373,7 @@ def split(total: float, timer: Timer, count: int) -> dict[str, Any]:
     }
 
 
-def send_real(db: Any, standin: StandIn, count: int) -> dict[str, Any]:
+def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     from bot.cases import Cases
     from bot.config import load_config
     from bot.reminders import ReminderEngine
@@ -552,7 +417,7 @@ def send_real(db: Any, standin: StandIn, count: int) -> dict[str, Any]:
     result.update({
         "count": count, "sent": stats.sent, "claimed": stats.claimed, "retried": stats.retried,
         "failed": stats.failed, "lost": stats.lost, "errors": sorted(set(stats.errors))[:5],
-        "api_calls": api_calls, "standin_calls": standin.counts(), "rows": status_counts(db, "real"),
+        "api_calls": api_calls, "standin_calls": standin.call_counts(), "rows": status_counts(db, "real"),
     })
     posted = result["standin_calls"].get("chat.postMessage", {}).get("ok", 0)
     result["ok"] = stats.sent == count and result["rows"].get("sent") == count and posted == count
@@ -779,7 +644,7 @@ def session_breakdown(db: Any, n: int) -> dict[str, Any]:
     return {"n": len(ids), "rounds": rounds, "variants": results}
 
 
-def run_backend(name: str, url: str, args: argparse.Namespace, standin: StandIn | None) -> dict[str, Any]:
+def run_backend(name: str, url: str, args: argparse.Namespace, standin: StandInProcess | None) -> dict[str, Any]:
     from storage.db import Database
 
     db = Database(url)
@@ -1008,7 +873,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="skip timing a claim while --send / --pending rows are due at one instant")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when an idle tick misses the target")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes on SQLite only: seconds, to check it still runs")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.pending, args.send, args.ticks, args.breakdown = 300, 60, 5, 0
+        args.no_pg, args.no_backlog = True, True
     if args.pending < 0 or args.send < 0 or args.ticks < 1 or args.breakdown < 0:
         parser.error("--pending and --send must be >= 0 and --ticks >= 1")
     if args.no_sqlite and args.no_pg:
@@ -1040,12 +909,12 @@ def main(argv: list[str] | None = None) -> int:
     print("environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), flush=True)
     results: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
-    standin: StandIn | None = None
+    standin: StandInProcess | None = None
     tmp = Path(tempfile.mkdtemp(prefix="defuse-sched-bench-"))
     started = time.perf_counter()
     try:
         if args.send and not args.no_real:
-            standin = StandIn(args.standin_inprocess)
+            standin = StandInProcess(args.standin_inprocess)
             print(f"stand-in: {standin.url} ({'in this process' if args.standin_inprocess else 'child process'})")
         if not args.no_sqlite:
             results["sqlite"] = run_backend("sqlite", f"sqlite:///{tmp / 'bench.db'}", args, standin)
@@ -1055,7 +924,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 with pg_database(args.pg_url) as url:
                     results["postgresql"] = run_backend("postgresql", url, args, standin)
-            except PgUnavailable as exc:
+            except Unavailable as exc:
                 skipped["postgresql"] = str(exc)
                 print(f"PostgreSQL skipped: {exc}", flush=True)
     finally:

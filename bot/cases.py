@@ -323,7 +323,11 @@ class Cases:
     def set_step(
         self, case_id: int, number: int, *, done: bool, user: str, details: dict[str, Any] | None = None
     ) -> tuple[bool, CaseSnapshot]:
-        """Tick or untick a step. Returns (changed, snapshot); a repeated request changes nothing."""
+        """Tick or untick a step. Returns (changed, snapshot); a repeated request changes nothing.
+
+        The snapshot is a light one (no history or prior cases): callers re-render from `get` anyway,
+        and the repeat-customer lookup would otherwise run twice per click.
+        """
         playbook.step(number)
         now = self.clock()
         with self.db.session() as session:
@@ -340,7 +344,7 @@ class Cases:
                 session.expire_all()
                 case = repo.get_case(session, case_id)
                 assert case is not None
-            return changed, self._snapshot(session, case)
+            return changed, self._snapshot(session, case, light=True)
 
     def edit(
         self,

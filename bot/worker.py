@@ -1,84 +1,140 @@
-"""Post-ack work on a few threads of its own.
+"""Post-ack work on a few threads of its own, at a lower priority than answering Slack.
 
 Bolt runs listeners on its thread pool and answers Slack once a listener has called ack(). If that
 same thread then does the slow part (database, rendering, Web API calls), a burst of requests can
 occupy every pool thread and the next request waits to be acknowledged. Listeners therefore ack,
-hand the rest to this worker and return. Queued work also waits briefly while requests from Slack
-are being answered (`request()`), so under a burst the acks go first and the work catches up after.
+hand the rest to this worker and return.
+
+Acks go first without any waiting: the worker threads ask the operating system for a lower
+scheduling priority (a higher nice value, per thread on Linux), so when the CPU is short the threads
+answering requests run first, and when it is not the work runs at once. A fixed pause per job would
+instead cap throughput exactly when the rate is high. The queue is bounded: when it is full,
+`submit` blocks the listener thread (after its ack) until there is room, so an overload slows new
+work down instead of growing memory without limit.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
+Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+STOP: Any = None  # put once per thread to end it
+
+
+def lower_this_threads_priority(niceness: int) -> bool:
+    """Raise the calling thread's nice value (Linux applies it to the one thread); False if not possible."""
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        return True
+    except OSError:  # not permitted or not supported here: run at normal priority
+        return False
+
 
 class Worker:
-    def __init__(self, threads: int = 4):
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+    def __init__(self, threads: int = 4, capacity: int = 1000, niceness: int = 5):
+        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
-        self._front = 0  # requests from Slack being answered right now
-        self._front_idle = threading.Condition(threading.Lock())
+        self._in_flight = 0  # requests from Slack being answered right now (for diagnostics)
+        self._closed = False
+        self._niceness = niceness
+        self._local = threading.local()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"work-{n}", daemon=True) for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     @contextmanager
     def request(self) -> Iterator[None]:
-        """Around answering a request from Slack: queued work waits (briefly) so the ack goes first."""
-        with self._front_idle:
-            self._front += 1
+        """Around answering a request from Slack. Queued work does not wait for it: priority does that."""
+        with self._lock:
+            self._in_flight += 1
         try:
             yield
         finally:
-            with self._front_idle:
-                self._front -= 1
-                if not self._front:
-                    self._front_idle.notify_all()
-
-    def _yield_to_requests(self, most: float = 0.05) -> None:
-        deadline = time.monotonic() + most
-        with self._front_idle:
-            while self._front and time.monotonic() < deadline:
-                self._front_idle.wait(max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                self._in_flight -= 1
 
     @property
     def pending(self) -> int:
         with self._lock:
             return self._pending
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    @property
+    def in_flight(self) -> int:
         with self._lock:
-            self._pending += 1
-        try:
-            self._pool.submit(self._run, fn, args, kwargs)
-        except RuntimeError:  # shutting down: do it here rather than drop it
-            self._run(fn, args, kwargs)
+            return self._in_flight
 
-    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Queue `fn(*args, **kwargs)`; blocks while the queue is full. From a job, or after `drain`, it runs here."""
+        inline = getattr(self._local, "inside", False)  # a job queueing more work must not wait on a full queue
+        with self._lock:
+            inline = inline or self._closed  # shutting down: do it here rather than drop it
+            if not inline:
+                self._pending += 1
+        if inline:
+            self._call(fn, args, kwargs)
+            return
+        self._jobs.put((fn, args, kwargs))
+
+    def _loop(self) -> None:
+        lower_this_threads_priority(self._niceness)
+        self._local.inside = True
+        while True:
+            job = self._jobs.get()
+            if job is STOP:
+                return
+            try:
+                self._call(*job)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
-            self._yield_to_requests()
             fn(*args, **kwargs)
         except Exception:  # listeners report to the user themselves; this is the last net
             log.exception("post-ack work failed")
-        finally:
-            with self._lock:
-                self._pending -= 1
-                self._idle.notify_all()
 
     def drain(self, timeout: float) -> bool:
-        """Finish queued work for up to `timeout` seconds; True if nothing is left."""
+        """Finish queued work for up to `timeout` seconds, then stop the threads; True if nothing is left."""
         deadline = time.monotonic() + timeout
         with self._lock:
+            self._closed = True
             while self._pending and time.monotonic() < deadline:
                 self._idle.wait(max(0.0, deadline - time.monotonic()))
             left = self._pending
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._discard_queued()
+        for _ in self._threads:
+            try:
+                self._jobs.put_nowait(STOP)
+            except queue.Full:  # a thread is stuck in a job and the queue is full: it is a daemon
+                break
         if left:
             log.warning("stopping with %s request(s) not finished", left)
         return not left
+
+    def _discard_queued(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not STOP:
+                with self._lock:
+                    self._pending -= 1

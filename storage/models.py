@@ -53,6 +53,13 @@ class Base(DeclarativeBase):
 
 class Case(Base):
     __tablename__ = "cases"
+    # App Home: my open cases (owner, status, newest first) and the team's last 30 days, read from the
+    # indexes alone (closed_at carries status and opened_at so the resolve times need no table read).
+    __table_args__ = (
+        Index("ix_cases_owner_status_opened", "owner_id", "status", "opened_at"),
+        Index("ix_cases_opened_at", "opened_at"),
+        Index("ix_cases_closed_status_opened", "closed_at", "status", "opened_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str | None] = mapped_column(String(32))
@@ -105,7 +112,11 @@ class CaseEvent(Base):
     """Append-only log: who did what to a case, and when."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_at", "case_id", "id"),)
+    # (case_id, kind): a case's attempts/notes, and the failed attempts of a repeat customer's cases.
+    __table_args__ = (
+        Index("ix_case_events_case_at", "case_id", "id"),
+        Index("ix_case_events_case_kind", "case_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -133,6 +144,8 @@ class Handoff(Base):
 
 class Review(Base):
     __tablename__ = "reviews"
+    # The Home tab counts causes of the last 30 days' reviews from this index alone.
+    __table_args__ = (Index("ix_reviews_reviewed_cause", "reviewed_at", "cause"),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     cause: Mapped[str] = mapped_column(String(32), index=True)
@@ -148,7 +161,11 @@ class Reminder(Base):
 
     __tablename__ = "reminders"
     # (status, due_at, id) matches the claim's ORDER BY, so PostgreSQL takes the first rows without a sort.
-    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at", "id"),)
+    # (recipient, status, due_at): an agent's next follow-ups on the Home tab without sorting their history.
+    __table_args__ = (
+        Index("ix_reminders_status_due", "status", "due_at", "id"),
+        Index("ix_reminders_recipient_status_due", "recipient", "status", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import case as sql_case, delete, func, insert, or_, select, update
+from sqlalchemy import case as sql_case, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -135,15 +136,21 @@ def delete_unposted_case(session: Session, case_id: int) -> bool:
     return True
 
 
-def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> Sequence[Case]:
+def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> list[tuple[Case, int]]:
+    """The owner's open cases, newest first, each with how many steps are done (one query)."""
+    done = (
+        select(func.count())
+        .where(STEPS.c.case_id == Case.id, STEPS.c.done.is_(True))
+        .correlate(Case)
+        .scalar_subquery()
+    )
     stmt = (
-        select(Case)
+        select(Case, done)
         .where(Case.owner_id == owner_id, Case.status.in_(("open", "escalated")))
-        .options(selectinload(Case.steps))
         .order_by(Case.opened_at.desc())
         .limit(limit)
     )
-    return session.scalars(stmt).all()
+    return [(case, count) for case, count in session.execute(stmt).all()]
 
 
 def status_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
@@ -219,10 +226,15 @@ def get_review(session: Session, case_id: int) -> Review | None:
 
 
 def cause_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
-    stmt = select(Review.cause, func.count()).group_by(Review.cause)
-    if since is not None:
-        stmt = stmt.where(Review.reviewed_at >= since)
-    return {cause: count for cause, count in session.execute(stmt).all()}
+    """How many reviews named each cause (since `since`).
+
+    With a date the causes are counted here from a range of the (reviewed_at, cause) index: given a
+    GROUP BY, SQLite's planner prefers walking every review in the cause index instead.
+    """
+    if since is None:
+        stmt = select(Review.cause, func.count()).group_by(Review.cause)
+        return {cause: count for cause, count in session.execute(stmt).all()}
+    return dict(Counter(session.scalars(select(Review.cause).where(Review.reviewed_at >= since)).all()))
 
 
 # --- agents --------------------------------------------------------------------------------
@@ -347,14 +359,58 @@ def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds
     return result.rowcount
 
 
-def reminders_for(session: Session, recipient: str, statuses: Sequence[str], limit: int = 20) -> Sequence[Reminder]:
-    stmt = (
-        select(Reminder)
-        .where(Reminder.recipient == recipient, Reminder.status.in_(list(statuses)))
-        .order_by(Reminder.due_at)
+def _next_due(recipient: str, kind: str, due_before: datetime, limit: int) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.recipient == recipient, Reminder.status == "pending", Reminder.due_at <= due_before,
+               Reminder.kind == kind)
+        .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
     )
+
+
+def _latest(recipient: str, status: str, kind: str, limit: int) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.recipient == recipient, Reminder.status == status, Reminder.kind == kind)
+        .order_by(Reminder.due_at.desc(), Reminder.id.desc())
+        .limit(limit)
+    )
+
+
+def reminders_for(
+    session: Session, recipient: str, *, kind: str, due_before: datetime, limit: int = 20
+) -> Sequence[Reminder]:
+    """The recipient's next pending reminders of `kind` due before `due_before`, soonest first.
+
+    Reads the (recipient, status, due_at) index from the start of the pending range, so the cost
+    does not depend on how many reminders they were sent in the past.
+    """
+    ids = _next_due(recipient, kind, due_before, limit).subquery()
+    stmt = select(Reminder).where(Reminder.id.in_(select(ids.c.id))).order_by(Reminder.due_at, Reminder.id)
     return session.scalars(stmt).all()
+
+
+def home_follow_ups(
+    session: Session, recipient: str, *, kind: str, due_before: datetime, recent: Sequence[str], limit: int
+) -> tuple[list[tuple[Reminder, str | None]], list[tuple[Reminder, str | None]]]:
+    """For the Home tab, in one round trip: the next pending reminders (soonest first) and the latest
+    ones in `recent` statuses (newest first), at most `limit` of each, with their case's customer.
+
+    Each part is its own LIMITed walk of the (recipient, status, due_at) index, so the cost does not
+    grow with the recipient's history.
+    """
+    parts = [_next_due(recipient, kind, due_before, limit)] + [_latest(recipient, s, kind, limit) for s in recent]
+    ids = union_all(*(select(part.subquery().c.id) for part in parts)).subquery()
+    stmt = (
+        select(Reminder, Case.customer)
+        .outerjoin(Case, Case.id == Reminder.case_id)
+        .where(Reminder.id.in_(select(ids.c.id)))
+    )
+    rows = [(reminder, customer) for reminder, customer in session.execute(stmt).all()]
+    upcoming = sorted((r for r in rows if r[0].status == "pending"), key=lambda r: (r[0].due_at, r[0].id))
+    latest = sorted((r for r in rows if r[0].status != "pending"), key=lambda r: (r[0].due_at, r[0].id), reverse=True)
+    return upcoming, latest[:limit]
 
 
 def count_pending(session: Session) -> int:
@@ -362,17 +418,18 @@ def count_pending(session: Session) -> int:
 
 
 def team_numbers(session: Session, since: datetime) -> dict[str, Any]:
-    opened = session.scalar(select(func.count()).select_from(Case).where(Case.opened_at >= since)) or 0
+    """Cases opened and closed since `since`, open now, and the resolve times (each from an index alone)."""
+    opened = session.scalar(select(func.count()).select_from(CASES).where(CASES.c.opened_at >= since)) or 0
     closed = session.execute(
-        select(Case.status, Case.opened_at, Case.closed_at).where(Case.closed_at.is_not(None), Case.closed_at >= since)
+        select(CASES.c.status, CASES.c.opened_at, CASES.c.closed_at).where(CASES.c.closed_at >= since)
     ).all()
     open_now = session.scalar(
-        select(func.count()).select_from(Case).where(Case.status.in_(("open", "escalated")))
+        select(func.count()).select_from(CASES).where(CASES.c.status.in_(("open", "escalated")))
     ) or 0
     durations = sorted((c - o).total_seconds() for s, o, c in closed if s == "resolved")
     return {
         "opened": opened,
-        "resolved": sum(1 for s, _, _ in closed if s == "resolved"),
+        "resolved": len(durations),
         "unresolved": sum(1 for s, _, _ in closed if s == "unresolved"),
         "open_now": open_now,
         "resolve_seconds": durations,

@@ -64,7 +64,8 @@ class AppProcess:
     """`python app.py` on a free port, pointed at the stand-in (HTTP mode; Socket Mode with
     SLACK_APP_TOKEN set, where PORT serves only /healthz). Pass NAME=None to leave a variable unset."""
 
-    def __init__(self, standin: Any, database_url: str, tmp: Path, **env: str | None):
+    def __init__(self, standin: Any, database_url: str, tmp: Path, *, script: Path | None = None, **env: str | None):
+        self.script = script or ROOT / "app.py"  # benchmarks also run bench/bare_app.py or another checkout's app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"app-{self.port}.log"
@@ -89,7 +90,7 @@ class AppProcess:
     def start(self, timeout: float = 20) -> "AppProcess":
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")], cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, str(self.script)], cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
