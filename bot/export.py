@@ -23,10 +23,13 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from storage import export_queries as q
 from storage.db import Database
 
+EMPTY: dict[str, int] = {}
+CLOSED = ("resolved", "unresolved")
 DEFAULT_DAYS = 90
 DAYS_RANGE = (1, 3650)
-BATCH = 1000
+BATCH = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset(FORMULA_STARTS)  # "" is not in it: empty text stays empty
 
 
 @dataclass(frozen=True)
@@ -130,11 +133,13 @@ def utcnow() -> datetime:
 
 # --- cells ----------------------------------------------------------------------------------
 def iso(value: datetime | str | None) -> str:
-    """UTC ISO 8601 to the second with a Z, from a datetime or an ISO string stored in JSON."""
+    """UTC ISO 8601 to the second with a Z, from a datetime (naive means UTC) or an ISO string from JSON."""
     moment = parse_time(value) if isinstance(value, str) else value
     if moment is None:
         return ""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not None and moment.utcoffset():
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -151,26 +156,28 @@ def parse_time(value: Any) -> datetime | None:
 
 def cell(value: Any) -> str:
     """One CSV cell: empty for None, yes/no for booleans, text that cannot start a formula."""
+    kind = type(value)
+    if kind is int:  # the common case first: this runs for every cell of every row
+        return str(value)
+    if kind is str:
+        return "'" + value if value[:1] in FORMULA_FIRST else value
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return iso(value)
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return "'" + text if text[:1] in FORMULA_FIRST else text
 
 
 # --- cases.csv ------------------------------------------------------------------------------
-def escalation_met(escalation: dict[str, Any] | None, now: datetime) -> str | None:
-    if not escalation:
-        return None
-    promised = parse_time(escalation.get("expected_by"))
-    fixed = parse_time(escalation.get("fixed_at"))
+def escalation_met(expected_by: str | None, fixed_at: str | None, now: datetime) -> str | None:
+    """Was the latest escalation fixed by the time promised to the customer? (ISO strings from its record)"""
+    promised = parse_time(expected_by)
     if promised is None:
         return None
+    fixed = parse_time(fixed_at)
     if fixed is not None:
         return "yes" if fixed <= promised else "no"
     return "no" if now > promised else "pending"
@@ -184,43 +191,44 @@ def _seconds(start: datetime | None, end: datetime | None) -> int | None:
 
 def case_row(row: Any, batch: q.CaseBatch, now: datetime) -> list[str]:
     """The cells of cases.csv for one case, in CASE_COLUMNS order."""
-    counts = batch.counts.get(row.id, {})
-    steps = batch.steps_done.get(row.id, [])
-    review = batch.reviews.get(row.id)
-    resolution = row.resolution or {}
-    closed = row.status in ("resolved", "unresolved")
-    escalation = row.escalation or None
+    case_id = row.id
+    counts = batch.counts.get(case_id, EMPTY)
+    steps = batch.steps_done.get(case_id, ())
+    review = batch.reviews.get(case_id)
+    outcomes = batch.attempt_outcomes.get(case_id, EMPTY)
+    closed = row.status in CLOSED
+    took = _seconds(row.opened_at, row.closed_at) if closed else None
     values: list[Any] = [
-        row.id,
+        case_id,
         row.opened_at,
         row.closed_at if closed else None,
         row.status,
-        resolution.get("outcome") if closed else None,
+        row.status if closed else None,
         row.owner_id,
         row.flagged_by,
         row.closed_by if closed else None,
         getattr(row, "playbook", None),
         len(steps),
-        ";".join(str(n) for n in steps),
-        batch.apology.get(row.id),
+        ";".join(map(str, steps)),
+        batch.apology.get(case_id),
         row.mood,
-        resolution.get("mood") if closed else None,
-        _seconds(row.opened_at, row.closed_at) if row.status == "resolved" else None,
-        _seconds(row.opened_at, row.closed_at) if closed else None,
+        row.close_mood if closed else None,
+        took if row.status == "resolved" else None,
+        took,
         review[0] if review else None,
         review[1] if review else None,
         counts.get("attempt", 0),
-        batch.attempt_outcomes.get(row.id, {}).get("helped", 0),
-        batch.attempt_outcomes.get(row.id, {}).get("failed", 0),
+        outcomes.get("helped", 0),
+        outcomes.get("failed", 0),
         counts.get("note", 0),
-        batch.handoffs.get(row.id, 0),
+        batch.handoffs.get(case_id, 0),
         counts.get("escalated", 0),
-        escalation.get("severity") if escalation else None,
-        escalation_met(escalation, now),
+        row.severity,
+        escalation_met(row.expected_by, row.fixed_at, now),
         counts.get("reopened", 0),
         counts.get("follow_up", 0),
         counts.get("follow_up_skipped", 0),
-        batch.last_follow_up.get(row.id) or None,
+        batch.last_follow_up.get(case_id) or None,
         bool(row.repeat),
         row.erased_at,
     ]
@@ -240,35 +248,29 @@ def case_rows(db: Database, since: datetime, now: datetime, batch_size: int = BA
 
 
 # --- activity.csv ---------------------------------------------------------------------------
+ACTIVITY_SOURCES: dict[str, dict[str, str | None]] = {
+    column: {name: getattr(kind, column) for name, kind in ACTIVITY_KINDS.items()}
+    for column in ("text", "result", "outcome", "colleague")
+}
+TIME_RESULTS = frozenset({"expected_by", "until"})  # result values that are times: written as UTC ISO 8601
+TIMED_KINDS = frozenset(name for name, kind in ACTIVITY_KINDS.items() if kind.result in TIME_RESULTS)
+
+
 def activity_row(event: Any) -> list[str]:
+    """The cells of activity.csv for one event (its data already picked apart by the query)."""
     kind = ACTIVITY_KINDS[event.kind]
-    data = event.data or {}
-
-    def pick(key: str | None) -> Any:
-        value = data.get(key) if key else None
-        return iso(value) if key in ("expected_by", "until") else value
-
-    values = [
-        event.id,
-        event.case_id,
-        event.at,
-        event.kind,
-        event.actor,
-        pick(kind.text),
-        pick(kind.result),
-        kind.fixed_outcome or pick(kind.outcome),
-        pick(kind.colleague),
-    ]
+    result = iso(event.result) if event.kind in TIMED_KINDS else event.result
+    values = [event.id, event.case_id, event.at, event.kind, event.actor, event.text, result,
+              kind.fixed_outcome or event.outcome, event.colleague]
     return [cell(v) for v in values]
 
 
 def activity_rows(db: Database, since: datetime, batch_size: int = BATCH) -> Iterator[list[str]]:
     after = 0
-    kinds = list(ACTIVITY_KINDS)
     while True:
         with db.session() as session:
             ids = q.case_ids_page(session, since, after, batch_size)
-            events = q.activity_for(session, ids, kinds) if ids else []
+            events = q.activity_for(session, ids, ACTIVITY_SOURCES) if ids else []
         if not ids:
             return
         for event in events:

@@ -25,7 +25,7 @@ OPENED = datetime(2026, 11, 20, 9, 0, 0, 123456, tzinfo=UTC)
 def case(**fields):  # a row as storage.export_queries.case_page returns it
     base = dict(
         id=7, opened_at=OPENED, closed_at=None, status="open", owner_id="UOWNER", flagged_by="UFLAG", closed_by=None,
-        mood=None, resolution=None, escalation=None, erased_at=None, channel_id="C1", repeat=False,
+        mood=None, close_mood=None, severity=None, expected_by=None, fixed_at=None, erased_at=None, repeat=False,
     )
     base.update(fields)
     return SimpleNamespace(**base)
@@ -90,10 +90,9 @@ def test_an_open_case_with_nothing_done():
 
 def test_a_resolved_case_with_its_whole_history():
     closed = OPENED + timedelta(hours=2, minutes=30)
-    escalation = {"severity": "high", "expected_by": (OPENED + timedelta(hours=3)).isoformat(),
-                  "fixed_at": (OPENED + timedelta(hours=1)).isoformat(), "need": "db fix"}
-    row_in = case(status="resolved", closed_at=closed, closed_by="UCLOSER", mood="furious",
-                  resolution={"outcome": "resolved", "fix": "refund", "mood": "calm"}, escalation=escalation, repeat=True)
+    row_in = case(status="resolved", closed_at=closed, closed_by="UCLOSER", mood="furious", close_mood="calm",
+                  severity="high", expected_by=(OPENED + timedelta(hours=3)).isoformat(),
+                  fixed_at=(OPENED + timedelta(hours=1)).isoformat(), repeat=True)
     parts = dict(
         steps_done={7: [1, 2, 4]}, counts={7: {"attempt": 3, "note": 2, "escalated": 1, "reopened": 1, "follow_up": 2,
                                               "follow_up_skipped": 1}},
@@ -115,7 +114,7 @@ def test_a_resolved_case_with_its_whole_history():
 
 
 def test_an_unresolved_case_has_a_close_time_but_no_resolve_time():
-    row_in = case(status="unresolved", closed_at=OPENED + timedelta(minutes=10), resolution={"outcome": "unresolved"})
+    row_in = case(status="unresolved", closed_at=OPENED + timedelta(minutes=10))
     row = as_dict(export.case_row(row_in, batch(row_in, reviews={7: ("bug", False)}), NOW))
     assert row["outcome"] == "unresolved"
     assert row["time_to_resolve_seconds"] == "" and row["time_to_close_seconds"] == "600"
@@ -124,7 +123,7 @@ def test_an_unresolved_case_has_a_close_time_but_no_resolve_time():
 
 def test_an_erased_case_says_when():
     erased = NOW - timedelta(days=1)
-    row_in = case(status="resolved", closed_at=OPENED, resolution={"outcome": "resolved"}, erased_at=erased)
+    row_in = case(status="resolved", closed_at=OPENED, erased_at=erased.replace(tzinfo=None))  # naive = UTC
     assert as_dict(export.case_row(row_in, batch(row_in), NOW))["erased_at"] == "2026-11-30T12:00:00Z"
 
 
@@ -139,29 +138,40 @@ def test_an_erased_case_says_when():
     ],
 )
 def test_escalation_timeframe(fixed, promised, expected):
-    escalation = {"expected_by": promised.isoformat(), "fixed_at": fixed.isoformat() if fixed else None}
-    assert export.escalation_met(escalation, NOW) == expected
+    assert export.escalation_met(promised.isoformat(), fixed.isoformat() if fixed else None, NOW) == expected
 
 
 def test_no_escalation_no_timeframe():
-    assert export.escalation_met(None, NOW) is None
-    assert export.escalation_met({"expected_by": None}, NOW) is None
+    assert export.escalation_met(None, None, NOW) is None
 
 
-# --- activity.csv -----------------------------------------------------------------------------------
-def event(kind, data, **fields):
-    return SimpleNamespace(id=fields.get("id", 1), case_id=7, kind=kind, at=OPENED, actor=fields.get("actor", "UA"),
-                           data=data)
+# --- activity.csv (the query picks each kind's fields out of the event's JSON) --------------------------
+@pytest.fixture
+def events_db(sqlite_url):  # type: ignore[no-untyped-def]
+    from storage.db import Database
+
+    database = Database(sqlite_url, pool_size=2)
+    database.migrate()
+    yield database
+    database.dispose()
 
 
-def activity(kind, data) -> dict[str, str]:
-    return dict(zip([c.name for c in export.ACTIVITY_COLUMNS], export.activity_row(event(kind, data))))
+def activity(db, kind: str, data: dict) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from bot.cases import Cases
+    from storage import repositories as repo
+
+    case_id = Cases(db, clock=lambda: OPENED).open(team_id="T", channel_id="C1", flagged_by="UA", summary="s").id
+    with db.session() as session:
+        repo.add_event(session, case_id, actor="UA", kind=kind, now=OPENED, data=data)
+    (row,) = [r for r in export.activity_rows(db, OPENED - timedelta(days=1)) if r[1] == str(case_id)]
+    return dict(zip([c.name for c in export.ACTIVITY_COLUMNS], row))
 
 
-def test_activity_attempt_row():
-    row = activity("attempt", {"what": "=refund", "result": "calmer", "outcome": "helped"})
-    assert row == {"event_id": "1", "case_id": "7", "at": "2026-11-20T09:00:00Z", "kind": "attempt", "author": "UA",
-                   "text": "'=refund", "result": "calmer", "outcome": "helped", "colleague": ""}
+def test_activity_attempt_row(events_db):
+    row = activity(events_db, "attempt", {"what": "=refund", "result": "calmer", "outcome": "helped"})
+    assert {k: v for k, v in row.items() if k not in ("event_id", "case_id")} == {
+        "at": "2026-11-20T09:00:00Z", "kind": "attempt", "author": "UA", "text": "'=refund", "result": "calmer",
+        "outcome": "helped", "colleague": ""}
 
 
 @pytest.mark.parametrize(
@@ -171,21 +181,42 @@ def test_activity_attempt_row():
         ("handoff_requested", {"to": "UB", "note": "please"}, {"text": "please", "colleague": "UB"}),
         ("handoff_accepted", {"from": "UA", "to": "UB"}, {"colleague": "UA"}),
         ("handoff_declined", {"from": "UA", "reason": "busy"}, {"text": "busy", "colleague": "UA"}),
-        ("escalated", {"need": "a fix", "severity": "high", "expected_by": "2026-11-21T09:00:00+00:00"},
+        ("handoff_failed", {"to": "UB", "error": "user_not_found"}, {"outcome": "user_not_found", "colleague": "UB"}),
+        ("escalated", {"need": "a fix", "severity": "high", "expected_by": "2026-11-21T10:00:00+01:00"},
          {"text": "a fix", "result": "2026-11-21T09:00:00Z", "outcome": "high"}),
+        ("escalation_update", {"text": "on it"}, {"text": "on it"}),
+        ("escalation_fixed", {}, {}),
         ("resolved", {"fix": "refund", "prevention": "docs"}, {"text": "refund", "result": "docs", "outcome": "resolved"}),
         ("unresolved", {"explanation": "no stock"}, {"text": "no stock", "outcome": "unresolved"}),
         ("reviewed", {"cause": "ux", "improve": "faster", "ux_issue": "menu"},
          {"text": "faster", "result": "menu", "outcome": "ux"}),
         ("follow_up", {"outcome": "happy", "note": "all good"}, {"text": "all good", "outcome": "happy"}),
         ("follow_up_skipped", {"reminder": 3}, {"outcome": "skipped"}),
+        ("follow_up_snoozed", {"until": "2026-11-22T09:00:00+00:00", "choice": "tomorrow"},
+         {"result": "2026-11-22T09:00:00Z", "outcome": "tomorrow"}),
         ("reopened", {"was": "resolved"}, {"outcome": "resolved"}),
     ],
 )
-def test_activity_kinds(kind, data, expected):
-    row = activity(kind, data)
+def test_activity_kinds(events_db, kind, data, expected):
+    row = activity(events_db, kind, data)
+    assert row["kind"] == kind
     for column in ("text", "result", "outcome", "colleague"):
         assert row[column] == expected.get(column, ""), column
+
+
+def test_every_activity_kind_is_tested():
+    tested = {"attempt", "note", "handoff_requested", "handoff_accepted", "handoff_declined", "handoff_failed",
+              "escalated", "escalation_update", "escalation_fixed", "resolved", "unresolved", "reviewed", "follow_up",
+              "follow_up_skipped", "follow_up_snoozed", "reopened"}
+    assert set(export.ACTIVITY_KINDS) == tested
+
+
+def test_other_events_are_not_exported(events_db):
+    from bot.cases import Cases
+
+    case_id = Cases(events_db, clock=lambda: OPENED).open(team_id="T", channel_id="C1", flagged_by="UA", summary="s").id
+    Cases(events_db, clock=lambda: OPENED).set_step(case_id, 1, done=True, user="UA")
+    assert list(export.activity_rows(events_db, OPENED - timedelta(days=1))) == []  # case_opened, step_done
 
 
 def test_readme_tables_document_every_column_and_kind():
