@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
+import subprocess
 import sys
 import tempfile
 import time
-import os
-import resource
-import subprocess
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,7 +40,6 @@ from bot.retention import Retention  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Case, CaseEvent, CaseStep, Handoff, Review  # noqa: E402
 
-UTC = timezone.utc
 CHUNK = 2000
 
 

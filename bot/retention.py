@@ -17,9 +17,10 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot import texts
 from storage import retention_queries as rq
@@ -40,7 +41,7 @@ KEEP_KEYS = frozenset({
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def scrub(record: dict[str, Any]) -> dict[str, Any]:
@@ -73,16 +74,23 @@ class Retention:
         self._lock = threading.Lock()
 
     def on_tick(self, *_: Any) -> None:
-        """Called after every scheduler tick; does nothing more than a date compare once today is done."""
+        """Called after every scheduler tick: a date compare once today is done. The run itself goes
+        on a thread of its own, so the first erase of a large backlog never holds up reminders."""
+        day = self.clock().astimezone(UTC).date().isoformat()
+        if self._checked_day == day or self._lock.locked():
+            return
+        threading.Thread(target=self._run_logged, name="retention", daemon=True).start()
+
+    def _run_logged(self) -> None:
         try:
             self.run_daily()
         except Exception:
-            log.exception("retention run failed; the next tick tries again")
+            log.exception("retention run failed; a later tick tries again")
 
     def run_daily(self, now: datetime | None = None) -> RetentionRun | None:
         """Erase old cases if no process has done so today (UTC). None when nothing was run here."""
         now = now or self.clock()
-        day = now.astimezone(timezone.utc).date().isoformat()
+        day = now.astimezone(UTC).date().isoformat()
         if not self._lock.acquire(blocking=False):
             return None
         try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk.errors import SlackApiError, SlackClientError

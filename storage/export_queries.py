@@ -9,9 +9,10 @@ write lock against the running app).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import DateTime, and_, case, exists, func, literal, null, or_, select, type_coerce
 from sqlalchemy.orm import Session

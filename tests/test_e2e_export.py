@@ -7,17 +7,26 @@ import io
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from bot import texts
 from tests.harness import ROOT
-from tests.test_e2e_casefile import World, attempt, plain_world  # noqa: F401  (a fixture)
+from tests.test_e2e_casefile import World, attempt
 
 LEADS_ENV = {"LEADS": "UAGENT,SLEADS"}
+
+
+@pytest.fixture
+def plain_world(start_app, standin) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    w = World(start_app(), standin)  # no LEADS
+    try:
+        yield w
+    finally:
+        w.close()
 
 
 @pytest.fixture
@@ -156,7 +165,7 @@ def test_retention_erases_old_cases_from_the_running_app(start_app, standin, tmp
     url = f"sqlite:///{tmp_path / 'retention.db'}"
     db = Database(url, pool_size=2)
     db.migrate()
-    long_ago = datetime.now(timezone.utc) - timedelta(days=45)
+    long_ago = datetime.now(UTC) - timedelta(days=45)
     cases = Cases(db, clock=lambda: long_ago)
     old = cases.open(team_id="T", channel_id="CSUPPORT", flagged_by="UAGENT", summary="charged twice", customer="Jane")
     cases.add_note(old.id, user="UAGENT", text="Jane's number")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +17,6 @@ from bot.retention import scrub
 from bot.textutil import parse_command
 from storage.export_queries import CaseBatch
 
-UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 OPENED = datetime(2026, 11, 20, 9, 0, 0, 123456, tzinfo=UTC)
 
@@ -40,7 +39,7 @@ def batch(row, **parts) -> CaseBatch:
 def as_dict(cells: list[str]) -> dict[str, str]:
     names = [c.name for c in export.CASE_COLUMNS]
     assert len(cells) == len(names)
-    return dict(zip(names, cells))
+    return dict(zip(names, cells, strict=True))
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -164,7 +163,7 @@ def activity(db, kind: str, data: dict) -> dict[str, str]:  # type: ignore[no-un
     with db.session() as session:
         repo.add_event(session, case_id, actor="UA", kind=kind, now=OPENED, data=data)
     (row,) = [r for r in export.activity_rows(db, OPENED - timedelta(days=1)) if r[1] == str(case_id)]
-    return dict(zip([c.name for c in export.ACTIVITY_COLUMNS], row))
+    return dict(zip([c.name for c in export.ACTIVITY_COLUMNS], row, strict=True))
 
 
 def test_activity_attempt_row(events_db):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,7 +18,6 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Case, CaseEvent, CaseStep, Handoff, JobRun, Review
 
-UTC = timezone.utc
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 
 

@@ -4,9 +4,8 @@ Revision ID: 0002_retention
 Revises: 0001
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002_retention'
 down_revision = '0001'
