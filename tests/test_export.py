@@ -334,3 +334,34 @@ def test_scrub_keeps_choices_and_times_and_erases_text():
               "note": "", "feedback_asked": True, "expected_by": "2026-11-21T09:00:00+00:00", "customer": {"from": "a"}}
     assert scrub(record) == {"what": texts.ERASED_TEXT, "result": texts.ERASED_TEXT, "outcome": "helped", "step": 4,
                              "apology": "accepted", "feedback_asked": True, "expected_by": "2026-11-21T09:00:00+00:00"}
+
+
+# --- the stand-in's files and user groups ---------------------------------------------------------
+def test_standin_takes_a_v2_upload_and_lists_group_members(standin):
+    from slack_sdk import WebClient
+
+    client = WebClient(token="xoxb-test", base_url=standin.url)
+    dm = client.conversations_open(users="UAGENT")["channel"]["id"]
+    done = client.files_upload_v2(
+        file_uploads=[{"content": b"a,b\n1,2\n", "filename": "one.csv", "title": "One"},
+                      {"content": "x\n", "filename": "two.csv"}],
+        channel=dm, initial_comment="here",
+    )
+    assert [f["name"] for f in done["files"]] == ["one.csv", "two.csv"]
+    files = standin.files(dm)
+    assert [(f["filename"], f["title"], f["content"]) for f in files] == [("one.csv", "One", b"a,b\n1,2\n"),
+                                                                           ("two.csv", "two.csv", b"x\n")]
+    assert files[0]["initial_comment"] == "here" and standin.dm_messages("UAGENT")[-1]["files"][0]["name"] == "one.csv"
+    with pytest.raises(SlackApiError) as err:  # completing an id twice, or one never uploaded
+        client.files_completeUploadExternal(files=[{"id": files[0]["id"]}], channel_id=dm)
+    assert err.value.response["error"] == "file_not_found"
+    half = client.files_getUploadURLExternal(filename="x.csv", length=10)
+    with pytest.raises(SlackApiError) as err:
+        client.files_completeUploadExternal(files=[{"id": half["file_id"]}], channel_id=dm)
+    assert err.value.response["error"] == "file_upload_incomplete"
+
+    standin.add_usergroup("SLEADS", ["UAGENT", "UTHIRD"])
+    assert client.usergroups_users_list(usergroup="SLEADS")["users"] == ["UAGENT", "UTHIRD"]
+    with pytest.raises(SlackApiError) as err:
+        client.usergroups_users_list(usergroup="SNONE")
+    assert err.value.response["error"] == "no_such_subteam"

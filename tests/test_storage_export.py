@@ -4,6 +4,7 @@ what it should, keeps the rest, is idempotent and runs once per day across engin
 from __future__ import annotations
 
 import csv
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,3 +248,17 @@ def test_an_unfinished_claim_is_taken_over_after_an_hour(db: Database):
     assert Retention(db, 30, clock=lambda: now + timedelta(minutes=30), worker="b").run_daily() is None
     assert Retention(db, 30, clock=lambda: now + timedelta(minutes=61), worker="c").run_daily() is not None
     assert crashed.worker == "crashed"
+
+
+def test_an_erased_case_renders_the_note_and_asks_for_nothing(db: Database):
+    from bot import blocks
+
+    clock = Clock(START)
+    ids = history(db, clock)
+    now = clock.now + timedelta(days=400)
+    Retention(db, 30, clock=lambda: now).run_daily()
+    rendered = repr(blocks.case_message(Cases(db).require(ids["full"])))
+    assert texts.ERASED_SUMMARY.format(days=30) in rendered
+    assert texts.CASE_NO_CUSTOMER not in rendered and "Jane" not in rendered
+    unnamed = dataclasses.replace(Cases(db).require(ids["repeat"]), customer=None)
+    assert texts.CASE_NO_CUSTOMER in repr(blocks.case_message(unnamed))  # a case not erased still asks
