@@ -209,7 +209,7 @@ def case_row(row: Any, batch: q.CaseBatch, now: datetime) -> list[str]:
         row.owner_id,
         row.flagged_by,
         row.closed_by if closed else None,
-        getattr(row, "playbook", None),
+        row.playbook,
         len(steps),
         ";".join(map(str, steps)),
         batch.apology.get(case_id),

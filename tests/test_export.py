@@ -24,7 +24,7 @@ OPENED = datetime(2026, 11, 20, 9, 0, 0, 123456, tzinfo=UTC)
 def case(**fields):  # a row as storage.export_queries.case_page returns it
     base = dict(
         id=7, opened_at=OPENED, closed_at=None, status="open", owner_id="UOWNER", flagged_by="UFLAG", closed_by=None,
-        mood=None, close_mood=None, severity=None, expected_by=None, fixed_at=None, erased_at=None, repeat=False,
+        mood=None, close_mood=None, severity=None, expected_by=None, fixed_at=None, erased_at=None, repeat=False, playbook=None,
     )
     base.update(fields)
     return SimpleNamespace(**base)

@@ -262,3 +262,18 @@ def test_an_erased_case_renders_the_note_and_asks_for_nothing(db: Database):
     assert texts.CASE_NO_CUSTOMER not in rendered and "Jane" not in rendered
     unnamed = dataclasses.replace(Cases(db).require(ids["repeat"]), customer=None)
     assert texts.CASE_NO_CUSTOMER in repr(blocks.case_message(unnamed))  # a case not erased still asks
+
+
+def test_cases_outside_the_window_between_others_stay_out(db: Database):
+    clock = Clock(START)
+    cases = Cases(db, clock=clock)
+    first = cases.open(team_id="T", channel_id="C1", flagged_by="UA", summary="a").id
+    middle = cases.open(team_id="T", channel_id="C1", flagged_by="UA", summary="b").id
+    last = cases.open(team_id="T", channel_id="C1", flagged_by="UA", summary="c").id
+    for case_id in (first, middle, last):
+        cases.add_note(case_id, user="UA", text=f"note {case_id}")
+    cases.close(middle, user="UA", outcome="resolved", details={})
+    clock.advance(days=100)  # only the two open cases are in a 30-day window now
+    since = clock.now - timedelta(days=30)
+    assert [int(r[0]) for r in export.case_rows(db, since, clock.now)] == [first, last]
+    assert [(int(r[1]), r[5]) for r in export.activity_rows(db, since)] == [(first, f"note {first}"), (last, f"note {last}")]
