@@ -38,6 +38,7 @@ from handlers.http_guard import SlackGuard, protect_bolt
 from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
 from bot.reminders import ReminderEngine, TickRunner
+from bot.retention import Retention
 from bot.service import Defuse
 from bot.worker import Worker
 from bot.slack import AUTH_ERRORS, error_code, make_client
@@ -152,7 +153,8 @@ def build(config: Config) -> Runtime:
     handlers.register(bolt, defuse)
     protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)
-    scheduler = TickRunner(engine, config.tick_seconds)
+    retention = Retention(db, config.retention_days) if config.retention_days else None
+    scheduler = TickRunner(engine, config.tick_seconds, on_tick=retention.on_tick if retention else None)
     return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
 
 
@@ -235,6 +237,10 @@ def report(exc: ConfigError) -> None:
 
 def main() -> int:
     load_dotenv(".env", override=False)
+    if sys.argv[1:2] == ["export"]:  # the operators' CSV export: needs only DATABASE_URL
+        from bot.export_cli import run
+
+        return run(sys.argv[2:])
     try:
         config = load_config(os.environ)
     except ConfigError as exc:

@@ -308,7 +308,7 @@ def case_message(case: CaseSnapshot) -> list[dict[str, Any]]:
         case_header(case),
         section(what.format(summary=safe_limited(case.summary, room))),
     ]
-    if not case.customer:
+    if not case.customer and not case.summary.startswith(texts.ERASED_SUMMARY.partition("{")[0]):  # retention
         blocks.append(section(texts.CASE_NO_CUSTOMER))
     blocks.append(SectionBlock(fields=case_fields(case)))
     prior = _prior_text(case)

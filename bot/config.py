@@ -16,6 +16,7 @@ from typing import Mapping
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.leads import Leads, parse_leads, parse_retention_days
 from bot.playbook_file import Playbook, PlaybookError, load_playbook
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -75,6 +76,8 @@ class Config:
     log_level: str
     cases_channel: str | None = None  # where cases flagged in customer-readable conversations live
     playbook: Playbook = field(default_factory=load_playbook)
+    leads: Leads = field(default_factory=Leads)
+    retention_days: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -252,6 +255,12 @@ def load_config(env: Mapping[str, str]) -> Config:
     except PlaybookError as exc:
         problems.extend(exc.problems)
 
+    leads, lead_problems = parse_leads(get("LEADS"))
+    problems.extend(lead_problems)
+    retention_days, retention_problem = parse_retention_days(get("RETENTION_DAYS"))
+    if retention_problem:
+        problems.append(retention_problem)
+
     if problems:
         raise ConfigError(problems)
     assert playbook is not None
@@ -271,4 +280,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         log_level=log_level,
         cases_channel=channels["CASES_CHANNEL"],
         playbook=playbook,
+        leads=leads,
+        retention_days=retention_days,
     )

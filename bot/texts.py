@@ -489,3 +489,34 @@ NOT_SAVED = (
     "try again in a moment:\n{echo}"
 )
 ESCALATION_NOT_SENT = "Your escalation of case #{number} was not sent: {problem} Here is what you wrote:\n{echo}"
+
+# --- export and retention (leads) ---------------------------------------------------------
+EXPORT_PREPARING = "Preparing the export of the last {days} days… I'll send the two CSV files to you in a DM."
+EXPORT_BAD_DAYS = (
+    "`/angry export {word}`: the number of days must be a whole number from {low} to {high}, "
+    "e.g. `/angry export 30`. Without a number the export covers the last {default} days."
+)
+EXPORT_NO_LEADS = (
+    "Only team leads may export Defuse's records, and none are set up: an admin lists them in the "
+    "`LEADS` setting (user IDs or user-group IDs)."
+)
+EXPORT_NOT_A_LEAD = "Only team leads may export Defuse's records. Leads here: {leads}. Ask one of them for the export."
+EXPORT_GROUP_LOOKUP_FAILED = (
+    "I couldn't check whether you are a lead: Slack didn't tell me who is in {groups}. Nothing was exported; "
+    "try again in a minute, or ask an admin to check the app has the `usergroups:read` scope."
+)
+EXPORT_DM_COMMENT = (
+    "📦 Defuse export, last {days} days (UTC, {start} to {end}): {cases:,} cases in `{cases_file}`, "
+    "{activity:,} attempts, notes, handoffs, escalations and follow-ups in `{activity_file}`. "
+    "Customer details in these files are personal data: keep them inside the team."
+)
+EXPORT_SENT = "The export is in your DM with me: {cases:,} cases, {activity:,} activity rows."
+EXPORT_FAILED = "The export could not be sent: Slack said `{error}`. Nothing was shared. {hint}"
+EXPORT_FAILED_HINTS = {
+    "missing_scope": "The app needs the `files:write` and `im:write` scopes: an admin adds them and reinstalls it.",
+    "not_allowed_token_type": "The app needs the `files:write` scope: an admin adds it and reinstalls the app.",
+}
+EXPORT_FAILED_HINT = "Try again in a minute."
+EXPORT_BUILD_FAILED = "The export could not be built (a database problem). Nothing was shared; try again in a minute."
+ERASED_SUMMARY = "(erased after {days} days)"
+ERASED_TEXT = "(erased)"

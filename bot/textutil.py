@@ -16,6 +16,8 @@ _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
 _USER_RE = re.compile(r"^@[UW][A-Z0-9]+(\|[^<>]*)?$")
 _CHANNEL_RE = re.compile(r"^#[CG][A-Z0-9]+(\|[^<>]*)?$")
 _LINK_RE = re.compile(r"^(https?://|mailto:)[^\s|<>]+(\|[^<>]*)?$")
+# `export` alone or with one token holding a digit (`export 30`, `export 30d`); `export failed` is a case.
+_EXPORT_RE = re.compile(r"^export(?:\s+(\S*\d\S*))?$", re.IGNORECASE)
 _HELP_WORDS = {"help", "?", "-h", "--help", "usage"}
 
 
@@ -96,7 +98,7 @@ def quote(text: str) -> str:
 
 @dataclass(frozen=True)
 class CommandText:
-    kind: str  # "help" | "form" | "case" | "unknown" | "too_long"
+    kind: str  # "help" | "form" | "case" | "unknown" | "too_long" | "export" (word: the days, if given)
     customer: str | None = None
     summary: str | None = None
     word: str | None = None
@@ -128,6 +130,8 @@ def parse_command(text: str | None) -> CommandText:
         return CommandText("too_long", length=len(text))
     if text.lower() in _HELP_WORDS:
         return CommandText("help")
+    if export := _EXPORT_RE.match(text):
+        return CommandText("export", word=export.group(1))
     split = _split_point(text)
     if split is None:
         if len(text.split()) == 1 and not text.startswith("<"):

@@ -11,12 +11,18 @@ from bot import blocks, texts
 from bot.service import Defuse
 from bot.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
 from handlers.common import ephemeral, log, reported
+from handlers.export import Exports
 
 
 def register(app: App, defuse: Defuse) -> None:
+    exports = Exports(defuse)
+
     @app.command("/angry")
     def angry(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         parsed = parse_command(command.get("text"))
+        if parsed.kind == "export":
+            exports.command(ack, command, respond, parsed.word)
+            return
         if parsed.kind == "help":
             ack(text=texts.HELP)
             return

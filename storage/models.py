@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -89,6 +90,7 @@ class Case(Base):
     escalation: Mapped[dict[str, Any] | None]
     hard_nudged: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None]  # customer details removed by retention (bot.retention)
 
     steps: Mapped[list[CaseStep]] = relationship(
         back_populates="case", order_by="CaseStep.step", cascade="all, delete-orphan"
@@ -200,3 +202,18 @@ class Agent(Base):
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     breather_until: Mapped[datetime | None]
     breather_task: Mapped[str | None] = mapped_column(Text)
+
+
+class JobRun(Base):
+    """One row per daily job and UTC day: inserting it is the claim, so the job runs once a day across processes."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "day", name="uq_job_runs_job_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in UTC
+    claimed_by: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]

@@ -260,8 +260,12 @@ class SlackStandIn:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "apps.connections.open": self._apps_connections_open,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+            "usergroups.users.list": self._usergroups_users_list,
         }
         self.socket_mode = None  # a tests.socket_standin.SocketModeStandIn, set by its attach()
+        self._usergroups: dict[str, list[str]] = {}
         self.add_user(bot_user_id, "standin-bot", is_bot=True)
         self.reset()
 
@@ -304,6 +308,7 @@ class SlackStandIn:
             self._homes: dict[str, dict] = {}
             self._injections: dict[str, list[tuple]] = {}
             self._delays.clear()
+            self._uploads: dict[str, dict] = {}  # file id -> filename, length, bytes, then channel
 
     # ---- workspace fixtures
     def add_channel(self, channel_id, name, *, is_private=False, bot_member=True, archived=False,
@@ -335,6 +340,10 @@ class SlackStandIn:
             self._users[user_id] = {"id": user_id, "name": name, "real_name": real_name or name, "tz": tz,
                                     "is_bot": is_bot, "deleted": deleted, "team_id": team,
                                     "is_stranger": team != self.team_id}
+
+    def add_usergroup(self, group_id, users) -> None:
+        with self._lock:
+            self._usergroups[group_id] = list(users)
 
     def add_message(self, channel_id, text, *, user, thread_ts=None, blocks=None) -> str:
         """Put a message written by someone else (e.g. a human) into a channel; returns its ts."""
@@ -407,6 +416,13 @@ class SlackStandIn:
         with self._lock:
             return {vid: copy.deepcopy(v) for vid, v in self._views.items() if v["type"] == "modal"}
 
+    def files(self, channel_id=None) -> list[dict]:
+        """Files whose upload was completed (optionally shared into channel_id), oldest first:
+        id, filename, title, content (the uploaded bytes), channel, initial_comment."""
+        with self._lock:
+            done = [copy.deepcopy(f) for f in self._uploads.values() if f.get("completed")]
+        return [f for f in done if channel_id in (None, f.get("channel"))]
+
     def home(self, user_id) -> dict | None:
         with self._lock:
             return copy.deepcopy(self._homes.get(user_id))
@@ -437,6 +453,8 @@ class SlackStandIn:
         body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
         if parts.path.startswith("/response/"):
             return self._handle_response_url(req, parts.path.rsplit("/", 1)[-1], body)
+        if parts.path.startswith("/upload/"):
+            return self._handle_upload(req, parts.path.rsplit("/", 1)[-1], body)
         if not parts.path.startswith("/api/"):
             return req.reply(404, "not found")
         method = parts.path[len("/api/"):]
@@ -533,6 +551,15 @@ class SlackStandIn:
             entry["uses"] += 1
             self._responses.append({**payload, "response_url": f"{self.root}/response/{key}"})
         req.reply(200, "ok")
+
+    def _handle_upload(self, req: _Handler, file_id: str, body: bytes) -> None:
+        """The upload URL from files.getUploadURLExternal: takes the file's bytes (POST), once."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None or upload.get("content") is not None or req.command != "POST":
+                return req.reply(404, "not found")
+            upload["content"] = body
+        req.reply(200, "OK - " + str(len(body)))
 
     # ---- state helpers (called with the lock held)
     def _new_ts(self) -> str:
@@ -869,3 +896,48 @@ class SlackStandIn:
         built = self._build_view(view, view_id=current["id"] if current else None)
         self._homes[user_id] = built
         return {"view": copy.deepcopy(built)}
+
+    # ---- files and user groups
+    def _files_get_upload_url(self, args):
+        filename, length = args.get("filename"), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            raise SlackError("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self._uploads[file_id] = {"id": file_id, "filename": filename, "length": int(length), "content": None}
+        return {"upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, args):
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                raise SlackError("invalid_arguments") from None
+        if not isinstance(files, list) or not files:
+            raise SlackError("invalid_arguments")
+        channel = args.get("channel_id") or None
+        if channel:
+            self._postable_channel(channel)
+        for item in files:
+            upload = self._uploads.get((item or {}).get("id", ""))
+            if upload is None or upload.get("completed"):
+                raise SlackError("file_not_found")
+            if upload["content"] is None or len(upload["content"]) != upload["length"]:
+                raise SlackError("file_upload_incomplete")  # stand-in's name: bytes missing or length differs
+        shared = []
+        for item in files:
+            upload = self._uploads[item["id"]]
+            upload.update(completed=True, title=item.get("title") or upload["filename"], channel=channel,
+                          initial_comment=args.get("initial_comment"))
+            shared.append({"id": upload["id"], "name": upload["filename"], "title": upload["title"],
+                           "size": upload["length"]})
+        if channel:
+            self._store_message(channel, {"text": args.get("initial_comment") or "", "blocks": [], "user": self.bot_user_id,
+                                          "thread_ts": args.get("thread_ts") or None, "files": copy.deepcopy(shared)})
+        return {"files": shared}
+
+    def _usergroups_users_list(self, args):
+        group = args.get("usergroup") or ""
+        if group not in self._usergroups:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self._usergroups[group])}

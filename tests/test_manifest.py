@@ -88,6 +88,8 @@ SCOPE_FOR_METHOD = {
     r"users_info": "users:read",
     r"conversations_history": "im:history",
     r"conversations_open": "im:write",
+    r"files_upload_v2": "files:write",
+    r"usergroups_users_list": "usergroups:read",
 }
 
 
