@@ -103,8 +103,10 @@ CHECKLIST_FALLBACK = "De-escalation checklist for case #{number}: {done}/{total}
 # --- /angry command -------------------------------------------------------------------------
 HELP = (
     "*Defuse helps you calm an angry customer and keep a record of it.*\n"
-    "• `/angry Customer name: what happened` flags a case here and posts a six-step checklist in a thread.\n"
+    "• `/angry Customer name: what happened` flags a case and posts the team's checklist in a thread. "
+    "In a channel the customer can read, only you see my answers and the case goes to the team's cases channel.\n"
     "• `/angry` on its own opens a form (customer, what happened, mood, ticket link, channel).\n"
+    "• `/angry export [days]` (team leads) sends you the team's records as CSV files.\n"
     "• `/angry help` shows this message.\n"
     "You can also use the *Handle angry customer* shortcut on a customer's message."
 )
