@@ -103,11 +103,14 @@ class _Watchdog:
                     self._armed[key] = (deadline, conn, flag)
 
     def _run(self) -> None:
+        idle_since = time.monotonic()
         while True:
             time.sleep(self._tick)
             now = time.monotonic()
             with self._lock:
-                if not self._armed:  # idle: the next arm() starts a new thread
+                if self._armed:
+                    idle_since = now
+                elif now - idle_since > 5.0:  # idle for a while: the next arm() starts a new thread
                     self._thread = None
                     return
                 expired = [(k, c) for k, (d, c, committing) in self._armed.items() if d <= now and not committing]
@@ -118,8 +121,13 @@ class _Watchdog:
 
     def _cut(self, dbapi_conn: Any) -> None:
         try:
-            duplicate = socket.socket(fileno=os.dup(dbapi_conn.fileno()))
+            fd = os.dup(dbapi_conn.fileno())
         except Exception:  # already closed: nothing is waiting on it
+            return
+        try:
+            duplicate = socket.socket(fileno=fd)
+        except OSError:
+            os.close(fd)
             return
         try:
             duplicate.shutdown(socket.SHUT_RDWR)

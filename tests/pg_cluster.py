@@ -63,8 +63,10 @@ class PgCluster:
     def start(self) -> "PgCluster":
         if not self.data.exists():
             self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        # fsync=off is safe here: `stop -m immediate` kills processes, the OS keeps what they wrote.
+        # synchronous_commit stays on, so a commit is written before it is acknowledged.
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
+                   "-c max_connections=60")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.logfile), "-w", "-t", "30", "start")
         return self
 
