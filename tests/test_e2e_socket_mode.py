@@ -155,9 +155,11 @@ def test_checklist_click_over_the_socket(sock, standin):
     reply = sock.click({**checklist, "channel": "CSUPPORT"}, "step_set", value)
     assert reply.elapsed < ACK_LIMIT
     standin.wait_for(lambda: "1/6" in json.dumps(top_level(standin)[0]["blocks"]))
-    done = standin.wait_for(lambda: "Done by <@UAGENT>" in json.dumps(
-        standin.thread("CSUPPORT", parent["ts"])[0]["blocks"]))
-    assert done
+    # A done step folds to one line naming who ticked it, and its button becomes Undo.
+    step_1 = standin.wait_for(lambda: next(
+        b for b in standin.thread("CSUPPORT", parent["ts"])[0]["blocks"]
+        if b.get("block_id") == "step_1" and b["accessory"]["value"].endswith(":1:undo")), None))
+    assert "<@UAGENT>" in step_1["text"]["text"]
 
 
 def test_modal_errors_come_back_in_the_ack(sock, standin):
