@@ -156,9 +156,12 @@ def test_checklist_click_over_the_socket(sock, standin):
     assert reply.elapsed < ACK_LIMIT
     standin.wait_for(lambda: "1/6" in json.dumps(top_level(standin)[0]["blocks"]))
     # A done step folds to one line naming who ticked it, and its button becomes Undo.
-    step_1 = standin.wait_for(lambda: next(
-        b for b in standin.thread("CSUPPORT", parent["ts"])[0]["blocks"]
-        if b.get("block_id") == "step_1" and b["accessory"]["value"].endswith(":1:undo")), None))
+    def undone_step_1() -> dict | None:
+        blocks = standin.thread("CSUPPORT", parent["ts"])[0]["blocks"]
+        return next((b for b in blocks if b.get("block_id") == "step_1"
+                     and b["accessory"]["value"].endswith(":1:undo")), None)
+
+    step_1 = standin.wait_for(undone_step_1)
     assert "<@UAGENT>" in step_1["text"]["text"]
 
 
