@@ -375,7 +375,7 @@ def _done_step(case: CaseSnapshot, step: playbook.PlaybookStep) -> SectionBlock:
     state = case.step(step.number)
     when = " · " + slack_date(state.done_at) if state.done_at else ""
     line = texts.STEP_DONE_LINE.format(
-        number=step.number, title=shorten(step.title, DONE_TITLE), user=mention(state.done_by), when=when
+        number=step.number, title=safe(shorten(step.title, DONE_TITLE)), user=mention(state.done_by), when=when
     )
     text = "\n".join([line, " · ".join(_step_details(state.details))]).rstrip("\n")
     undo = button(texts.BUTTON_UNDO, STEP_ACTION, f"{case.id}:{step.number}:undo")
@@ -388,8 +388,8 @@ def _open_step(case: CaseSnapshot, step: playbook.PlaybookStep, is_next: bool) -
     text = texts.STEP_OPEN.format(
         mark=texts.STEP_MARK_NEXT if is_next else texts.STEP_MARK_OPEN,
         number=step.number,
-        title=step.title,
-        line=texts.STEP_SAY.format(say=shorten(first_say, SHORT_LINE)),
+        title=safe(step.title),  # a team's file is text, not markup: no pings, no broken links
+        line=texts.STEP_SAY.format(say=safe(shorten(first_say, SHORT_LINE))),
     )
     # Slack's guidance: one primary button per set, so only the next step's button is green. What the tick
     # asks rides in the value, so the click opens its modal without reading the case first.
@@ -419,13 +419,15 @@ def guide_modal(book: playbook.Playbook) -> dict[str, Any]:
     """Every step's full text: why it matters and all the lines to say."""
     items: list[Block] = []
     for step in book.steps:
-        say = "\n".join(f"> {line}" for line in say_lines(step))
-        text = texts.GUIDE_STEP.format(number=step.number, title=step.title, why=step.why, say=say)
+        # The file's limits (title 75, why 600, five lines of 600) keep each escaped part under Slack's 3000.
+        title, why = safe_limited(step.title, 300), safe_limited(step.why, 1200)
+        say = "\n".join(f"> {safe_limited(line, 560)}" for line in say_lines(step))
+        text = texts.GUIDE_STEP.format(number=step.number, title=title, why=why, say=say)
         if len(text) <= SECTION_LIMIT:
             items.append(section(text))
         else:  # a long step (up to five long lines) is split so no section passes Slack's limit
-            head = texts.GUIDE_STEP.format(number=step.number, title=step.title, why=step.why, say="")
-            items += [section(head.rstrip()), section(truncate(say, SECTION_LIMIT))]
+            head = texts.GUIDE_STEP.format(number=step.number, title=title, why=why, say="")
+            items += [section(head.rstrip()), section(say)]
     return modal(callback_id=GUIDE_VIEW, title=texts.GUIDE_TITLE, close=texts.GUIDE_CLOSE, blocks=items)
 
 

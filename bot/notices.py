@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextO
 from bot import blocks as b
 from bot import texts
 from bot.cases import CaseSnapshot, Entry
-from bot.textutil import truncate
+from bot.textutil import safe, truncate
 
 
 def customer_name(case: CaseSnapshot) -> str:
@@ -64,7 +64,7 @@ def handoff_dm(
     case: CaseSnapshot, handoff_id: int, requester: str, note: str | None, breather_until: datetime | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
     titles = case.playbook.titles
-    done = [f"{s.number}. {titles[s.number - 1]}" for s in case.steps if s.done and s.number <= len(titles)]
+    done = [f"{s.number}. {safe(titles[s.number - 1])}" for s in case.steps if s.done and s.number <= len(titles)]
     steps = (
         texts.HANDOFF_DM_STEPS.format(done=len(done), total=case.total, steps="; ".join(done))
         if done else texts.HANDOFF_DM_NO_STEPS

@@ -96,7 +96,9 @@ def in_channel(message: dict[str, Any], channel: str) -> dict[str, Any]:
 def press_step(slack: SlackSender, standin, checklist_ts: str, case_id: int, number: int, action: str = "done",
                channel: str = "CSUPPORT", user: str = "UAGENT"):
     message = in_channel(current(standin, channel, checklist_ts), channel)
-    return slack.click(message, "step_set", f"{case_id}:{number}:{action}", user=user)
+    value = step_block(message, number)["accessory"]["value"]  # a Mark done button also says what it asks
+    assert value.split(":")[:3] == [str(case_id), str(number), action], value
+    return slack.click(message, "step_set", value, user=user)
 
 
 def view_by_callback(standin, callback_id: str, index: int = -1) -> dict[str, Any]:
