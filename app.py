@@ -149,7 +149,7 @@ def build(config: Config) -> Runtime:
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
-    defuse = Defuse(config, Cases(db), client, reminder_client, worker)
+    defuse = Defuse(config, Cases(db, playbook=config.playbook), client, reminder_client, worker)
     handlers.register(bolt, defuse)
     protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)

@@ -242,7 +242,7 @@ def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
         texts.CASE_FIELD_FLAGGED.format(user=mention(case.flagged_by)),
         texts.CASE_FIELD_OWNER.format(user=mention(case.owner_id)),
         texts.CASE_FIELD_STATUS.format(status=texts.STATUS_LABELS.get(case.status, case.status)),
-        texts.CASE_FIELD_PROGRESS.format(done=case.done_count, total=playbook.TOTAL),
+        texts.CASE_FIELD_PROGRESS.format(done=case.done_count, total=case.total),
     ]
     if case.mood:
         fields.append(texts.CASE_FIELD_MOOD.format(mood=texts.MOODS.get(case.mood, case.mood)))
@@ -315,7 +315,10 @@ def case_message(case: CaseSnapshot) -> list[dict[str, Any]]:
     if prior:
         blocks.append(section(prior))
     blocks.append(ActionsBlock(block_id=f"case_{case.id}", elements=case_actions(case)))
-    blocks.append(context(texts.CASE_CONTEXT.format(number=case.id, when=slack_date(case.opened_at))))
+    about = [texts.CASE_CONTEXT.format(number=case.id, when=slack_date(case.opened_at))]
+    if case.playbook != playbook.built_in():  # teams on their own playbook see which one this case follows
+        about.append(texts.CASE_PLAYBOOK.format(name=safe_limited(case.playbook.name, 100)))
+    blocks.append(context(*about))
     return message(blocks)
 
 
@@ -340,7 +343,7 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.") + "…"
 
 
-def say_lines(step: playbook.Step) -> list[str]:
+def say_lines(step: playbook.PlaybookStep) -> list[str]:
     """A step's lines to say; a playbook may give one line or several."""
     return [step.say] if isinstance(step.say, str) else list(step.say)
 
@@ -368,39 +371,41 @@ def next_step(case: CaseSnapshot) -> int | None:
     return next((s.number for s in case.steps if not s.done), None)
 
 
-def _done_step(case: CaseSnapshot, step: playbook.Step) -> SectionBlock:
+def _done_step(case: CaseSnapshot, step: playbook.PlaybookStep) -> SectionBlock:
     state = case.step(step.number)
     when = " · " + slack_date(state.done_at) if state.done_at else ""
     line = texts.STEP_DONE_LINE.format(
-        number=step.number, title=shorten(step.title, DONE_TITLE), user=mention(state.done_by), when=when
+        number=step.number, title=safe(shorten(step.title, DONE_TITLE)), user=mention(state.done_by), when=when
     )
     text = "\n".join([line, " · ".join(_step_details(state.details))]).rstrip("\n")
     undo = button(texts.BUTTON_UNDO, STEP_ACTION, f"{case.id}:{step.number}:undo")
     return section(text, accessory=undo, block_id=f"step_{step.number}")
 
 
-def _open_step(case: CaseSnapshot, step: playbook.Step, is_next: bool) -> SectionBlock:
+def _open_step(case: CaseSnapshot, step: playbook.PlaybookStep, is_next: bool) -> SectionBlock:
     lines = say_lines(step)
     first_say = lines[0] if lines else step.why
     text = texts.STEP_OPEN.format(
         mark=texts.STEP_MARK_NEXT if is_next else texts.STEP_MARK_OPEN,
         number=step.number,
-        title=step.title,
-        line=texts.STEP_SAY.format(say=shorten(first_say, SHORT_LINE)),
+        title=safe(step.title),  # a team's file is text, not markup: no pings, no broken links
+        line=texts.STEP_SAY.format(say=safe(shorten(first_say, SHORT_LINE))),
     )
-    # Slack's guidance: one primary button per set, so only the next step's button is green.
-    done = button(texts.BUTTON_MARK_DONE, STEP_ACTION, f"{case.id}:{step.number}:done", style="primary" if is_next else None)
+    # Slack's guidance: one primary button per set, so only the next step's button is green. What the tick
+    # asks rides in the value, so the click opens its modal without reading the case first.
+    value = f"{case.id}:{step.number}:done" + (f":{step.asks}" if step.asks else "")
+    done = button(texts.BUTTON_MARK_DONE, STEP_ACTION, value, style="primary" if is_next else None)
     return section(text, accessory=done, block_id=f"step_{step.number}")
 
 
 def checklist(case: CaseSnapshot) -> list[dict[str, Any]]:
-    intro = texts.CHECKLIST_INTRO_ALL_DONE if case.done_count == playbook.TOTAL else texts.CHECKLIST_INTRO
+    intro = texts.CHECKLIST_INTRO_ALL_DONE if case.done_count == case.total else texts.CHECKLIST_INTRO
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=texts.CHECKLIST_HEADER)),
-        context(intro.format(done=case.done_count, total=playbook.TOTAL)),
+        context(intro.format(done=case.done_count, total=case.total)),
     ]
     upcoming = next_step(case)
-    for step in playbook.STEPS:
+    for step in case.playbook.steps[: len(case.steps)]:
         if case.step(step.number).done:
             blocks.append(_done_step(case, step))
         else:
@@ -410,17 +415,24 @@ def checklist(case: CaseSnapshot) -> list[dict[str, Any]]:
     return message(blocks)
 
 
-def guide_modal() -> dict[str, Any]:
+def guide_modal(book: playbook.Playbook) -> dict[str, Any]:
     """Every step's full text: why it matters and all the lines to say."""
     items: list[Block] = []
-    for step in playbook.STEPS:
-        say = "\n".join(f"> {line}" for line in say_lines(step))
-        items.append(section(texts.GUIDE_STEP.format(number=step.number, title=step.title, why=step.why, say=say)))
+    for step in book.steps:
+        # The file's limits (title 75, why 600, five lines of 600) keep each escaped part under Slack's 3000.
+        title, why = safe_limited(step.title, 300), safe_limited(step.why, 1200)
+        say = "\n".join(f"> {safe_limited(line, 560)}" for line in say_lines(step))
+        text = texts.GUIDE_STEP.format(number=step.number, title=title, why=why, say=say)
+        if len(text) <= SECTION_LIMIT:
+            items.append(section(text))
+        else:  # a long step (up to five long lines) is split so no section passes Slack's limit
+            head = texts.GUIDE_STEP.format(number=step.number, title=title, why=why, say="")
+            items += [section(head.rstrip()), section(say)]
     return modal(callback_id=GUIDE_VIEW, title=texts.GUIDE_TITLE, close=texts.GUIDE_CLOSE, blocks=items)
 
 
 def checklist_fallback(case: CaseSnapshot) -> str:
-    return texts.CHECKLIST_FALLBACK.format(number=case.id, done=case.done_count, total=playbook.TOTAL)
+    return texts.CHECKLIST_FALLBACK.format(number=case.id, done=case.done_count, total=case.total)
 
 
 def retry_post(text: str, case_id: int) -> list[dict[str, Any]]:
@@ -475,17 +487,19 @@ def edit_modal(case: CaseSnapshot) -> dict[str, Any]:
     return modal(callback_id=EDIT_VIEW, title=texts.EDIT_TITLE, submit=texts.EDIT_SUBMIT, blocks=blocks, metadata={"case": case.id})
 
 
-def apology_modal(case_id: int) -> dict[str, Any]:
+def apology_modal(case_id: int, step: int) -> dict[str, Any]:
     blocks: list[Block] = [
         radio_input("apology", texts.APOLOGY_QUESTION, texts.APOLOGY_ANSWERS),
         text_input("note", texts.NOTE_LABEL, multiline=True, optional=True, max_length=2000),
     ]
-    return modal(callback_id=APOLOGY_VIEW, title=texts.APOLOGY_TITLE, submit=texts.STEP_SUBMIT, blocks=blocks, metadata={"case": case_id})
+    return modal(callback_id=APOLOGY_VIEW, title=texts.APOLOGY_TITLE, submit=texts.STEP_SUBMIT, blocks=blocks,
+                 metadata={"case": case_id, "step": step})
 
 
-def action_modal(case_id: int) -> dict[str, Any]:
+def action_modal(case_id: int, step: int) -> dict[str, Any]:
     blocks: list[Block] = [
         text_input("action", texts.ACTION_WHAT, multiline=True, max_length=2000),
         text_input("offer", texts.ACTION_OFFER, multiline=True, optional=True, max_length=2000),
     ]
-    return modal(callback_id=ACTION_VIEW, title=texts.ACTION_TITLE, submit=texts.STEP_SUBMIT, blocks=blocks, metadata={"case": case_id})
+    return modal(callback_id=ACTION_VIEW, title=texts.ACTION_TITLE, submit=texts.STEP_SUBMIT, blocks=blocks,
+                 metadata={"case": case_id, "step": step})

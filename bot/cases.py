@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
-from bot import playbook, texts
+from bot import texts
+from bot.playbook import Playbook, built_in, from_record, step_asking, to_record
 from bot.textutil import customer_keys, plain
 from storage import repositories as repo
 from storage.db import Database
@@ -102,6 +103,7 @@ class CaseSnapshot:
     pending_handoff_to: str | None = None
     review_cause: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    playbook: Playbook = field(default_factory=built_in)  # the one the case was opened with
 
     @property
     def done_count(self) -> int:
@@ -111,8 +113,22 @@ class CaseSnapshot:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def total(self) -> int:
+        return len(self.playbook.steps)
+
     def step(self, number: int) -> StepState:
         return self.steps[number - 1]
+
+    def step_asking(self, asks: str) -> StepState | None:
+        """The state of the step whose tick asks for `asks`; None if this case's playbook has none."""
+        found = step_asking(self.playbook, asks)
+        return self.step(found.number) if found and found.number <= len(self.steps) else None
+
+    def answer(self, asks: str, key: str) -> Any:
+        """What was recorded under `key` when the step asking `asks` was ticked (None if not ticked)."""
+        state = self.step_asking(asks)
+        return (state.details or {}).get(key) if state and state.done else None
 
 
 class CaseHooks:
@@ -134,10 +150,13 @@ class CaseHooks:
 class Cases:
     """The case lifecycle, backed by storage.repositories."""
 
-    def __init__(self, db: Database, clock: Clock = utcnow, hooks: CaseHooks | None = None):
+    def __init__(
+        self, db: Database, clock: Clock = utcnow, hooks: CaseHooks | None = None, playbook: Playbook | None = None
+    ):
         self.db = db
         self.clock = clock
         self.hooks = hooks or CaseHooks()
+        self.playbook = playbook or built_in()  # new cases are opened with this one
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int, *, full: bool = True) -> CaseSnapshot | None:
@@ -178,6 +197,7 @@ class Cases:
             steps=tuple(StepState(s.step, s.done, s.done_by, s.done_at, s.details) for s in case.steps),
             source_channel_id=case.source_channel_id,
             visibility=case.visibility,
+            playbook=from_record(case.playbook_name, case.playbook_language, case.playbook_steps),
         )
 
     def _snapshot(self, session: Session, case: Case, *, light: bool = False) -> CaseSnapshot:
@@ -270,6 +290,8 @@ class Cases:
                 source_channel_id=source_channel_id,
                 flagged_by=flagged_by,
                 owner_id=flagged_by,
+                step_count=len(self.playbook.steps),
+                **to_record(self.playbook),
             )
             repo.add_event(
                 session,
@@ -285,8 +307,9 @@ class Cases:
                 customer=customer, summary=summary, mood=mood, link=link, source_permalink=source_permalink,
                 flagged_by=flagged_by, owner_id=flagged_by, status="open", opened_at=now, closed_at=None, closed_by=None,
                 resolution=None, escalation=None,
-                steps=tuple(StepState(n, False, None, None, None) for n in range(1, playbook.TOTAL + 1)),
+                steps=tuple(StepState(s.number, False, None, None, None) for s in self.playbook.steps),
                 prior=prior, prior_count=prior_count, prior_elsewhere=elsewhere, source_channel_id=source_channel_id,
+                playbook=self.playbook,
             )
             self.hooks.case_opened(session, snapshot, now)
             return snapshot
@@ -328,12 +351,13 @@ class Cases:
         The snapshot is a light one (no history or prior cases): callers re-render from `get` anyway,
         and the repeat-customer lookup would otherwise run twice per click.
         """
-        playbook.step(number)
         now = self.clock()
         with self.db.session() as session:
             case = repo.get_case(session, case_id)
             if case is None:
                 raise CaseError(texts.CASE_NOT_FOUND)
+            if not 1 <= number <= len(case.steps):
+                raise ValueError(f"case {case_id} has no step {number}")
             changed = repo.set_step(session, case_id, number, done=done, user=user, now=now, details=details)
             if changed:
                 data: dict[str, Any] = {"step": number}

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import playbook
 from storage import export_queries as q
 from storage.db import Database
 
@@ -48,7 +49,7 @@ CASE_COLUMNS: tuple[Column, ...] = (
     Column("owner", "Slack user ID of the agent who owns the case now (after any handoff)."),
     Column("flagged_by", "Slack user ID of the agent who flagged it."),
     Column("closed_by", "Slack user ID of the agent who closed it; empty while open."),
-    Column("playbook", "Name of the playbook the case was opened with, where the case records it; empty otherwise."),
+    Column("playbook", "Name of the playbook the case was opened with (cases from before playbooks were recorded: the built-in `Six steps`)."),
     Column("steps_done_count", "How many checklist steps are ticked."),
     Column("steps_done", "Which steps are ticked, by number in checklist order, separated by `;` (e.g. `1;2;4`)."),
     Column("apology_accepted", "The answer on the step that asks whether the apology was accepted (step 4 of the built-in playbook): `accepted`, `not_yet` or `refused`; empty if not recorded."),
@@ -209,7 +210,7 @@ def case_row(row: Any, batch: q.CaseBatch, now: datetime) -> list[str]:
         row.owner_id,
         row.flagged_by,
         row.closed_by if closed else None,
-        row.playbook,
+        row.playbook or playbook.built_in().name,  # rows from before playbooks were recorded: the six steps
         len(steps),
         ";".join(map(str, steps)),
         batch.apology.get(case_id),

@@ -76,8 +76,8 @@ class FollowUps(CaseHooks):
     def case_closed(self, session: Session, case: CaseSnapshot, event_id: int, now: datetime) -> None:
         agent = repo.get_agent(session, case.owner_id)
         tz = agent.tz if agent else None
-        plan = (case.step(6).details or {}) if case.step(6).done else {}
-        first = date.fromisoformat(plan["first_date"]) if plan.get("first_date") else None
+        first_date = case.answer("plan", "first_date")  # None when the playbook has no plan step
+        first = date.fromisoformat(first_date) if first_date else None
         times = follow_up_times(now, self.config.follow_up_schedule, tz, self.config.working_hours, first)
         for index, due_at in enumerate(times):
             repo.add_reminder(

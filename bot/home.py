@@ -14,7 +14,7 @@ from bot import playbook, texts
 from bot.cases import Cases
 from bot.textutil import human_duration, truncate
 from storage import repositories as repo
-from storage.models import Reminder
+from storage.models import Case, Reminder
 
 FOLLOW_UP_ICONS = {"pending": "⏰", "sent": "📬", "failed": "⚠️"}
 FOLLOW_UPS_SHOWN = 15
@@ -60,7 +60,8 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
         team = team_numbers(cases, session, now)
         agent = repo.get_agent(session, user)
         breather_until = agent.breather_until if agent and agent.breather_until and agent.breather_until > now else None
-        mine_rows = [(c.id, c.customer, done, c.status, c.opened_at, c.permalink) for c, done in mine]
+        # Each case's total comes from the playbook it keeps on its row (already loaded: no extra query).
+    mine_rows = [(c.id, c.customer, done, _total(c), c.status, c.opened_at, c.permalink) for c, done in mine]
 
     items: list[dict[str, Any]] = [_header(texts.HOME_HEADER), _context(texts.HOME_INTRO)]
     if breather_until:
@@ -68,10 +69,10 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
     items += [DIVIDER, _header(texts.HOME_MY_CASES)]
     if not mine_rows:
         items.append(_section(texts.HOME_NO_CASES))
-    for case_id, customer, done, status, opened_at, permalink in mine_rows:
+    for case_id, customer, done, total, status, opened_at, permalink in mine_rows:
         items.append(_section(texts.HOME_CASE_LINE.format(
             number=case_id, customer=b.safe_limited(customer, 100) if customer else "(no name)", done=done,
-            total=playbook.TOTAL, status=texts.STATUS_LABELS.get(status, status), when=b.slack_date(opened_at, "{date_short_pretty}"),
+            total=total, status=texts.STATUS_LABELS.get(status, status), when=b.slack_date(opened_at, "{date_short_pretty}"),
             link=f" · <{permalink}|open>" if permalink else "",
         )))
     items += [DIVIDER, _header(texts.HOME_FOLLOW_UPS)]
@@ -91,6 +92,11 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
 # Plain dicts rather than slack_sdk's model classes: their to_dict() validation cost more than the rest
 # of a render. tests/test_home.py checks the result against those classes instead.
 DIVIDER: dict[str, Any] = {"type": "divider"}
+
+
+def _total(case: Case) -> int:
+    """How many steps the case has: those of the playbook it was opened with (rows from before: the built-in)."""
+    return len(case.playbook_steps) if case.playbook_steps else len(playbook.built_in().steps)
 
 
 def _header(text: str) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def schedule_words(schedule: Sequence[Offset]) -> str:
     return ", ".join(words[:-1]) + texts.LIST_AND + words[-1]
 
 
-def plan_modal(case_id: int, schedule: Sequence[Offset]) -> dict[str, Any]:
+def plan_modal(case_id: int, schedule: Sequence[Offset], step: int | None = None) -> dict[str, Any]:
     if schedule:
         hint = texts.PLAN_FIRST_DATE_HINT.format(schedule=schedule_words(schedule))
     else:
@@ -132,7 +132,8 @@ def plan_modal(case_id: int, schedule: Sequence[Offset]) -> dict[str, Any]:
             element=DatePickerElement(action_id="value"),
         ),
     ]
-    return b.modal(callback_id=b.PLAN_VIEW, title=texts.PLAN_TITLE, submit=texts.STEP_SUBMIT, blocks=items, metadata={"case": case_id})
+    return b.modal(callback_id=b.PLAN_VIEW, title=texts.PLAN_TITLE, submit=texts.STEP_SUBMIT, blocks=items,
+                   metadata={"case": case_id, **({"step": step} if step else {})})
 
 
 def followed_up_modal(reminder_id: int) -> dict[str, Any]:

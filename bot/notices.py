@@ -8,9 +8,9 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextObject, StaticSelectElement
 
 from bot import blocks as b
-from bot import playbook, texts
+from bot import texts
 from bot.cases import CaseSnapshot, Entry
-from bot.textutil import truncate
+from bot.textutil import safe, truncate
 
 
 def customer_name(case: CaseSnapshot) -> str:
@@ -63,9 +63,10 @@ def escalation_status(case: CaseSnapshot) -> str:
 def handoff_dm(
     case: CaseSnapshot, handoff_id: int, requester: str, note: str | None, breather_until: datetime | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
-    done = [f"{s.number}. {playbook.step(s.number).title}" for s in case.steps if s.done]
+    titles = case.playbook.titles
+    done = [f"{s.number}. {safe(titles[s.number - 1])}" for s in case.steps if s.done and s.number <= len(titles)]
     steps = (
-        texts.HANDOFF_DM_STEPS.format(done=len(done), total=playbook.TOTAL, steps="; ".join(done))
+        texts.HANDOFF_DM_STEPS.format(done=len(done), total=case.total, steps="; ".join(done))
         if done else texts.HANDOFF_DM_NO_STEPS
     )
     attempts = attempts_text(case, 2000)
@@ -166,7 +167,7 @@ def product_feedback(case: CaseSnapshot, user: str, cause: str, ux_issue: str) -
 # --- reminders -------------------------------------------------------------------------------
 def what_was_done(case: CaseSnapshot) -> str:
     parts = []
-    action = (case.step(5).details or {}).get("action") if case.step(5).done else None
+    action = case.answer("action", "action")
     if action:
         parts.append(b.safe_limited(action, 600))
     fix = (case.resolution or {}).get("fix") or (case.resolution or {}).get("explanation")
@@ -181,7 +182,7 @@ def follow_up_dm(case: CaseSnapshot, reminder_id: int) -> tuple[str, list[dict[s
         b.section(texts.FOLLOW_UP_DM.format(customer=customer_name(case), number=case.id, closed=closed)),
         b.section(texts.FOLLOW_UP_DETAILS.format(summary=b.safe_limited(case.summary, 1000), done=what_was_done(case))),
     ]
-    plan = (case.step(6).details or {}).get("plan") if case.step(6).done else None
+    plan = case.answer("plan", "plan")
     if plan:
         items.append(b.section(texts.FOLLOW_UP_PLAN.format(plan=b.safe_limited(plan, 1000))))
     if case.permalink:

@@ -6,40 +6,6 @@ Placeholders use str.format names. Text that echoes user input is escaped by the
 
 APP_NAME = "Defuse"
 
-# --- the six steps: (title, why it matters, a line the agent may say) -----------------------
-STEPS = (
-    (
-        "Thank them for the feedback",
-        "Opening with thanks tells the customer you are on their side, not defending the company.",
-        "Thank you for telling us about this. I'm glad you reached out so we can put it right.",
-    ),
-    (
-        "Admit you don't have the details yet and ask them to explain",
-        "Asking shows you take them seriously and stops you guessing at the wrong problem.",
-        "I don't have the full picture yet. Could you walk me through what happened, step by step?",
-    ),
-    (
-        "Empathise",
-        "People calm down once they feel understood; name the feeling before the fix.",
-        "That sounds really frustrating, especially when you were counting on it working.",
-    ),
-    (
-        "Apologise sincerely and ask them to accept it",
-        "A plain apology without excuses, and asking for acceptance, turns the conversation around.",
-        "I'm sorry we let you down. Will you accept my apology while I get this sorted?",
-    ),
-    (
-        "Take action, then ask what else you can do",
-        "Doing something concrete proves the apology; the open question catches what is still left.",
-        "I've done this for you now. What else can I do to make this right?",
-    ),
-    (
-        "Follow up later",
-        "A check-in after the dust settles is what turns an angry customer into a loyal one.",
-        "I wanted to check in: is everything still working as it should on your side?",
-    ),
-)
-
 # An open step shows its title and one short line; the rest is in the guide (a click away).
 STEP_OPEN = "{mark} *{number}. {title}*\n{line}"
 STEP_MARK_NEXT = "👉"
@@ -93,6 +59,7 @@ CASE_FIELD_SOURCE = "*Original message*\n<{url}|View>"
 CASE_FIELD_FLAGGED_IN = "*Flagged in*\n{where}"
 FLAGGED_IN_DM = "a direct message (only its members can open it)"
 CASE_CONTEXT = "Case #{number} · opened {when} · the checklist is in the thread"
+CASE_PLAYBOOK = "Playbook: {name}"  # shown when the case follows a team's own playbook file
 CASE_NO_CUSTOMER = "_not given yet: press Edit case_"
 BUTTON_EDIT = "Edit case"
 CHECKLIST_HEADER = "De-escalation checklist"

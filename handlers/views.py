@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import blocks, forms, texts
+from bot import blocks, forms, playbook, texts
+from bot.cases import CaseError
 from bot.service import Defuse
 from bot.textutil import quote, safe_limited_echo
 from handlers.common import accepted, later, log, reported, team_id, user_id
@@ -43,14 +44,14 @@ def register(app: App, defuse: Defuse) -> None:
         v, errors = forms.check(view, optional={"note": 2000}, choices={"apology": texts.APOLOGY_ANSWERS})
         if not accepted(ack, errors):
             return
-        defuse.worker.submit(finish_step, defuse, body, view, 4, v)
+        defuse.worker.submit(finish_step, defuse, body, view, "apology", v)
 
     @app.view(blocks.ACTION_VIEW)
     def action(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         v, errors = forms.check(view, required={"action": 2000}, optional={"offer": 2000})
         if not accepted(ack, errors):
             return
-        defuse.worker.submit(finish_step, defuse, body, view, 5, v)
+        defuse.worker.submit(finish_step, defuse, body, view, "action", v)
 
     @app.view(blocks.PLAN_VIEW)
     def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -60,7 +61,7 @@ def register(app: App, defuse: Defuse) -> None:
             errors["first_date"] = problem
         if not accepted(ack, errors):
             return
-        defuse.worker.submit(finish_step, defuse, body, view, 6, {"plan": v["plan"], "first_date": first.isoformat() if first else None})
+        defuse.worker.submit(finish_step, defuse, body, view, "plan", {"plan": v["plan"], "first_date": first.isoformat() if first else None})
 
 
 def open_from_form(defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -101,10 +102,23 @@ def open_from_form(defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any],
             defuse.tell_privately(user, where, result.message)
 
 
-def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], number: int, details: dict[str, Any]) -> None:
+def step_number(defuse: Defuse, meta: dict[str, Any], case_id: int, asks: str) -> int:
+    """The step the form was opened for; a form opened before forms carried it: the case's step asking `asks`."""
+    if isinstance(meta.get("step"), int):
+        return meta["step"]
+    case = defuse.cases.require(case_id)
+    step = playbook.step_asking(case.playbook, asks)
+    if step is None:
+        raise CaseError(texts.GENERIC_FAILURE)
+    return step.number
+
+
+def finish_step(defuse: Defuse, body: dict[str, Any], view: dict[str, Any], asks: str, details: dict[str, Any]) -> None:
     user = user_id(body)
-    case_id = int(forms.metadata(view).get("case") or 0)
-    with reported(lambda text: defuse.tell(user, text), f"step {number} of case {case_id}"):
+    meta = forms.metadata(view)
+    case_id = int(meta.get("case") or 0)
+    with reported(lambda text: defuse.tell(user, text), f"{asks} step of case {case_id}"):
+        number = step_number(defuse, meta, case_id, asks)
         changed, _ = defuse.cases.set_step(
             case_id, number, done=True, user=user, details={k: v for k, v in details.items() if v}
         )

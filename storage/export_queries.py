@@ -90,7 +90,7 @@ def case_page(session: Session, since: datetime, after_id: int, limit: int) -> S
             c.escalation["expected_by"].as_string().label("expected_by"),
             c.escalation["fixed_at"].as_string().label("fixed_at"),
             _naive(c.erased_at), _repeat_customer(),
-            null().label("playbook"),  # not recorded by cases yet: select the column here once it is
+            c.playbook_name.label("playbook"),  # None on rows from before playbooks were recorded
         )
         .where(c.id > after_id, in_window(since))
         .order_by(c.id)

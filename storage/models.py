@@ -91,6 +91,11 @@ class Case(Base):
     hard_nudged: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]  # customer details removed by retention (bot.retention)
+    # The playbook the case was opened with (name, language, steps as a list of {title, why, say, asks}),
+    # so it reads true after the file changes; None on rows from before (the built-in six steps).
+    playbook_name: Mapped[str | None] = mapped_column(String(60))
+    playbook_language: Mapped[str | None] = mapped_column(String(35))
+    playbook_steps: Mapped[list[Any] | None] = mapped_column(JSON)
 
     steps: Mapped[list[CaseStep]] = relationship(
         back_populates="case", order_by="CaseStep.step", cascade="all, delete-orphan"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
 
-STEP_COUNT = 6
+STEP_COUNT = 6  # the built-in playbook's; a case opened with another playbook passes its own count
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -21,11 +21,11 @@ CASES = Case.__table__
 STEPS = CaseStep.__table__
 
 
-def create_case(session: Session, *, now: datetime, **fields: Any) -> int:
-    """Insert a case and its six unticked steps; returns the new case id."""
+def create_case(session: Session, *, now: datetime, step_count: int = STEP_COUNT, **fields: Any) -> int:
+    """Insert a case and its `step_count` unticked steps; returns the new case id."""
     values = {"opened_at": now, "updated_at": now, "status": "open", "hard_nudged": False, **fields}
     case_id = session.execute(insert(CASES).values(**values).returning(CASES.c.id)).scalar_one()
-    session.execute(insert(STEPS), [{"case_id": case_id, "step": n, "done": False} for n in range(1, STEP_COUNT + 1)])
+    session.execute(insert(STEPS), [{"case_id": case_id, "step": n, "done": False} for n in range(1, step_count + 1)])
     return case_id
 
 

@@ -32,13 +32,22 @@ ALLOWED_TOKEN = re.compile(
 )
 
 
+BUILT_IN = playbook.built_in().steps
+ASKS = {4: "apology", 5: "action", 6: "plan"}  # what ticking the built-in steps 4-6 asks
+
+
+def done_value(case_id: int, number: int) -> str:
+    """A step's Mark done button value: what the tick asks rides along, so its form opens without a read."""
+    return f"{case_id}:{number}:done" + (f":{ASKS[number]}" if number in ASKS else "")
+
+
 def steps(done: set[int] | None = None, details: dict[int, dict[str, Any]] | None = None) -> tuple[StepState, ...]:
     done = done or set()
     details = details or {}
     return tuple(
         StepState(n, n in done, "UAGENT" if n in done else None, OPENED + timedelta(minutes=n) if n in done else None,
                   details.get(n) if n in done else None)
-        for n in range(1, playbook.TOTAL + 1)
+        for n in range(1, len(BUILT_IN) + 1)
     )
 
 
@@ -317,15 +326,15 @@ def test_open_steps_show_the_title_and_one_short_line():
     rendered = blocks.checklist(SNAPSHOTS["realistic"])
     step_blocks = step_sections(rendered)
     assert len(step_blocks) == 6
-    for step, block in zip(playbook.STEPS, step_blocks):
+    for step, block in zip(BUILT_IN, step_blocks):
         text = block["text"]["text"]
         title, line = text.split("\n")  # exactly two lines
         assert step.title in title
-        assert step.say in line and len(line) <= blocks.SHORT_LINE + 10
+        assert step.say[0] in line and len(line) <= blocks.SHORT_LINE + 10
         assert step.why not in text  # the why is a click away, in the guide
         button = block["accessory"]
         assert button["type"] == "button" and button["text"]["text"] == "Mark done"
-        assert button["value"] == f"42:{step.number}:done"
+        assert button["value"] == done_value(42, step.number)
     assert "0/6" in json.dumps(rendered)
 
 
@@ -346,7 +355,7 @@ def primaries(rendered: Any) -> list[dict[str, Any]]:
 def test_exactly_one_primary_button_on_the_next_step(done, expected_next):
     rendered = blocks.checklist(snapshot(steps=steps(done)))
     [primary] = primaries(rendered)
-    assert primary["value"] == f"42:{expected_next}:done" and primary["text"]["text"] == "Mark done"
+    assert primary["value"] == done_value(42, expected_next) and primary["text"]["text"] == "Mark done"
     assert "danger" not in json.dumps(rendered)
     for block in step_sections(rendered):
         if block["accessory"] is not primary:
@@ -361,14 +370,14 @@ def test_all_done_has_no_primary_button():
 
 def test_done_steps_collapse_to_one_line_with_who_when_and_undo():
     rendered = blocks.checklist(snapshot(steps=steps({1, 2, 3})))
-    for step, block in zip(playbook.STEPS[:3], step_sections(rendered)[:3]):
+    for step, block in zip(BUILT_IN[:3], step_sections(rendered)[:3]):
         text = block["text"]["text"]
         assert "\n" not in text
         assert text.startswith(f"✅ {step.number}. ") and "<@UAGENT>" in text and "<!date^" in text
-        assert step.say not in text and step.why not in text
+        assert step.say[0] not in text and step.why not in text
         assert block["accessory"]["text"]["text"] == "Undo" and "style" not in block["accessory"]
         assert block["accessory"]["value"] == f"42:{step.number}:undo"
-    assert len(blocks.shorten(playbook.STEPS[1].title, blocks.DONE_TITLE)) <= blocks.DONE_TITLE
+    assert len(blocks.shorten(BUILT_IN[1].title, blocks.DONE_TITLE)) <= blocks.DONE_TITLE
     assert not [b for b in rendered if b["type"] == "context" and "<@UAGENT>" in json.dumps(b)]  # no extra lines
 
 
@@ -404,11 +413,11 @@ def test_guide_button_opens_every_step_in_full():
     rendered = blocks.checklist(SNAPSHOTS["realistic"])
     actions = [e for b in rendered if b["type"] == "actions" for e in b["elements"]]
     assert [(e["action_id"], e["value"], e.get("style")) for e in actions] == [(blocks.GUIDE_ACTION, "42", None)]
-    view = blocks.guide_modal()
+    view = blocks.guide_modal(playbook.built_in())
     assert_valid_modal(view)
     assert "submit" not in view  # read-only
     guide = "\n".join(b["text"]["text"] for b in view["blocks"])
-    for step in playbook.STEPS:
+    for step in BUILT_IN:
         assert step.title in guide and step.why in guide
         for line in blocks.say_lines(step):
             assert line in guide
@@ -462,12 +471,12 @@ def test_checklist_fits_the_budget(state):
     assert_valid_message(rendered)
     assert len(rendered) <= most_blocks, len(rendered)
     assert visible_chars(rendered) <= most_chars, visible_chars(rendered)
-    assert len(primaries(rendered)) == (0 if len(done) == playbook.TOTAL else 1)
+    assert len(primaries(rendered)) == (0 if len(done) == len(BUILT_IN) else 1)
 
 
 @pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_checklist_never_exceeds_slacks_block_limit(name):
-    assert len(blocks.checklist(SNAPSHOTS[name])) <= min(50, playbook.TOTAL + 3)
+    assert len(blocks.checklist(SNAPSHOTS[name])) <= min(50, len(BUILT_IN) + 3)
 
 
 @pytest.mark.parametrize("name, most_blocks, most_chars", [("realistic", 6, 450), ("half_done_with_priors", 6, 650)])
@@ -540,14 +549,14 @@ def test_edit_modal_shows_mentions_and_links_as_people_read_them():
 @pytest.mark.parametrize("builder, callback", [(blocks.apology_modal, blocks.APOLOGY_VIEW), (blocks.action_modal, blocks.ACTION_VIEW)])
 @pytest.mark.parametrize("case_id", [1, 2_147_483_647])
 def test_step_modals(builder, callback, case_id):
-    view = builder(case_id)
+    view = builder(case_id, 5)
     assert_valid_modal(view)
     assert view["callback_id"] == callback
-    assert json.loads(view["private_metadata"]) == {"case": case_id}
+    assert json.loads(view["private_metadata"]) == {"case": case_id, "step": 5}  # the submission ticks that step
 
 
 def test_apology_modal_asks_whether_accepted():
-    view = blocks.apology_modal(3)
+    view = blocks.apology_modal(3, 4)
     radio = view["blocks"][0]
     assert radio["block_id"] == "apology" and radio["element"]["type"] == "radio_buttons"
     assert [o["value"] for o in radio["element"]["options"]] == ["accepted", "not_yet", "refused"]
@@ -555,7 +564,7 @@ def test_apology_modal_asks_whether_accepted():
 
 
 def test_action_modal_asks_what_was_done_and_offered():
-    view = blocks.action_modal(3)
+    view = blocks.action_modal(3, 5)
     assert block_ids(view) == ["action", "offer"]
     assert view["blocks"][0].get("optional") in (None, False)
     assert view["blocks"][1]["optional"] is True
@@ -566,9 +575,9 @@ def every_modal() -> dict[str, dict[str, Any]]:
     return {
         "intake": blocks.intake_modal(channel_id="CSUPPORT"),
         "edit": blocks.edit_modal(case),
-        "apology": blocks.apology_modal(1),
-        "action": blocks.action_modal(1),
-        "guide": blocks.guide_modal(),
+        "apology": blocks.apology_modal(1, 4),
+        "action": blocks.action_modal(1, 5),
+        "guide": blocks.guide_modal(playbook.built_in()),
         "attempt": modals.attempt_modal(1),
         "note": modals.note_modal(1),
         "handoff": modals.handoff_modal(1),

@@ -96,7 +96,9 @@ def in_channel(message: dict[str, Any], channel: str) -> dict[str, Any]:
 def press_step(slack: SlackSender, standin, checklist_ts: str, case_id: int, number: int, action: str = "done",
                channel: str = "CSUPPORT", user: str = "UAGENT"):
     message = in_channel(current(standin, channel, checklist_ts), channel)
-    return slack.click(message, "step_set", f"{case_id}:{number}:{action}", user=user)
+    value = step_block(message, number)["accessory"]["value"]  # a Mark done button also says what it asks
+    assert value.split(":")[:3] == [str(case_id), str(number), action], value
+    return slack.click(message, "step_set", value, user=user)
 
 
 def view_by_callback(standin, callback_id: str, index: int = -1) -> dict[str, Any]:
@@ -167,12 +169,12 @@ def test_case_message_and_checklist_say_everything(slack: SlackSender, standin):
     assert "Acme Corp" in parent["text"]  # notification fallback
     checklist = checklist_of(standin, parent)
     assert checklist["thread_ts"] == parent["ts"]
-    for step in playbook.STEPS:
+    for step in playbook.built_in().steps:
         block = step_block(checklist, step.number)
         body = block["text"]["text"]
-        assert step.title in body and step.say in body  # the why is in the guide, a click away
+        assert step.title in body and step.say[0] in body  # the why is in the guide, a click away
         assert block["accessory"]["text"]["text"] == "Mark done"
-        assert block["accessory"]["value"].endswith(f":{step.number}:done")
+        assert block["accessory"]["value"] == f"{case_id_of(checklist)}:{step.number}:done" + (f":{step.asks}" if step.asks else "")
         assert block["accessory"].get("style") == ("primary" if step.number == 1 else None)  # one primary: the next step
     assert len(standin.thread("CSUPPORT", parent["ts"])) == 1
     assert standin.responses() == []  # the customer was given: no hint
@@ -185,8 +187,8 @@ def test_why_and_what_to_say_opens_the_full_guide(slack: SlackSender, standin):
     call = standin.wait_for(lambda: standin.calls_to("views.open"))[0]
     assert call.status == 200 and call.response.get("ok") and call.args["trigger_id"] == slack.last_trigger_id
     guide = json.dumps(view_by_callback(standin, "checklist_guide")["blocks"], ensure_ascii=False)
-    for step in playbook.STEPS:
-        assert step.title in guide and step.why in guide and step.say in guide
+    for step in playbook.built_in().steps:
+        assert step.title in guide and step.why in guide and step.say[0] in guide
     # a read-only guide: nothing ticked, nothing posted
     assert "0/6" in fields_text(current(standin, "CSUPPORT", parent["ts"]))
     assert standin.responses() == []
@@ -406,7 +408,7 @@ def test_steps_in_any_order_and_undo_update_in_place(slack: SlackSender, standin
     for n in (1, 2, 3):
         assert step_block(now, n)["accessory"]["value"] == f"{case_id}:{n}:undo"
     for n in (4, 5, 6):
-        assert step_block(now, n)["accessory"]["value"] == f"{case_id}:{n}:done"
+        assert step_block(now, n)["accessory"]["value"].startswith(f"{case_id}:{n}:done")
     done_lines = [step_block(now, n)["text"]["text"] for n in (1, 2, 3)]
     assert all("\n" not in line for line in done_lines)  # a done step folds to one line
     assert all("<@UAGENT>" in line and "<!date^" in line for line in done_lines)
@@ -418,7 +420,7 @@ def test_steps_in_any_order_and_undo_update_in_place(slack: SlackSender, standin
     press_step(slack, standin, checklist["ts"], case_id, 3, "undo")
     standin.wait_for(lambda: "2/6" in fields_text(current(standin, "CSUPPORT", parent["ts"])))
     undone = standin.wait_for(
-        lambda: (m := current(standin, "CSUPPORT", checklist["ts"])) and step_block(m, 3)["accessory"]["value"].endswith(":done") and m
+        lambda: (m := current(standin, "CSUPPORT", checklist["ts"])) and step_block(m, 3)["accessory"]["value"].endswith(":3:done") and m
     )
     assert "2/6" in blocks_text(undone)
     log = [(e["kind"], e["data"].get("step")) for e in history(db_url, case_id)]

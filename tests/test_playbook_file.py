@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
 from bot.config import ConfigError, load_config
 from bot.playbook_file import BUILT_IN, PlaybookError, load_playbook
 from tests.test_config import clean_env, run_app
@@ -33,7 +32,17 @@ def problems_in(tmp_path: Path, text: str) -> list[str]:
 def test_built_in_playbook_is_the_six_steps_defuse_always_had() -> None:
     playbook = load_playbook()
     assert playbook.name == "Six steps" and playbook.language == "en"
-    assert tuple((s.title, s.why, s.say[0]) for s in playbook.steps) == texts.STEPS
+    assert playbook.titles == (
+        "Thank them for the feedback",
+        "Admit you don't have the details yet and ask them to explain",
+        "Empathise",
+        "Apologise sincerely and ask them to accept it",
+        "Take action, then ask what else you can do",
+        "Follow up later",
+    )
+    assert playbook.steps[0].why.startswith("Opening with thanks tells the customer you are on their side")
+    assert playbook.steps[3].say == ("I'm sorry we let you down. Will you accept my apology while I get this sorted?",)
+    assert all(s.why and s.say for s in playbook.steps)
     assert [s.asks for s in playbook.steps] == [None, None, None, "apology", "action", "plan"]
 
 
