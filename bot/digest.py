@@ -205,7 +205,7 @@ def build_digest(data: dq.DigestData, channel: str, tz: str = "UTC") -> tuple[st
 def collect(db: Database, now: datetime, channel: str) -> dq.DigestData:
     """Everything the digest shows, in one short read transaction."""
     with db.session() as session:
-        count, owners = dq.overdue_follow_ups(session, now - FOLLOW_UP_GRACE, OWNERS_LIMIT)
+        count, owners = dq.overdue_follow_ups(session, now - FOLLOW_UP_GRACE, 10 * OWNERS_LIMIT)
         return dq.DigestData(
             now=now,
             week=dq.week_figures(session, now - WEEK, now),
