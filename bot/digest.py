@@ -274,6 +274,7 @@ class Digest:
                 finished = claimed or _is_finished(session, week)
             if not claimed:
                 if finished:
+                    log.info("digest for the week of %s: already posted (or given up) by a process; nothing to do", week)
                     self._done_week = week
                 else:  # another process is on it, or waits to retry: look again later
                     self._quiet_until = now + RETRY_AFTER
