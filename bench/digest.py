@@ -22,7 +22,6 @@ from pathlib import Path
 
 from common import DEFAULT_PG_URL, Unavailable, database, load_average, median
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
-
 from sqlalchemy import insert  # noqa: E402
 
 from bot.digest import build_digest, collect  # noqa: E402

@@ -47,6 +47,7 @@ SECTION_LIMIT = 3000  # Slack's limit for a section's text
 MAX_BLOCKS = 50
 STALE_CLAIM = WEEK  # a claim left by a dead process is never taken over within its week
 RETRY_AFTER = timedelta(minutes=10)  # after Slack refused the post: try again this much later
+BUSY_RECHECK = timedelta(seconds=10)  # another process holds the claim: look again this much later
 
 
 def utcnow() -> datetime:
@@ -271,17 +272,23 @@ class Digest:
                 return None
             with self.db.session() as session:
                 claimed = rq.claim_day(session, job=JOB, day=week, worker=self.worker, now=now, stale_after=STALE_CLAIM)
-                finished = claimed or _is_finished(session, week)
-            if not claimed:
-                if finished:
-                    log.info("digest for the week of %s: already posted (or given up) by a process; nothing to do", week)
-                    self._done_week = week
-                else:  # another process is on it, or waits to retry: look again later
-                    self._quiet_until = now + RETRY_AFTER
+                row = None if claimed else dq.job_row(session, JOB, week)
+            if row is not None:
+                self._note_taken(week, row, now)
                 return None
             return self._send(week, now)
         finally:
             self._lock.release()
+
+    def _note_taken(self, week: str, row: Any, now: datetime) -> None:
+        """Another process has the week: done, waiting to retry after Slack refused it, or posting now."""
+        if row.finished_at is not None:
+            log.info("digest for the week of %s: already posted (or given up) by a process; nothing to do", week)
+            self._done_week = week
+        elif (row.result or {}).get("retry"):
+            self._quiet_until = row.claimed_at + STALE_CLAIM
+        else:
+            self._quiet_until = now + BUSY_RECHECK
 
     def _send(self, week: str, now: datetime) -> str:
         try:
@@ -338,8 +345,3 @@ def _certainly_refused(exc: SlackApiError) -> bool:
     """Slack answered and said no (ok:false with a 2xx/4xx, or 429): the message was not posted."""
     status = getattr(exc.response, "status_code", 200)
     return status < 500
-
-
-def _is_finished(session: Any, week: str) -> bool:
-    row = dq.job_row(session, JOB, week)
-    return row is not None and row.finished_at is not None

@@ -50,7 +50,7 @@ def test_digest_posted_once_by_two_processes_and_not_again_after_restart(start_a
         logs = [first.log(), second.log()]
         return all("digest for the week of" in log for log in logs)
 
-    standin.wait_for(both_decided, timeout=20)
+    standin.wait_for(both_decided, timeout=40)
     [posted] = standin.wait_for(lambda: digests(standin), timeout=5)
     week = posted["metadata"]["event_payload"]["week"]
     assert sum("posted to CDIGEST" in log for log in (first.log(), second.log())) == 1

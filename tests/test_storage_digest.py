@@ -187,3 +187,18 @@ def test_uncertain_post_is_never_retried(db: Database, error: Exception, caplog:
     assert "not retrying" in caplog.text
     assert digest(db, slack, "w2").run_weekly(NOW + timedelta(hours=5)) is None
     assert slack.posts == []
+
+
+def test_a_claim_in_progress_or_left_by_a_dead_process_is_not_taken_over(db: Database) -> None:
+    from storage import retention_queries as rq
+
+    with db.session() as session:  # a process claimed the week, then died before posting
+        assert rq.claim_day(session, job="digest", day="2026-11-30", worker="dead", now=NOW, stale_after=timedelta(days=7))
+    slack = FakeSlack()
+    other = digest(db, slack, "w2")
+    assert other.run_weekly(NOW + timedelta(seconds=1)) is None
+    assert other.run_weekly(NOW + timedelta(days=6, hours=23)) is None
+    assert slack.posts == [] and runs(db)[0].claimed_by == "dead"
+    with db.session() as session:  # had it been alive and finished, the others learn the week is done
+        rq.finish_day(session, job="digest", day="2026-11-30", worker="dead", now=NOW, result={"ts": "1.0"})
+    assert other.run_weekly(NOW + timedelta(days=1)) is None and other._done_week == "2026-11-30"
