@@ -108,7 +108,9 @@ def ux_issues(session: Session, start: datetime, end: datetime, channel: str, li
 
 
 def open_too_long(session: Session, opened_before: datetime, channel: str, limit: int) -> Listing:
-    stale = and_(Case.status.in_(OPEN_STATUSES), Case.opened_at < opened_before)
+    # closed_at IS NULL (open cases never have one; reopening clears it) puts the search on the few
+    # open rows of ix_cases_closed_status_opened instead of every case opened before the cutoff.
+    stale = and_(Case.closed_at.is_(None), Case.status.in_(OPEN_STATUSES), Case.opened_at < opened_before)
     shown = session.scalars(select(Case).where(stale, visible_in(channel)).order_by(Case.opened_at, Case.id).limit(limit))
     total, hidden = _counts(session, select(Case.id).where(stale), channel)
     return Listing(tuple(_ref(case) for case in shown), total, hidden)
