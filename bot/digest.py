@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -184,7 +185,7 @@ def _section(text: str) -> dict[str, Any]:
 
 def build_digest(data: dq.DigestData, channel: str, tz: str = "UTC") -> tuple[str, list[dict[str, Any]]]:
     """The digest's fallback text and blocks (well within 50 blocks and 3,000 characters a section)."""
-    zone = DigestSchedule(0, datetime.min.time(), tz).zone
+    zone = ZoneInfo(tz)
     end = data.now.astimezone(zone)
     start = (data.now - WEEK).astimezone(zone)
     span = {"start": start.strftime("%d %b"), "end": end.strftime("%d %b %Y")}
