@@ -37,6 +37,7 @@ import handlers
 from handlers.http_guard import SlackGuard, protect_bolt
 from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
+from bot.digest import Digest
 from bot.reminders import ReminderEngine, TickRunner
 from bot.retention import Retention
 from bot.service import Defuse
@@ -154,8 +155,24 @@ def build(config: Config) -> Runtime:
     protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)
     retention = Retention(db, config.retention_days) if config.retention_days else None
-    scheduler = TickRunner(engine, config.tick_seconds, on_tick=retention.on_tick if retention else None)
+    digest = (Digest(db, reminder_client, config.digest_channel, config.digest_schedule)
+              if config.digest_channel else None)
+    daily = [job.on_tick for job in (retention, digest) if job is not None]
+    scheduler = TickRunner(engine, config.tick_seconds, on_tick=_each(daily) if daily else None)
     return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
+
+
+def _each(hooks: list[Callable[[Any], None]]) -> Callable[[Any], None]:
+    """One on_tick hook that calls every job's (each returns at once: the work runs on its own thread)."""
+
+    def on_tick(stats: Any) -> None:
+        for hook in hooks:
+            try:
+                hook(stats)
+            except Exception:  # one job's trouble must not stop the others
+                log.exception("scheduled job hook failed; the next tick tries again")
+
+    return on_tick
 
 
 def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -23,11 +24,15 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///data/defuse.db"
 DEFAULT_FOLLOW_UP_SCHEDULE = "1d,7d,30d"
 DEFAULT_WORKING_HOURS = "09:00-17:00"
+DEFAULT_DIGEST_SCHEDULE = "mon 09:00"
+DEFAULT_DIGEST_TIMEZONE = "UTC"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _OFFSET_RE = re.compile(r"^(\d{1,6})\s*([smhdw])$")
 _HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_DIGEST_RE = re.compile(r"^([A-Za-z]+)\s+(\d{1,2}):(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,19 @@ class WorkingHours:
 
 
 @dataclass(frozen=True)
+class DigestSchedule:
+    """When the weekly digest goes out: a weekday (0 = Monday) and a local time in `tz`."""
+
+    weekday: int
+    at: time
+    tz: str = DEFAULT_DIGEST_TIMEZONE
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+@dataclass(frozen=True)
 class Config:
     bot_token: str
     signing_secret: str | None
@@ -78,6 +96,8 @@ class Config:
     playbook: Playbook = field(default_factory=load_playbook)
     leads: Leads = field(default_factory=Leads)
     retention_days: int | None = None
+    digest_channel: str | None = None  # unset: no weekly digest
+    digest_schedule: DigestSchedule = field(default_factory=lambda: DigestSchedule(0, time(9, 0)))
 
     @property
     def socket_mode(self) -> bool:
@@ -119,6 +139,33 @@ def parse_working_hours(raw: str) -> WorkingHours | None:
     if end <= start:
         raise ValueError("the end must be later than the start on the same day")
     return WorkingHours(start, end)
+
+
+def parse_digest_schedule(raw: str) -> tuple[int, time]:
+    """`mon 09:00` -> (0, 09:00). Raises ValueError saying what is wrong."""
+    match = _DIGEST_RE.match(raw.strip())
+    if not match:
+        raise ValueError("write a weekday and a time, e.g. mon 09:00")
+    day, hour, minute = match.group(1).lower()[:3], int(match.group(2)), int(match.group(3))
+    if match.group(1).lower() not in (day, _full_day(day)) or day not in WEEKDAYS:
+        raise ValueError(f"{match.group(1)!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day; hours are 00-23 and minutes 00-59")
+    return WEEKDAYS.index(day), time(hour, minute)
+
+
+def _full_day(short: str) -> str:
+    names = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
+             "sat": "saturday", "sun": "sunday"}
+    return names.get(short, "")
+
+
+def parse_digest_timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{raw!r} is not a known IANA time zone; use a name like Europe/Berlin or UTC") from None
+    return raw
 
 
 def normalise_database_url(raw: str) -> str:
@@ -234,7 +281,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             problems.append(f"SCHEDULER_TICK_SECONDS {raw_tick!r} must be a number of seconds from 0.05 to 3600.")
 
     channels: dict[str, str | None] = {}
-    for name in ("ESCALATION_CHANNEL", "PRODUCT_FEEDBACK_CHANNEL", "CASES_CHANNEL"):
+    for name in ("ESCALATION_CHANNEL", "PRODUCT_FEEDBACK_CHANNEL", "CASES_CHANNEL", "DIGEST_CHANNEL"):
         value = get(name)
         if value is not None and not _CHANNEL_RE.match(value):
             problems.append(
@@ -261,6 +308,17 @@ def load_config(env: Mapping[str, str]) -> Config:
     if retention_problem:
         problems.append(retention_problem)
 
+    weekday, at = 0, time(9, 0)
+    try:
+        weekday, at = parse_digest_schedule(get("DIGEST_SCHEDULE") or DEFAULT_DIGEST_SCHEDULE)
+    except ValueError as exc:
+        problems.append(f"DIGEST_SCHEDULE: {exc} (the weekly digest's day and time in DIGEST_TIMEZONE).")
+    digest_tz = DEFAULT_DIGEST_TIMEZONE
+    try:
+        digest_tz = parse_digest_timezone(get("DIGEST_TIMEZONE") or DEFAULT_DIGEST_TIMEZONE)
+    except ValueError as exc:
+        problems.append(f"DIGEST_TIMEZONE: {exc}.")
+
     if problems:
         raise ConfigError(problems)
     assert playbook is not None
@@ -282,4 +340,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         playbook=playbook,
         leads=leads,
         retention_days=retention_days,
+        digest_channel=channels["DIGEST_CHANNEL"],
+        digest_schedule=DigestSchedule(weekday, at, digest_tz),
     )

@@ -489,3 +489,33 @@ EXPORT_FAILED_HINT = "Try again in a minute."
 EXPORT_BUILD_FAILED = "The export could not be built (a database problem). Nothing was shared; try again in a minute."
 ERASED_SUMMARY = "(erased after {days} days)"
 ERASED_TEXT = "(erased)"
+
+# --- weekly digest (DIGEST_CHANNEL) -----------------------------------------------------------
+DIGEST_HEADER = "📊 Defuse weekly digest: {start} – {end}"
+DIGEST_FALLBACK = (
+    "Defuse weekly digest, {start} – {end}: {opened} cases opened, {resolved} resolved, {unresolved} not resolved."
+)
+DIGEST_WEEK = (
+    "*This week against the week before*\n"
+    "• Cases opened: *{opened}* {opened_delta}\n"
+    "• Resolved: *{resolved}* {resolved_delta}\n"
+    "• Not resolved: *{unresolved}* {unresolved_delta}\n"
+    "• Resolution rate: *{rate}* (week before: {previous_rate})\n"
+    "• Median time to resolve: *{median}* (week before: {previous_median})"
+)
+DIGEST_DELTA = "(week before: {previous}, {change})"
+DIGEST_SAME = "no change"
+DIGEST_NONE = "—"
+DIGEST_CAUSES_TITLE = "*Why customers were angry* (from case reviews)"
+DIGEST_CAUSE_LINE = "• {cause}: *{count}* (week before: {previous})"
+DIGEST_NO_CAUSES = "*Why customers were angry:* no reviews in these two weeks."
+DIGEST_UX_TITLE = "*UX issues sent to the product team this week:* {count}"
+DIGEST_UX_LINE = "• {case}: {issue}"
+DIGEST_OPEN_TITLE = "*Cases open more than {days} days:* {count}"
+DIGEST_OPEN_LINE = "• {case} {customer}— {summary} · open {age} · owner <@{owner}>"
+DIGEST_MORE = "…and {count} more."
+DIGEST_HIDDEN = "{count} of them from private channels: counted here, details stay in their channel."
+DIGEST_FOLLOW_UPS = "*Follow-ups more than a day overdue:* {count}{owners}"
+DIGEST_FOLLOW_UPS_OWNERS = " — owners: {owners}"
+DIGEST_FOOTER = "Last 7 days against the 7 before, up to {now} ({tz}). Posted by Defuse every week."
+DIGEST_CASE = "Case #{number}"

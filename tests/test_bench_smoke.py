@@ -12,6 +12,7 @@ from tests.harness import ROOT
 SMOKES = {
     "scale.py": ["home", "repeat", "step", "defuse RSS MB"],
     "ack_latency.py": ["defuse / bare", "load average"],
+    "digest.py": ["digest build", "target < 1000 ms"],
     "scheduler.py": ["all sent", "load average"],
 }
 
