@@ -29,6 +29,7 @@ from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
 from bot.reminders import ReminderEngine, TickRunner
 from bot.service import Defuse
+from bot.sweep import Sweep
 from bot.worker import Worker
 from bot.slack import AUTH_ERRORS, error_code, make_client
 from storage.db import Database
@@ -96,7 +97,8 @@ def build(config: Config) -> Runtime:
     defuse = Defuse(config, Cases(db), client, reminder_client, worker)
     handlers.register(bolt, defuse)
     engine = ReminderEngine(db, defuse.followups.deliver)
-    scheduler = TickRunner(engine, config.tick_seconds)
+    sweep = Sweep(defuse)  # finishes interrupted deliveries: at start (the first tick is at once) and every tick
+    scheduler = TickRunner(engine, config.tick_seconds, on_tick=lambda _stats: worker.submit(sweep))
     return Runtime(config, db, client, bolt, defuse, executor, scheduler)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -20,8 +21,11 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, threads: int = 4):
+    def __init__(self, threads: int = 4, intake_threads: int = 4):
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
+        # Short writes that must finish before the ack (saving a case), kept apart from the slow work
+        # above so a queue of Slack calls never delays them, and waited for only up to a deadline.
+        self._intake = ThreadPoolExecutor(max_workers=intake_threads, thread_name_prefix="intake")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
@@ -71,6 +75,37 @@ class Worker:
                 self._pending -= 1
                 self._idle.notify_all()
 
+    def within(self, fn: Callable[[], Any], seconds: float, on_late: Callable[[Any], None] | None = None) -> Any:
+        """Run `fn` on the intake threads and wait at most `seconds`; its result, or None if it failed
+        or did not finish in time. A write that had not started by then never runs; one that was
+        already running and finishes later hands its result to `on_late` (so it is not left unposted)."""
+        started = time.monotonic()
+
+        def guarded() -> Any:
+            if time.monotonic() - started > seconds:  # queued past its deadline: the caller gave up
+                return None
+            return fn()
+
+        try:
+            future = self._intake.submit(guarded)
+        except RuntimeError:  # shutting down
+            return None
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            if not future.cancel() and on_late is not None:
+                future.add_done_callback(lambda done: self._late(done, on_late))
+            log.warning("a write before the ack took longer than %.1f s; answered without it", seconds)
+            return None
+        except Exception:
+            log.exception("a write before the ack failed")
+            return None
+
+    def _late(self, done: "Future[Any]", on_late: Callable[[Any], None]) -> None:
+        if done.cancelled() or done.exception() is not None or done.result() is None:
+            return
+        self.submit(on_late, done.result())
+
     def drain(self, timeout: float) -> bool:
         """Finish queued work for up to `timeout` seconds; True if nothing is left."""
         deadline = time.monotonic() + timeout
@@ -79,6 +114,7 @@ class Worker:
                 self._idle.wait(max(0.0, deadline - time.monotonic()))
             left = self._pending
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._intake.shutdown(wait=False, cancel_futures=True)
         if left:
             log.warning("stopping with %s request(s) not finished", left)
         return not left
