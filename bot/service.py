@@ -222,8 +222,8 @@ class Defuse:
             return None
         if case.checklist_posting_at:  # an earlier post may have reached Slack
             try:
-                found = self.history.find(case.channel_id, "checklist", "case_id", case.id, case.checklist_posting_at,
-                                          thread_ts=case.message_ts)
+                found = self.history.find_reply(case.channel_id, case.message_ts, "checklist", "case_id", case.id,
+                                                case.checklist_posting_at)
             except Unknown as exc:
                 if not again:
                     return self._checklist_unconfirmed(case, exc)
@@ -250,8 +250,8 @@ class Defuse:
                     return error_code(exc)
                 try:
                     time.sleep(SETTLE.total_seconds())
-                    found = self.history.find(case.channel_id, "checklist", "case_id", case.id, started,
-                                              thread_ts=case.message_ts)
+                    found = self.history.find_reply(case.channel_id, case.message_ts, "checklist", "case_id", case.id,
+                                                    started)
                 except Unknown as unknown:
                     return self._checklist_unconfirmed(case, unknown)
                 if found:

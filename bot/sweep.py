@@ -21,7 +21,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot import blocks, texts
 from bot.cases import CaseSnapshot
-from bot.delivery import is_dead
+from bot.delivery import CLOCK_SKEW, SETTLE, is_dead
 from bot.service import DELIVERY_LEASE, Defuse
 from bot.slack import error_code
 from storage import repositories as repo
@@ -74,11 +74,35 @@ class Sweep:
                 session, now=now, until=now + DELIVERY_LEASE, worker=self.defuse.me, settled_before=now - SETTLED / 4,
                 limit=BATCH,
             )
-        for case_id in case_ids:
+        for case_id in self._unclear_first(case_ids):
             self.finish_case(case_id)
         for handoff_id in handoff_ids:
             self.defuse.finish_handoff_dm(handoff_id)
         return len(case_ids) + len(handoff_ids)
+
+    def _unclear_first(self, case_ids: list[int]) -> list[int]:
+        """Posts Slack may have come first, before new posts push them further back in the history,
+        with one history read per channel covering all of them (the budget is one call a minute)."""
+        unclear: dict[str, list[CaseSnapshot]] = {}
+        for case_id in case_ids:
+            case = self.cases.get(case_id, full=False)
+            if case is not None and self._unclear_since(case) is not None:
+                unclear.setdefault(case.channel_id, []).append(case)
+        for channel, cases in unclear.items():
+            covers = min(self._unclear_since(c) or 0.0 for c in cases)
+            landed_by = max(m for c in cases for m in (c.posting_at, c.checklist_posting_at) if m is not None) + SETTLE
+            self.defuse.history.prefetch(channel, covers, landed_by)
+        first = {c.id for cases in unclear.values() for c in cases}
+        return [i for i in case_ids if i in first] + [i for i in case_ids if i not in first]
+
+    @staticmethod
+    def _unclear_since(case: CaseSnapshot) -> float | None:
+        """From when (epoch s) the history must be read to settle this case's unconfirmed post."""
+        if case.post_state == "sending" and case.posting_at and not case.message_ts:
+            return case.posting_at.timestamp() - CLOCK_SKEW
+        if case.message_ts and not case.checklist_ts and case.checklist_posting_at:
+            return float(case.message_ts) - CLOCK_SKEW  # `oldest` is exclusive: start before the case message
+        return None
 
     def release_dead(self, now: datetime) -> int:
         with self.db.session() as session:

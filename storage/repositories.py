@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, ApiBudget, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -378,7 +378,7 @@ def set_case_delivery(session: Session, case_id: int, worker: str | None, **fiel
 
 def claim_unfinished_cases(
     session: Session, *, now: datetime, until: datetime, worker: str, settled_before: datetime, since: datetime,
-    max_attempts: int, limit: int,
+    max_attempts: int, limit: int, sent_before: datetime | None = None,
 ) -> list[int]:
     """Cases whose delivery a crash or an error interrupted, leased to `worker` (SKIP LOCKED on PostgreSQL).
 
@@ -387,16 +387,20 @@ def claim_unfinished_cases(
     """
     free = or_(CASES.c.sync_until.is_(None), CASES.c.sync_until < now)
     unposted = CASES.c.post_state.in_(UNFINISHED_POSTS)
+    if sent_before is not None:  # a post started later than this may not be visible in Slack yet
+        unposted = unposted & or_(CASES.c.posting_at.is_(None), CASES.c.posting_at < sent_before) & or_(
+            CASES.c.checklist_posting_at.is_(None), CASES.c.checklist_posting_at < sent_before)
     stale = (
         (CASES.c.post_state == "done")
         & (CASES.c.updated_at > since)
         & (CASES.c.updated_at < settled_before)
         & or_(CASES.c.rendered_at.is_(None), CASES.c.rendered_at < CASES.c.updated_at)
     )
+    unclear = or_(CASES.c.post_state == "sending", CASES.c.checklist_posting_at.is_not(None) & CASES.c.checklist_ts.is_(None))
     due = (
         select(CASES.c.id)
         .where(free, or_(unposted, stale), CASES.c.sync_attempts < max_attempts)
-        .order_by(CASES.c.id)
+        .order_by(case((unclear, 0), else_=1), CASES.c.id)  # unconfirmed posts before new ones push them back
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due_cases")
@@ -476,8 +480,9 @@ def take_api_budget(session: Session, name: str, *, now: datetime, next_at: date
         from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
     inserted = session.execute(
         dialect_insert(table).values(name=name, next_at=next_at).on_conflict_do_nothing(index_elements=["name"])
+        .returning(table.c.name)
     )
-    return inserted.rowcount == 1
+    return inserted.scalar() is not None
 
 
 def api_budget_next(session: Session, name: str) -> datetime | None:
