@@ -80,9 +80,9 @@ def post_client(client: WebClient) -> WebClient:
     )
 
 
-def tag(kind: str, **ids: Any) -> dict[str, Any]:
+def tag(what: str, **ids: Any) -> dict[str, Any]:
     """Message metadata that lets us find this message again."""
-    return {"event_type": f"defuse_{kind}", "event_payload": dict(ids)}
+    return {"event_type": f"defuse_{what}", "event_payload": dict(ids)}
 
 
 def _tagged(message: dict[str, Any], kind: str, key: str, value: Any) -> bool:

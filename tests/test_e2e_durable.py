@@ -262,7 +262,7 @@ def test_a_locked_database_still_gets_the_ack_and_the_words_back(start_app, stan
     try:
         reply = slack.command("Hooli: <!channel> the site is down")
         assert reply.status == 200 and reply.elapsed < 3.0
-        said = reply.json["text"]
+        said = reply.text  # Bolt answers a text-only ack with the text itself
         assert "*not saved*" in said and "the site is down" in said and "<!channel>" not in said
     finally:
         blocker.execute("ROLLBACK")
