@@ -274,3 +274,24 @@ def test_a_locked_database_still_gets_the_ack_and_the_words_back(start_app, stan
     posts, checklists = posts_and_checklists(standin)
     report("locked database", ack_seconds=round(reply.elapsed, 2), posts=dict(posts))
     assert posts == Counter({1: 1}) and checklists == Counter({1: 1}) and len(later) == 1
+
+
+# --- an update Slack never showed ----------------------------------------------------------------------
+def test_an_update_that_never_reached_slack_is_shown_by_the_sweep(start_app, standin, database_url):
+    from tests.test_e2e_intake import blocks_text, current, fields_text, press_step
+
+    app = start_app(database_url)
+    slack = SlackSender(app.url, standin)
+    assert slack.command("Acme Corp: charged twice").status == 200
+    standin.wait_for(lambda: all_delivered(database_url))
+    row = case_rows(database_url)[0]
+    standin.fail_next("chat.update", "internal_error", times=2)  # the case message and the checklist
+    assert press_step(slack, standin, row.checklist_ts, row.id, 1).status == 200
+    standin.wait_for(lambda: len(standin.calls_to("chat.update")) >= 2)
+    assert "1/6" not in fields_text(current(standin, "CSUPPORT", row.message_ts))  # Slack still shows the old state
+    # After the change has settled (20 s) the sweep shows it.
+    standin.wait_for(lambda: "1/6" in fields_text(current(standin, "CSUPPORT", row.message_ts)), timeout=40)
+    standin.wait_for(lambda: "Done by" in blocks_text(current(standin, "CSUPPORT", row.checklist_ts)))
+    standin.wait_for(lambda: (r := case_rows(database_url)[0]).rendered_at == r.updated_at and r.sync_by is None)
+    posts, checklists = posts_and_checklists(standin)
+    assert posts == Counter({1: 1}) and checklists == Counter({1: 1})
