@@ -35,6 +35,9 @@ PERMANENT_ERRORS = {
 }
 
 
+PARTLY_DONE = {"internal_error", "fatal_error"}  # Slack: "some aspect of the operation may have succeeded"
+
+
 @dataclass(frozen=True)
 class ReminderView:
     id: int
@@ -151,7 +154,9 @@ class FollowUps(CaseHooks):
                 metadata=tag("reminder", reminder_id=due.id, kind=due.kind),
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
-            if is_ambiguous(exc):  # Slack may have it: the retry looks for it first
+            # Slack may have it (a 5xx, a timeout, or an error Slack says may have partly succeeded):
+            # the retry looks for it first.
+            if is_ambiguous(exc) or error_code(exc) in PARTLY_DONE:
                 with self.db.session() as session:
                     repo.set_reminder_maybe_sent(session, due.id, started)
             return self._send_failed(exc)

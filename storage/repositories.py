@@ -394,7 +394,8 @@ def claim_unfinished_cases(
         (CASES.c.post_state == "done")
         & (CASES.c.updated_at > since)
         & (CASES.c.updated_at < settled_before)
-        & or_(CASES.c.rendered_at.is_(None), CASES.c.rendered_at < CASES.c.updated_at)
+        & CASES.c.rendered_at.is_not(None)  # rows never rendered by this code (imports, seeds) are left alone
+        & (CASES.c.rendered_at < CASES.c.updated_at)
     )
     unclear = or_(CASES.c.post_state == "sending", CASES.c.checklist_posting_at.is_not(None) & CASES.c.checklist_ts.is_(None))
     due = (
