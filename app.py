@@ -40,6 +40,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.reminders import ReminderEngine, TickRunner
 from bot.retention import Retention
 from bot.service import Defuse
+from bot.sweep import Sweep
 from bot.worker import Worker
 from bot.slack import AUTH_ERRORS, error_code, make_client
 from storage.db import Database
@@ -154,8 +155,22 @@ def build(config: Config) -> Runtime:
     protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)
     retention = Retention(db, config.retention_days) if config.retention_days else None
-    scheduler = TickRunner(engine, config.tick_seconds, on_tick=retention.on_tick if retention else None)
+    sweep = Sweep(defuse)  # finishes interrupted deliveries: at start (the first tick is at once) and every tick
+    scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, retention))
     return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
+
+
+def after_tick(worker: Worker, sweep: Sweep, retention: Retention | None) -> Callable[[Any], None]:
+    """What runs after every reminder tick: the retention check (when configured) and the delivery sweep.
+    Each is guarded on its own, so a failing retention check never holds up finishing deliveries."""
+    def on_tick(stats: Any) -> None:
+        if retention is not None:
+            try:
+                retention.on_tick(stats)
+            except Exception:
+                log.exception("retention check failed; the next tick tries again")
+        worker.submit(sweep)
+    return on_tick
 
 
 def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
