@@ -35,9 +35,6 @@ PERMANENT_ERRORS = {
 }
 
 
-PARTLY_DONE = {"internal_error", "fatal_error"}  # Slack: "some aspect of the operation may have succeeded"
-
-
 @dataclass(frozen=True)
 class ReminderView:
     id: int
@@ -154,9 +151,7 @@ class FollowUps(CaseHooks):
                 metadata=tag("reminder", reminder_id=due.id, kind=due.kind),
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
-            # Slack may have it (a 5xx, a timeout, or an error Slack says may have partly succeeded):
-            # the retry looks for it first.
-            if is_ambiguous(exc) or error_code(exc) in PARTLY_DONE:
+            if is_ambiguous(exc):  # Slack may have it (a 5xx, a timeout): the retry looks for it first
                 with self.db.session() as session:
                     repo.set_reminder_maybe_sent(session, due.id, started)
             return self._send_failed(exc)
