@@ -41,6 +41,7 @@ from bot.digest import Digest
 from bot.reminders import ReminderEngine, TickRunner
 from bot.retention import Retention
 from bot.service import Defuse
+from bot.sweep import Sweep
 from bot.worker import Worker
 from bot.slack import AUTH_ERRORS, error_code, make_client
 from storage.db import Database
@@ -157,21 +158,24 @@ def build(config: Config) -> Runtime:
     retention = Retention(db, config.retention_days) if config.retention_days else None
     digest = (Digest(db, reminder_client, config.digest_channel, config.digest_schedule)
               if config.digest_channel else None)
-    daily = [job.on_tick for job in (retention, digest) if job is not None]
-    scheduler = TickRunner(engine, config.tick_seconds, on_tick=_each(daily) if daily else None)
+    sweep = Sweep(defuse)  # finishes interrupted deliveries: at start (the first tick is at once) and every tick
+    jobs = [job.on_tick for job in (retention, digest) if job is not None]
+    scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, jobs))
     return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
 
 
-def _each(hooks: list[Callable[[Any], None]]) -> Callable[[Any], None]:
-    """One on_tick hook that calls every job's (each returns at once: the work runs on its own thread)."""
+def after_tick(worker: Worker, sweep: Sweep, jobs: list[Callable[[Any], None]]) -> Callable[[Any], None]:
+    """What runs after every reminder tick: the daily and weekly jobs (retention, digest; each returns at
+    once, its work runs on its own thread) and the delivery sweep. Each is guarded on its own, so one
+    job's trouble never holds up the others or finishing deliveries."""
 
     def on_tick(stats: Any) -> None:
-        for hook in hooks:
+        for job in jobs:
             try:
-                hook(stats)
-            except Exception:  # one job's trouble must not stop the others
+                job(stats)
+            except Exception:
                 log.exception("scheduled job hook failed; the next tick tries again")
-
+        worker.submit(sweep)
     return on_tick
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy.orm import Session
@@ -103,6 +103,12 @@ class CaseSnapshot:
     pending_handoff_to: str | None = None
     review_cause: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # delivery to Slack (bot.delivery)
+    updated_at: datetime | None = None
+    post_state: str = "done"
+    posting_at: datetime | None = None
+    checklist_posting_at: datetime | None = None
+    intake: dict[str, Any] | None = None
     playbook: Playbook = field(default_factory=built_in)  # the one the case was opened with
 
     @property
@@ -197,6 +203,11 @@ class Cases:
             steps=tuple(StepState(s.step, s.done, s.done_by, s.done_at, s.details) for s in case.steps),
             source_channel_id=case.source_channel_id,
             visibility=case.visibility,
+            updated_at=case.updated_at,
+            post_state=case.post_state,
+            posting_at=case.posting_at,
+            checklist_posting_at=case.checklist_posting_at,
+            intake=case.intake,
             playbook=from_record(case.playbook_name, case.playbook_language, case.playbook_steps),
         )
 
@@ -263,9 +274,17 @@ class Cases:
         source_permalink: str | None = None,
         customer_user: str | None = None,
         source_channel_id: str | None = None,
+        intake_key: str | None = None,
+        intake: dict[str, Any] | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> CaseSnapshot:
-        """`channel_id`: where the agent wants the case; `source_channel_id`: the conversation it was flagged in,
-        when that is another one (a message shortcut or the form). publish() decides where it really goes."""
+        """Save a new case, not yet posted (post_state "pending").
+
+        `channel_id`: where the agent wants the case; `source_channel_id`: the conversation it was flagged in,
+        when that is another one (a message shortcut or the form). publish() decides where it really goes.
+        `intake_key` (the trigger or view it came from) makes a repeated request fail with IntegrityError
+        instead of opening a second case; `lease` (worker, until) reserves posting it for the caller, so a
+        sweep does not post it too."""
         source_channel_id = source_channel_id or channel_id
         if mood is not None and mood not in MOODS:
             raise ValueError(f"unknown mood {mood!r}")
@@ -290,6 +309,12 @@ class Cases:
                 source_channel_id=source_channel_id,
                 flagged_by=flagged_by,
                 owner_id=flagged_by,
+                post_state="pending",
+                intake_key=intake_key,
+                intake=intake,
+                sync_by=lease[0] if lease else None,
+                sync_until=lease[1] if lease else None,
+                sync_attempts=0,
                 step_count=len(self.playbook.steps),
                 **to_record(self.playbook),
             )
@@ -309,6 +334,7 @@ class Cases:
                 resolution=None, escalation=None,
                 steps=tuple(StepState(s.number, False, None, None, None) for s in self.playbook.steps),
                 prior=prior, prior_count=prior_count, prior_elsewhere=elsewhere, source_channel_id=source_channel_id,
+                updated_at=now, post_state="pending", intake=intake,
                 playbook=self.playbook,
             )
             self.hooks.case_opened(session, snapshot, now)
@@ -317,11 +343,34 @@ class Cases:
     def set_posted(
         self, case_id: int, *, message_ts: str | None = None, checklist_ts: str | None = None, permalink: str | None = None
     ) -> None:
-        fields = {k: v for k, v in dict(message_ts=message_ts, checklist_ts=checklist_ts, permalink=permalink).items() if v}
+        fields: dict[str, Any] = {
+            k: v for k, v in dict(message_ts=message_ts, checklist_ts=checklist_ts, permalink=permalink).items() if v
+        }
         if not fields:
             return
+        if message_ts:
+            fields["post_state"] = "posted"
         with self.db.session() as session:
-            repo.update_case(session, case_id, self.clock(), **fields)
+            if checklist_ts:  # case message and checklist both there: nothing left to finish
+                fields["post_state"] = "done"
+            repo.set_case_delivery(session, case_id, None, **fields)  # not a change of the case itself
+
+    # --- delivery bookkeeping (bot.delivery, Defuse.publish, the sweep) -----------------------
+    def case_for_intake(self, intake_key: str) -> int | None:
+        with self.db.session() as session:
+            return repo.case_id_for_intake(session, intake_key)
+
+    def claim_delivery(self, case_id: int, worker: str, lease: timedelta) -> CaseSnapshot | None:
+        """Take or renew the lease on posting/updating this case in Slack; None if someone else has it."""
+        now = self.clock()
+        with self.db.session() as session:
+            case = repo.claim_case_delivery(session, case_id, worker=worker, now=now, until=now + lease)
+            return self._snapshot(session, case) if case is not None else None
+
+    def record_delivery(self, case_id: int, worker: str | None = None, **fields: Any) -> bool:
+        """Delivery progress (post_state, ts, markers, lease); with `worker`, only while it holds the lease."""
+        with self.db.session() as session:
+            return repo.set_case_delivery(session, case_id, worker, **fields)
 
     def set_destination(self, case_id: int, *, channel_id: str, visibility: str) -> CaseSnapshot:
         """Before the first post: the channel the case will live in and who reads it. The earlier cases shown

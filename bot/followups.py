@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot import notices, reminders, texts
 from bot.cases import CaseError, CaseHooks, Cases, CaseSnapshot
 from bot.config import Config
+from bot.delivery import HistoryCheck, Unknown, is_ambiguous, tag
 from bot.people import People
 from bot.reminders import Due, Outcome
 from bot.schedule import follow_up_times, in_working_hours, next_working_time, snooze_until, zone
@@ -63,6 +64,7 @@ class FollowUps(CaseHooks):
         self.people = people
         self.client = client
         self._known_dm: dict[str, str] = {}
+        self.history = HistoryCheck(self.db, client, cases.clock)
         cases.hooks = self
 
     # --- scheduling (inside the lifecycle transaction) ---------------------------------------
@@ -123,32 +125,51 @@ class FollowUps(CaseHooks):
             text, body = texts.BREATHER_WELCOME_BACK, None
         else:
             return reminders.failed(f"unknown reminder kind {due.kind}")
-        if due.sending_at is not None:
-            found = self._already_delivered(due)
+        since = self._maybe_sent_since(due)
+        if since is not None:
+            found = self._already_delivered(due, since, now)
             if found is not None:
-                log.info("reminder %s had reached Slack before a crash; not sending it again", due.id)
+                if found.kind == "sent":
+                    log.info("reminder %s had reached Slack already; not sending it again", due.id)
                 return found
         return self._send(due, text, body)
 
+    def _maybe_sent_since(self, due: Due) -> datetime | None:
+        """When an earlier attempt may have reached Slack: a crash mid-send (sending_at, which the engine
+        clears when it records a retry) or an unclear answer (maybe_sent_at, which stays until sent)."""
+        with self.db.session() as session:
+            marked = repo.reminder_maybe_sent_at(session, due.id)
+            if marked is None and due.sending_at is not None:  # keep it past the engine's retry bookkeeping
+                repo.set_reminder_maybe_sent(session, due.id, due.sending_at)
+        return marked or due.sending_at
+
     def _send(self, due: Due, text: str, body: list[dict[str, Any]] | None) -> Outcome:
+        started = self.cases.clock()
         try:
             response = self.client.chat_postMessage(
                 channel=due.recipient, text=text, blocks=body, unfurl_links=False,
-                metadata={"event_type": "defuse_reminder", "event_payload": {"reminder_id": due.id, "kind": due.kind}},
+                metadata=tag("reminder", reminder_id=due.id, kind=due.kind),
             )
-        except SlackApiError as exc:
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            if is_ambiguous(exc):  # Slack may have it (a 5xx, a timeout): the retry looks for it first
+                with self.db.session() as session:
+                    repo.set_reminder_maybe_sent(session, due.id, started)
+            return self._send_failed(exc)
+        channel = response.get("channel")
+        if channel:
+            self.remember_dm_channel(due.recipient, channel)
+        return reminders.sent(channel, response.get("ts"))
+
+    @staticmethod
+    def _send_failed(exc: Exception) -> Outcome:
+        if isinstance(exc, SlackApiError):
             code = error_code(exc)
             if exc.response.status_code == 429:
                 return reminders.ratelimited(float(exc.response.headers.get("Retry-After", 30) or 30))
             if code in PERMANENT_ERRORS:
                 return reminders.failed(code)
             return reminders.retry(code)
-        except (SlackClientError, OSError) as exc:
-            return reminders.retry(error_code(exc))
-        channel = response.get("channel")
-        if channel:
-            self.remember_dm_channel(due.recipient, channel)
-        return reminders.sent(channel, response.get("ts"))
+        return reminders.retry(error_code(exc))
 
     def remember_dm_channel(self, user: str, channel: str) -> None:
         if self._known_dm.get(user) == channel:
@@ -161,26 +182,29 @@ class FollowUps(CaseHooks):
             elif agent.dm_channel != channel:
                 agent.dm_channel = channel
 
-    def _already_delivered(self, due: Due) -> Outcome | None:
-        """After a crash mid-send: look for our tagged DM before sending again (needs the DM channel)."""
-        person_channel = None
+    def dm_channel_of(self, user: str) -> str:
+        """The bot's DM channel with `user` (stored, or conversations.open); raises Unknown if not known."""
         with self.db.session() as session:
-            agent = repo.get_agent(session, due.recipient)
-            person_channel = agent.dm_channel if agent else None
-        if not person_channel or due.sending_at is None:
-            return None
+            agent = repo.get_agent(session, user)
+            if agent is not None and agent.dm_channel:
+                return agent.dm_channel
         try:
-            history = self.client.conversations_history(
-                channel=person_channel, oldest=f"{due.sending_at.timestamp() - 5:.6f}", limit=50, include_all_metadata=True
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.info("could not check for an earlier send of reminder %s: %s", due.id, error_code(exc))
-            return None
-        for message in history.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == "defuse_reminder" and (meta.get("event_payload") or {}).get("reminder_id") == due.id:
-                return reminders.sent(person_channel, message.get("ts"))
-        return None
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+        except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as exc:
+            raise Unknown(f"no DM channel for {user}: {error_code(exc)}") from None
+        self.remember_dm_channel(user, channel)
+        return channel
+
+    def _already_delivered(self, due: Due, since: datetime, now: datetime) -> Outcome | None:
+        """Look for our tagged DM before sending again: sent, wait for the check, or None (not there)."""
+        try:
+            channel = self.dm_channel_of(due.recipient)
+            found = self.history.find(channel, "reminder", "reminder_id", due.id, since)
+        except Unknown as exc:
+            wait = (exc.retry_at - now).total_seconds() if exc.retry_at else 60.0
+            log.info("reminder %s may have been sent; checking after %.0f s (%s)", due.id, wait, exc.reason)
+            return reminders.ratelimited(wait)
+        return reminders.sent(channel, found) if found else None
 
     def _end_breather(self, due: Due) -> bool:
         """End the breather this reminder belongs to; False if a newer breather replaced it."""

@@ -74,7 +74,22 @@ class Handoffs:
 
     def set_dm(self, handoff_id: int, channel: str, ts: str) -> None:
         with self.db.session() as session:
-            session.execute(update(Handoff).where(Handoff.id == handoff_id).values(dm_channel=channel, dm_ts=ts))
+            repo.set_handoff_delivery(session, handoff_id, dm_channel=channel, dm_ts=ts, sync_by=None, sync_until=None)
+
+    def dm_sending(self, handoff_id: int, at: datetime) -> None:
+        """Recorded before each send: from now on a retry looks for the DM before sending it again."""
+        with self.db.session() as session:
+            repo.set_handoff_delivery(session, handoff_id, dm_sending_at=at)
+
+    def check_dm_later(self, handoff_id: int, at: datetime) -> None:
+        """Slack may have the DM and we cannot look now: the sweep looks again after `at`."""
+        with self.db.session() as session:
+            repo.set_handoff_delivery(session, handoff_id, sync_by=None, sync_until=at)
+
+    def dm_sending_at(self, handoff_id: int) -> datetime | None:
+        with self.db.session() as session:
+            handoff = repo.get_handoff(session, handoff_id)
+            return handoff.dm_sending_at if handoff else None
 
     def failed(self, handoff_id: int, error: str) -> None:
         """The colleague could not be reached: the request is void and the log says why."""

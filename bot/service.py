@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -15,7 +17,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import blocks, notices, texts
 from bot.audience import EXTERNAL, PRIVATE, PUBLIC, Audiences, AudienceUnknown
-from bot.cases import Cases, CaseSnapshot
+from bot.cases import CaseError, Cases, CaseSnapshot
+from bot.delivery import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown, is_ambiguous, post_client, process_name, tag
 from bot.config import Config
 from bot.followups import FollowUps, ReminderView
 from bot.handoffs import Handoffs, HandoffView
@@ -25,6 +28,9 @@ from bot.textutil import human_duration, quote, safe_limited_echo
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
+
+DELIVERY_LEASE = timedelta(seconds=60)  # longer than a post can take (client timeout 10 s, a join, a retry)
+CHECKLIST_RETRY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ class Defuse:
         self._joined: set[str] = set()
         self._home_team: str | None = None
         self.audiences = Audiences(client, self.home_team)
+        self.me = process_name()  # holder name for delivery leases
+        self.poster = post_client(client)  # no blind re-send after a 5xx or a timeout
+        self.history = HistoryCheck(cases.db, client, cases.clock)
 
     def home_team(self) -> str | None:
         """This installation's team id (auth.test, once it answers), to tell colleagues from outsiders."""
@@ -142,6 +151,8 @@ class Defuse:
         return Destination(cases_channel, audience.kind, moved=True)
 
     def _refused(self, case: CaseSnapshot, refusal: Refusal) -> PublishResult:
+        if not refusal.withdraw:  # the agent is told and may press Post it again; the sweep leaves it alone
+            self.cases.record_delivery(case.id, self.me, post_state="failed", sync_by=None, sync_until=None)
         if refusal.reason == "not_visible":
             return self._publish_failed(case, refusal.error or "channel_not_found")
         if refusal.withdraw:  # no CASES_CHANNEL: it can never be posted as things are
@@ -215,45 +226,129 @@ class Defuse:
             return False
 
     # --- posting the case ------------------------------------------------------------------
-    def publish(self, case_id: int, case: CaseSnapshot | None = None) -> PublishResult:
+    # Save-before-ack (handlers) leased the new case to this process; post-after-save is publish();
+    # the sweep (bot.sweep) calls it again for whatever a crash or an unclear answer left unfinished.
+    def publish(self, case_id: int, case: CaseSnapshot | None = None, *, again: bool = False) -> PublishResult:
         """Post the case message and its checklist thread (or refresh them if already posted).
-        `case` is a snapshot the caller just made (saves reading it again)."""
+        `again`: the agent pressed Post it again, so a post Slack never confirmed may be repeated
+        (visibly, by their choice) when it cannot be checked now."""
         with self.lock(case_id):
-            case = case if case is not None and case.id == case_id else self.cases.require(case_id)
-            if case.message_ts:
-                error = self._refresh_locked(case)
-                if error:
-                    return PublishResult(False, case_id, error, texts.UPDATE_FAILED.format(number=case_id, error=error))
-                return PublishResult(True, case_id, moved_to=self._moved_to(case))
-            route = self.destination_for(case.channel_id)
-            if isinstance(route, Refusal):
-                return self._refused(case, route)
-            case = self.cases.set_destination(case_id, channel_id=route.channel_id, visibility=route.visibility)
+            claimed = self.cases.claim_delivery(case_id, self.me, DELIVERY_LEASE)
+            if claimed is None:
+                if self.cases.get(case_id, full=False) is None:
+                    raise CaseError(texts.CASE_NOT_FOUND)
+                return PublishResult(False, case_id, "busy", texts.POST_BUSY.format(number=case_id))
+            try:
+                return self._publish_claimed(claimed, again)
+            finally:  # whatever happened, a lease still held is handed back (no-op if already released)
+                self.cases.record_delivery(case_id, self.me, sync_by=None, sync_until=None)
+
+    def _publish_claimed(self, case: CaseSnapshot, again: bool) -> PublishResult:
+        if case.message_ts and case.checklist_ts:
+            error = self._refresh_locked(case)
+            if error:
+                return PublishResult(False, case.id, error, texts.UPDATE_FAILED.format(number=case.id, error=error))
+            return PublishResult(True, case.id, moved_to=self._moved_to(case))
+        route: Destination | None = None
+        if not case.message_ts and case.post_state != "sending":
+            # Nothing of it can be in Slack yet, so the channel is still open: decide it now. Once a post
+            # may have reached Slack the channel is fixed (a repeat goes where the first one went).
+            decided = self._route(case)
+            if isinstance(decided, PublishResult):
+                return decided
+            case, route = decided
+        if not case.message_ts:
+            outcome = self._post_case_once(case, again)
+            if isinstance(outcome, PublishResult):
+                return outcome
+            case = outcome
+        error = self._post_checklist(case, again)
+        if error == "unconfirmed":
+            return PublishResult(False, case.id, error, texts.CHECKLIST_UNCONFIRMED.format(number=case.id))
+        if error:
+            return PublishResult(False, case.id, error, texts.CHECKLIST_FAILED.format(number=case.id, error=error))
+        self._delivered(case)
+        return PublishResult(True, case.id, moved_to=self._moved_to(case), message=self._where_text(case, route))
+
+    def _route(self, case: CaseSnapshot) -> tuple[CaseSnapshot, Destination] | PublishResult:
+        """Where the never-posted case goes (its source channel or CASES_CHANNEL), saved with who reads it;
+        or the refusal to tell the agent."""
+        route = self.destination_for(case.channel_id)
+        if isinstance(route, Refusal):
+            return self._refused(case, route)
+        return self.cases.set_destination(case.id, channel_id=route.channel_id, visibility=route.visibility), route
+
+    def _post_case_once(self, case: CaseSnapshot, again: bool) -> CaseSnapshot | PublishResult:
+        """Get the case message into Slack exactly once; the case with its ts, or why not."""
+        if case.post_state == "sending" and case.posting_at:  # an earlier post may have reached Slack
+            try:
+                found = self.history.find(case.channel_id, "case", "case_id", case.id, case.posting_at)
+            except Unknown as exc:
+                if not again:
+                    return self._unconfirmed(case, exc)
+                found = None  # the agent chose to post again; if the first one exists they will see both
+            if found:
+                return self._adopt_case_message(case, found)
+        for attempt in range(2):
+            self.cases.record_delivery(case.id, self.me, post_state="sending", posting_at=self.cases.clock())
             try:
                 response = self._post_case(case)
-            except SlackApiError as exc:
-                return self._publish_failed(case, error_code(exc))
-            except (SlackClientError, OSError) as exc:
-                log.warning("posting case %s failed: %s", case_id, exc)
-                return self._publish_failed(case, error_code(exc))
-            message_ts = response["ts"]
-            channel = response.get("channel") or case.channel_id
-            permalink = self.permalink(channel, message_ts)
-            self.cases.set_posted(case_id, message_ts=message_ts, permalink=permalink)
-            case = replace(case, message_ts=message_ts, permalink=permalink)
-            error = self._post_checklist(case)
-            if error:
-                return PublishResult(False, case_id, error, texts.CHECKLIST_FAILED.format(number=case_id, error=error))
-            return PublishResult(True, case_id, moved_to=self._moved_to(case), message=self._where_text(case, route))
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                if not is_ambiguous(exc):
+                    log.warning("posting case %s failed: %s", case.id, error_code(exc))
+                    self.cases.record_delivery(case.id, self.me, post_state="failed", sync_by=None, sync_until=None)
+                    return self._publish_failed(case, error_code(exc))
+                log.warning("posting case %s: unclear answer (%s); checking before posting again", case.id, error_code(exc))
+                try:
+                    time.sleep(SETTLE.total_seconds())
+                    found = self.history.find(case.channel_id, "case", "case_id", case.id, self._posting_at(case))
+                except Unknown as unknown:
+                    return self._unconfirmed(case, unknown)
+                if found:
+                    return self._adopt_case_message(case, found)
+                continue  # Slack certainly has no copy: posting again cannot double it
+            return self._adopt_case_message(case, response["ts"], response.get("channel"))
+        return self._unconfirmed(case, Unknown("two unclear answers"))
+
+    def _posting_at(self, case: CaseSnapshot) -> datetime:
+        fresh = self.cases.get(case.id, full=False)
+        return (fresh.posting_at if fresh and fresh.posting_at else None) or self.cases.clock() - timedelta(minutes=1)
+
+    def _adopt_case_message(self, case: CaseSnapshot, ts: str, channel: str | None = None) -> CaseSnapshot:
+        self.cases.set_posted(case.id, message_ts=ts)  # first: a crash after this never posts it again
+        permalink = self.permalink(channel or case.channel_id, ts)
+        self.cases.set_posted(case.id, permalink=permalink)
+        return replace(case, message_ts=ts, permalink=permalink, post_state="posted")
+
+    def _unconfirmed(self, case: CaseSnapshot, why: Unknown) -> PublishResult:
+        """Slack may have the message and we cannot look now: the sweep looks when the budget allows."""
+        retry_at = why.retry_at or self.cases.clock() + HISTORY_INTERVAL
+        log.warning("case %s: not sure Slack has the message (%s); checking again after %s", case.id, why.reason, retry_at)
+        self.cases.record_delivery(case.id, self.me, sync_by=None, sync_until=retry_at)
+        text = texts.POST_UNCONFIRMED.format(number=case.id, channel=case.channel_id)
+        return PublishResult(False, case.id, "unconfirmed", text)
+
+    def _delivered(self, case: CaseSnapshot) -> None:
+        self.cases.record_delivery(
+            case.id, self.me, post_state="done", rendered_at=case.updated_at, sync_by=None, sync_until=None,
+            sync_attempts=0,
+        )
+
+    def release(self, case_id: int, after: timedelta) -> None:
+        """Give the case back to the sweep, to be tried again after `after`."""
+        self.cases.record_delivery(case_id, self.me, sync_by=None, sync_until=self.cases.clock() + after)
 
     @staticmethod
     def _moved_to(case: CaseSnapshot) -> str | None:
         source = case.source_channel_id
         return case.channel_id if source and source != case.channel_id else None
 
-    def _where_text(self, case: CaseSnapshot, route: Destination) -> str | None:
-        """What to tell the agent, privately, when the case lives elsewhere than where they flagged it."""
-        if route.moved:
+    def _where_text(self, case: CaseSnapshot, route: Destination | None) -> str | None:
+        """What to tell the agent, privately, when the case lives elsewhere than where they flagged it.
+        `route`: the decision made by this call; None when an earlier call made it (a finished retry)."""
+        moved = route.moved if route is not None else bool(
+            self._moved_to(case) and case.channel_id == self.config.cases_channel)
+        if moved:
             return texts.CASE_MOVED.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
         if self._moved_to(case):
             return texts.POSTED_ELSEWHERE.format(number=case.id, channel=case.channel_id, url=case.permalink or "")
@@ -266,16 +361,16 @@ class Defuse:
             blocks=blocks.case_message(case),
             unfurl_links=False,
             unfurl_media=False,
-            metadata={"event_type": "defuse_case", "event_payload": {"case_id": case.id}},
+            metadata=tag("case", case_id=case.id),
         )
         try:
-            return self.client.chat_postMessage(**kwargs)
+            return self.poster.chat_postMessage(**kwargs)
         except SlackApiError as exc:
             if error_code(exc) not in ("not_in_channel", "channel_not_found"):
                 raise
             if not self._join(case.channel_id):
                 raise
-        return self.client.chat_postMessage(**kwargs)
+        return self.poster.chat_postMessage(**kwargs)
 
     def _ensure_member(self, channel_id: str) -> None:
         """Join a public configured channel (escalations, product feedback) once, if not in it yet."""
@@ -302,23 +397,57 @@ class Defuse:
             log.warning("no permalink for %s/%s: %s", channel, ts, exc)
             return None
 
-    def _post_checklist(self, case: CaseSnapshot) -> str | None:
-        """Post the checklist in the case thread; Slack's error code if that failed."""
+    def _post_checklist(self, case: CaseSnapshot, again: bool = False) -> str | None:
+        """Post the checklist in the case thread once; Slack's error code if that failed."""
         if not case.message_ts:
             return None
-        try:
-            response = self.client.chat_postMessage(
-                channel=case.channel_id,
-                thread_ts=case.message_ts,
-                text=blocks.checklist_fallback(case),
-                blocks=blocks.checklist(case),
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            # The next refresh posts it; the case message is already there.
-            log.warning("posting checklist of case %s failed: %s", case.id, error_code(exc))
-            return error_code(exc)
-        self.cases.set_posted(case.id, checklist_ts=response["ts"])
-        return None
+        if case.checklist_posting_at:  # an earlier post may have reached Slack
+            try:
+                found = self.history.find_reply(case.channel_id, case.message_ts, "checklist", "case_id", case.id,
+                                                case.checklist_posting_at)
+            except Unknown as exc:
+                if not again:
+                    return self._checklist_unconfirmed(case, exc)
+                found = None
+            if found:
+                self.cases.set_posted(case.id, checklist_ts=found)
+                return None
+        for attempt in range(2):
+            started = self.cases.clock()
+            self.cases.record_delivery(case.id, None, checklist_posting_at=started)
+            try:
+                response = self.poster.chat_postMessage(
+                    channel=case.channel_id,
+                    thread_ts=case.message_ts,
+                    text=blocks.checklist_fallback(case),
+                    blocks=blocks.checklist(case),
+                    metadata=tag("checklist", case_id=case.id),
+                )
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                if not is_ambiguous(exc):
+                    # The sweep (or the next refresh) posts it; the case message is already there.
+                    log.warning("posting checklist of case %s failed: %s", case.id, error_code(exc))
+                    self.release(case.id, CHECKLIST_RETRY)
+                    return error_code(exc)
+                try:
+                    time.sleep(SETTLE.total_seconds())
+                    found = self.history.find_reply(case.channel_id, case.message_ts, "checklist", "case_id", case.id,
+                                                    started)
+                except Unknown as unknown:
+                    return self._checklist_unconfirmed(case, unknown)
+                if found:
+                    self.cases.set_posted(case.id, checklist_ts=found)
+                    return None
+                continue
+            self.cases.set_posted(case.id, checklist_ts=response["ts"])
+            return None
+        return self._checklist_unconfirmed(case, Unknown("two unclear answers"))
+
+    def _checklist_unconfirmed(self, case: CaseSnapshot, why: Unknown) -> str:
+        log.warning("case %s: not sure Slack has the checklist (%s)", case.id, why.reason)
+        self.cases.record_delivery(case.id, self.me, sync_by=None,
+                                   sync_until=why.retry_at or self.cases.clock() + HISTORY_INTERVAL)
+        return "unconfirmed"
 
     def _publish_failed(self, case: CaseSnapshot, error: str) -> PublishResult:
         log.info("case %s not posted in %s: %s", case.id, case.channel_id, error)
@@ -338,6 +467,12 @@ class Defuse:
             return self._refresh_locked(case) if case is not None else None
 
     def _refresh_locked(self, case: CaseSnapshot) -> str | None:
+        error = self._render_locked(case)
+        if error is None and case.message_ts:  # Slack shows this revision now; the sweep has nothing to do
+            self.cases.record_delivery(case.id, None, rendered_at=case.updated_at, sync_attempts=0)
+        return error
+
+    def _render_locked(self, case: CaseSnapshot) -> str | None:
         if not case.message_ts:
             return None
         error = None
@@ -349,7 +484,7 @@ class Defuse:
             log.warning("updating case %s failed: %s", case.id, error_code(exc))
             error = error_code(exc)
         if not case.checklist_ts:
-            return self._post_checklist(case) or error
+            return self._add_missing_checklist(case) or error
         try:
             self.client.chat_update(
                 channel=case.channel_id, ts=case.checklist_ts, text=blocks.checklist_fallback(case), blocks=blocks.checklist(case)
@@ -358,6 +493,16 @@ class Defuse:
             log.warning("updating checklist of case %s failed: %s", case.id, error_code(exc))
             error = error_code(exc)
         return error
+
+    def _add_missing_checklist(self, case: CaseSnapshot) -> str | None:
+        """A refresh found no checklist: post it, unless another worker (the sweep) is on it."""
+        claimed = self.cases.claim_delivery(case.id, self.me, DELIVERY_LEASE)
+        if claimed is None or claimed.checklist_ts:
+            return None
+        try:
+            return self._post_checklist(claimed)
+        finally:
+            self.cases.record_delivery(case.id, self.me, sync_by=None, sync_until=None)
 
     # --- messages to people ----------------------------------------------------------------
     def dm(self, user_id: str, text: str, blocks_: list[dict[str, Any]] | None = None, **extra: Any) -> Any:
@@ -408,29 +553,93 @@ class Defuse:
         case = self.cases.require(case_id)
         for old in withdrawn:
             self._close_handoff_dm(old, texts.HANDOFF_CANCELLED.format(number=case_id))
+        return self._deliver_handoff_dm(case, handoff.id, requester, colleague, note)
+
+    def _deliver_handoff_dm(self, case: CaseSnapshot, handoff_id: int, requester: str, colleague: str,
+                            note: str | None, *, verify_first: bool = False) -> bool:
         person = self.people.cached(colleague)
         breather_until = person.breather_until if person and person.on_breather(self.cases.clock()) else None
-        text, dm_blocks = notices.handoff_dm(case, handoff.id, requester, note, breather_until)
-        try:
-            response = self.dm(colleague, text, dm_blocks)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            error = error_code(exc)
-            self.handoffs.failed(handoff.id, error)
-            self.tell(requester, texts.HANDOFF_DM_FAILED.format(colleague=blocks.mention(colleague), error=error, number=case_id))
-            self.refresh(case_id)
+        text, dm_blocks = notices.handoff_dm(case, handoff_id, requester, note, breather_until)
+        outcome, detail = self._send_handoff_dm(handoff_id, colleague, text, dm_blocks, verify_first)
+        if outcome == "unconfirmed":
+            if not verify_first:  # first time: tell the requester we are on it (the sweep finishes it)
+                self.tell(requester, texts.HANDOFF_DM_UNCONFIRMED.format(colleague=blocks.mention(colleague), number=case.id))
             return False
-        self.handoffs.set_dm(handoff.id, response["channel"], response["ts"])
+        if outcome == "failed":
+            self.handoffs.failed(handoff_id, detail)
+            self.tell(requester, texts.HANDOFF_DM_FAILED.format(colleague=blocks.mention(colleague), error=detail, number=case.id))
+            self.refresh(case.id)
+            return False
         self.thread_note(
             case, texts.HANDOFF_REQUESTED_THREAD.format(requester=blocks.mention(requester), colleague=blocks.mention(colleague))
         )
-        sent_text = texts.HANDOFF_SENT.format(colleague=blocks.mention(colleague), number=case_id)
+        sent_text = texts.HANDOFF_SENT.format(colleague=blocks.mention(colleague), number=case.id)
         if breather_until:
             sent_text += texts.HANDOFF_COLLEAGUE_ON_BREATHER.format(
                 user=blocks.mention(colleague), until=blocks.slack_date(breather_until, "{time}")
             )
         self.tell(requester, sent_text)
-        self.refresh(case_id)
+        self.refresh(case.id)
         return True
+
+    def _send_handoff_dm(self, handoff_id: int, colleague: str, text: str, dm_blocks: list[dict[str, Any]],
+                         verify_first: bool) -> tuple[str, str]:
+        """("sent", ts) | ("failed", error) | ("unconfirmed", reason). Never sends twice blindly."""
+        if verify_first:
+            since = self.handoffs.dm_sending_at(handoff_id)
+            if since is not None:
+                found = self._find_handoff_dm(handoff_id, colleague, since)
+                if found is not None:
+                    return found
+        for attempt in range(2):
+            started = self.cases.clock()
+            self.handoffs.dm_sending(handoff_id, started)
+            try:
+                response = self.poster.chat_postMessage(
+                    channel=colleague, text=text, blocks=dm_blocks, unfurl_links=False, metadata=tag("handoff", handoff_id=handoff_id)
+                )
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                if not is_ambiguous(exc):
+                    return "failed", error_code(exc)
+                log.warning("handoff DM %s: unclear answer (%s); checking before sending again", handoff_id, error_code(exc))
+                time.sleep(SETTLE.total_seconds())
+                found = self._find_handoff_dm(handoff_id, colleague, started)
+                if found is not None:
+                    return found
+                continue
+            if response.get("channel"):
+                self.followups.remember_dm_channel(colleague, response["channel"])
+            self.handoffs.set_dm(handoff_id, response["channel"], response["ts"])
+            return "sent", response["ts"]
+        self.handoffs.check_dm_later(handoff_id, self.cases.clock() + HISTORY_INTERVAL)
+        return "unconfirmed", "two unclear answers"
+
+    def _find_handoff_dm(self, handoff_id: int, colleague: str, since: datetime) -> tuple[str, str] | None:
+        """("sent", ts) if the DM is there, ("unconfirmed", why) if we can't tell now, None if it is not there."""
+        try:
+            channel = self.followups.dm_channel_of(colleague)
+            found = self.history.find(channel, "handoff", "handoff_id", handoff_id, since)
+        except Unknown as exc:
+            self.handoffs.check_dm_later(handoff_id, exc.retry_at or self.cases.clock() + HISTORY_INTERVAL)
+            return "unconfirmed", exc.reason
+        if found is None:
+            return None
+        self.handoffs.set_dm(handoff_id, channel, found)
+        return "sent", found
+
+    def finish_handoff_dm(self, handoff_id: int) -> None:
+        """Sweep: a request DM that was started but never confirmed (crash, unclear answer)."""
+        handoff = self.handoffs.get(handoff_id)
+        if handoff is None or handoff.status != "pending" or handoff.dm_ts:
+            return
+        case = self.cases.get(handoff.case_id)
+        if case is None:
+            return
+        try:
+            self._deliver_handoff_dm(case, handoff.id, handoff.from_user, handoff.to_user, handoff.note, verify_first=True)
+        except Exception:
+            log.exception("finishing handoff DM %s failed", handoff_id)
+            self.handoffs.check_dm_later(handoff_id, self.cases.clock() + HISTORY_INTERVAL)
 
     def _close_handoff_dm(self, handoff: HandoffView, outcome: str) -> None:
         if not (handoff.dm_channel and handoff.dm_ts):

@@ -519,3 +519,27 @@ DIGEST_FOLLOW_UPS = "*Follow-ups more than a day overdue:* {count}{owners}"
 DIGEST_FOLLOW_UPS_OWNERS = " — owners: {owners}"
 DIGEST_FOOTER = "Last 7 days against the 7 before, up to {now} ({tz}). Posted by Defuse every week."
 DIGEST_CASE = "Case #{number}"
+# --- durable intake and delivery (bot.delivery, bot.sweep) ----------------------------------------
+CASE_NOT_SAVED = (
+    "Sorry, I couldn't save this case just now: the database did not answer in time. It is *not saved*, "
+    "so here is your text to send again in a minute:\n>{echo}\n"
+    "(If the save still goes through, I'll post the case and tell you here.)"
+)
+FORM_NOT_SAVED = (
+    "Couldn't save just now (the database did not answer in time). Your text is still here: press Submit again in a minute."
+)
+SAVED_LATE = "The database answered after all: case #{number} is saved and I'm posting it now."
+POST_BUSY = "Case #{number} is being posted right now by another Defuse process. Give it a minute."
+POST_UNCONFIRMED = (
+    "Case #{number} is saved, but Slack did not confirm the message in <#{channel}> (it may have arrived). "
+    "I'll check within about a minute and post it if it is missing. If you don't see it there and can't wait, "
+    "press *Post it again*."
+)
+CHECKLIST_UNCONFIRMED = (
+    "Case #{number} is posted, but Slack did not confirm its checklist. I'll check within about a minute and add it if it is missing."
+)
+POSTED_AFTER_RESTART = "Case #{number} is posted now (a restart or a Slack hiccup held it up): <{url}|open it>."
+HANDOFF_DM_UNCONFIRMED = (
+    "Slack did not confirm my DM to {colleague} about case #{number} (it may have arrived). "
+    "I'll check within about a minute and send it if it is missing; I'll tell you when they answer."
+)

@@ -20,6 +20,8 @@ import os
 import queue
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -42,8 +44,11 @@ def lower_this_threads_priority(niceness: int) -> bool:
 
 
 class Worker:
-    def __init__(self, threads: int = 4, capacity: int = 1000, niceness: int = 5):
+    def __init__(self, threads: int = 4, capacity: int = 1000, niceness: int = 5, intake_threads: int = 4):
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
+        # Short writes that must finish before the ack (saving a case), kept apart from the slow work
+        # so a queue of Slack calls never delays them, and waited for only up to a deadline.
+        self._intake = ThreadPoolExecutor(max_workers=intake_threads, thread_name_prefix="intake")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
@@ -111,6 +116,37 @@ class Worker:
         except Exception:  # listeners report to the user themselves; this is the last net
             log.exception("post-ack work failed")
 
+    def within(self, fn: Callable[[], Any], seconds: float, on_late: Callable[[Any], None] | None = None) -> Any:
+        """Run `fn` on the intake threads and wait at most `seconds`; its result, or None if it failed
+        or did not finish in time. A write that had not started by then never runs; one that was
+        already running and finishes later hands its result to `on_late` (so it is not left unposted)."""
+        started = time.monotonic()
+
+        def guarded() -> Any:
+            if time.monotonic() - started > seconds:  # queued past its deadline: the caller gave up
+                return None
+            return fn()
+
+        try:
+            future = self._intake.submit(guarded)
+        except RuntimeError:  # shutting down
+            return None
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            if not future.cancel() and on_late is not None:
+                future.add_done_callback(lambda done: self._late(done, on_late))
+            log.warning("a write before the ack took longer than %.1f s; answered without it", seconds)
+            return None
+        except Exception:
+            log.exception("a write before the ack failed")
+            return None
+
+    def _late(self, done: Future[Any], on_late: Callable[[Any], None]) -> None:
+        if done.cancelled() or done.exception() is not None or done.result() is None:
+            return
+        self.submit(on_late, done.result())
+
     def drain(self, timeout: float) -> bool:
         """Finish queued work for up to `timeout` seconds, then stop the threads; True if nothing is left."""
         deadline = time.monotonic() + timeout
@@ -120,6 +156,7 @@ class Worker:
                 self._idle.wait(max(0.0, deadline - time.monotonic()))
             left = self._pending
         self._discard_queued()
+        self._intake.shutdown(wait=False, cancel_futures=True)
         for _ in self._threads:
             try:
                 self._jobs.put_nowait(STOP)

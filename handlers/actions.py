@@ -100,7 +100,7 @@ def asks_of(defuse: Defuse, case_id: int, number: int) -> str | None:
 def post_again(defuse: Defuse, case_id: int | None, respond: Respond) -> None:
     with reported(ephemeral(respond), "posting a case again"):
         case = defuse.cases.require(case_id or 0)
-        result = defuse.publish(case.id)
+        result = defuse.publish(case.id, again=True)  # the agent's choice: may repeat an unconfirmed post
         if result.withdrawn:  # there is no case left to post again
             respond(text=result.message or texts.GENERIC_FAILURE, replace_original=True)
         elif result.ok:

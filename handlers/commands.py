@@ -7,11 +7,16 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import blocks, texts
-from bot.service import Defuse
+from bot.cases import CaseSnapshot
+from bot.service import DELIVERY_LEASE, Defuse
 from bot.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
 from handlers.common import ephemeral, log, reported
 from handlers.export import Exports
+
+SAVE_DEADLINE = 1.0  # seconds the ack waits for the case to be saved (Slack allows 3 s in all)
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -32,9 +37,9 @@ def register(app: App, defuse: Defuse) -> None:
         if parsed.kind == "too_long":
             ack(text=texts.TOO_LONG.format(length=parsed.length, limit=MAX_COMMAND_TEXT))
             return
-        ack()
-        tell = ephemeral(respond)
         if parsed.kind == "form":
+            ack()
+            tell = ephemeral(respond)
             with reported(tell, "opening the intake form"):
                 customer = plain(parsed.customer) if parsed.customer else None  # the form shows plain text
                 channel = command.get("channel_id")
@@ -43,7 +48,13 @@ def register(app: App, defuse: Defuse) -> None:
                 opened = client.views_open(trigger_id=command["trigger_id"], view=view)["view"]
                 defuse.worker.submit(say_where_it_goes, defuse, opened, meta, customer)
             return
-        defuse.worker.submit(open_from_text, defuse, command, parsed.customer, parsed.summary or "", tell, respond)
+        tell = ephemeral(respond)
+        case = save_before_ack(defuse, command, parsed.customer, parsed.summary or "", tell, respond)
+        if case is None:  # not saved: the agent gets their words back in the ack itself
+            ack(text=texts.CASE_NOT_SAVED.format(echo=quote(safe_limited_echo(command.get("text") or "", 2500))))
+            return
+        ack()
+        defuse.worker.submit(post_after_save, defuse, case, parsed.customer, tell, respond)
 
 
 def say_where_it_goes(defuse: Defuse, opened: dict[str, Any], meta: dict[str, Any], customer: str | None) -> None:
@@ -57,26 +68,42 @@ def say_where_it_goes(defuse: Defuse, opened: dict[str, Any], meta: dict[str, An
         log.info("could not add the shared-conversation notice to the form: %s", exc)
 
 
-def open_from_text(
-    defuse: Defuse,
-    command: dict[str, Any],
-    customer: str | None,
-    summary: str,
-    tell: Callable[[str], Any],
-    respond: Respond,
+def save_before_ack(
+    defuse: Defuse, command: dict[str, Any], customer: str | None, summary: str, tell: Callable[[str], Any], respond: Respond
+) -> CaseSnapshot | None:
+    """Save the case within SAVE_DEADLINE so an acked /angry is never lost; None if that failed.
+    The trigger_id makes a re-delivered command find its case instead of opening a second one."""
+    key = f"command:{command['trigger_id']}" if command.get("trigger_id") else None
+
+    def save() -> CaseSnapshot:
+        try:
+            return defuse.cases.open(
+                team_id=command.get("team_id"),
+                channel_id=command["channel_id"],
+                flagged_by=command["user_id"],
+                customer=customer,
+                summary=summary,
+                intake_key=key,
+                intake={"via": "command", "response_url": command.get("response_url")},
+                lease=(defuse.me, defuse.cases.clock() + DELIVERY_LEASE),
+            )
+        except IntegrityError:
+            existing = defuse.cases.case_for_intake(key) if key else None
+            if existing is None:
+                raise
+            return defuse.cases.require(existing)
+
+    def saved_late(case: CaseSnapshot) -> None:
+        tell(texts.SAVED_LATE.format(number=case.id))
+        post_after_save(defuse, case, customer, tell, respond)
+
+    return defuse.worker.within(save, SAVE_DEADLINE, saved_late)
+
+
+def post_after_save(
+    defuse: Defuse, case: CaseSnapshot, customer: str | None, tell: Callable[[str], Any], respond: Respond
 ) -> None:
-    try:
-        case = defuse.cases.open(
-            team_id=command.get("team_id"),
-            channel_id=command["channel_id"],
-            flagged_by=command["user_id"],
-            customer=customer,
-            summary=summary,
-        )
-    except Exception:  # the agent's words must not vanish: echo them back
-        log.exception("saving a case failed")
-        tell(texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(command.get("text") or "", 2500))))
-        return
+    """After the ack: post the saved case (the sweep finishes this if the process dies first)."""
     with reported(tell, f"posting case {case.id}"):
         result = defuse.publish(case.id, case)  # decides where it may go (defuse.destination_for)
         if result.withdrawn:  # nowhere safe to post it: the agent's words come back, nothing is left open

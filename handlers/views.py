@@ -6,11 +6,15 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from dataclasses import replace
+
+from sqlalchemy.exc import IntegrityError
+
 from bot import blocks, forms, playbook, texts
-from bot.cases import CaseError
-from bot.service import Defuse
-from bot.textutil import quote, safe_limited_echo
-from handlers.common import accepted, later, log, reported, team_id, user_id
+from bot.cases import CaseError, CaseSnapshot
+from bot.service import DELIVERY_LEASE, Defuse
+from handlers.commands import SAVE_DEADLINE
+from handlers.common import accepted, later, reported, team_id, user_id
 
 
 def register(app: App, defuse: Defuse) -> None:
@@ -20,10 +24,16 @@ def register(app: App, defuse: Defuse) -> None:
     @app.view(blocks.INTAKE_VIEW)
     def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, errors = forms.intake(view)
-        if not accepted(ack, errors):
+        if errors:
+            ack(response_action="errors", errors=errors)
             return
         assert form is not None
-        defuse.worker.submit(open_from_form, defuse, form, body, view)
+        case = save_form_before_ack(defuse, form, body, view)
+        if case is None:  # not saved: the form stays open with everything the agent typed
+            ack(response_action="errors", errors={"summary": texts.FORM_NOT_SAVED})
+            return
+        ack()
+        defuse.worker.submit(post_form_after_save, defuse, case, body, view)
 
     @app.view(blocks.EDIT_VIEW)
     def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -64,34 +74,58 @@ def register(app: App, defuse: Defuse) -> None:
         defuse.worker.submit(finish_step, defuse, body, view, "plan", {"plan": v["plan"], "first_date": first.isoformat() if first else None})
 
 
-def open_from_form(defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any], view: dict[str, Any]) -> None:
+def save_form_before_ack(
+    defuse: Defuse, form: forms.IntakeForm, body: dict[str, Any], view: dict[str, Any]
+) -> CaseSnapshot | None:
+    """Save the case from the intake form (or the message shortcut's form) before the ack; None if
+    that failed in time. The view id makes a second submit of the same form find the first case."""
     user = user_id(body)
     meta = forms.metadata(view)
-    permalink = meta.get("permalink")
-    if not permalink and meta.get("source_channel") and meta.get("source_ts"):
-        permalink = defuse.permalink(meta["source_channel"], meta["source_ts"])
     same_customer = meta.get("customer_user") and form.customer == meta.get("customer_name")
-    try:
-        case = defuse.cases.open(
-            team_id=team_id(body),
-            channel_id=form.channel_id or "",
-            flagged_by=user,
-            customer=form.customer,
-            summary=form.summary,
-            mood=form.mood,
-            link=form.link,
-            source_permalink=permalink,
-            customer_user=meta.get("customer_user") if same_customer else None,
-            source_channel_id=meta.get("source_channel"),
-        )
-    except Exception:  # the agent's words must not vanish: echo them back
-        log.exception("saving a case from the form failed")
-        echo = f"{form.customer}: {form.summary}"
-        defuse.tell(user, texts.SAVE_FAILED.format(echo=quote(safe_limited_echo(echo, 2500))))
-        return
+    key = f"view:{view['id']}" if view.get("id") else None
+
+    def save() -> CaseSnapshot:
+        try:
+            return defuse.cases.open(
+                team_id=team_id(body),
+                channel_id=form.channel_id or "",
+                flagged_by=user,
+                customer=form.customer,
+                summary=form.summary,
+                mood=form.mood,
+                link=form.link,
+                source_permalink=meta.get("permalink"),
+                customer_user=meta.get("customer_user") if same_customer else None,
+                source_channel_id=meta.get("source_channel"),
+                intake_key=key,
+                intake={"via": "form", "channel": meta.get("source_channel")},
+                lease=(defuse.me, defuse.cases.clock() + DELIVERY_LEASE),
+            )
+        except IntegrityError:
+            existing = defuse.cases.case_for_intake(key) if key else None
+            if existing is None:
+                raise
+            return defuse.cases.require(existing)
+
+    def saved_late(case: CaseSnapshot) -> None:
+        defuse.tell(user, texts.SAVED_LATE.format(number=case.id))
+        post_form_after_save(defuse, case, body, view)
+
+    return defuse.worker.within(save, SAVE_DEADLINE, saved_late)
+
+
+def post_form_after_save(defuse: Defuse, case: CaseSnapshot, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """After the ack: the source message's link if the form did not have it yet, then post the case."""
+    user = user_id(body)
+    meta = forms.metadata(view)
     # Answers go where the agent is, seen only by them (the conversation may be shared with the customer).
-    where = meta.get("source_channel") or form.channel_id
+    where = meta.get("source_channel") or case.channel_id
     with reported((lambda text: defuse.tell(user, text)), f"posting case {case.id}"):
+        if not case.source_permalink and meta.get("source_channel") and meta.get("source_ts"):
+            permalink = defuse.permalink(meta["source_channel"], meta["source_ts"])
+            if permalink:
+                defuse.cases.record_delivery(case.id, None, source_permalink=permalink)
+                case = replace(case, source_permalink=permalink)
         result = defuse.publish(case.id, case)  # decides where it may go (defuse.destination_for)
         if result.withdrawn:
             defuse.tell_privately(user, where, result.message or texts.GENERIC_FAILURE)

@@ -89,13 +89,23 @@ class Case(Base):
     resolution: Mapped[dict[str, Any] | None]
     escalation: Mapped[dict[str, Any] | None]
     hard_nudged: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
     erased_at: Mapped[datetime | None]  # customer details removed by retention (bot.retention)
     # The playbook the case was opened with (name, language, steps as a list of {title, why, say, asks}),
     # so it reads true after the file changes; None on rows from before (the built-in six steps).
     playbook_name: Mapped[str | None] = mapped_column(String(60))
     playbook_language: Mapped[str | None] = mapped_column(String(35))
     playbook_steps: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Delivery to Slack (see bot.delivery): pending -> sending -> posted -> done, or failed (agent told).
+    post_state: Mapped[str] = mapped_column(String(16), default="done", index=True)
+    posting_at: Mapped[datetime | None]  # a chat.postMessage of the case message started then
+    checklist_posting_at: Mapped[datetime | None]  # the same for the checklist
+    rendered_at: Mapped[datetime | None]  # the updated_at last shown in Slack
+    intake_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # trigger or view: one case each
+    intake: Mapped[dict[str, Any] | None]  # how it was flagged, whom to tell (response_url)
+    sync_until: Mapped[datetime | None]  # lease on finishing the delivery
+    sync_by: Mapped[str | None] = mapped_column(String(80))
+    sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     steps: Mapped[list[CaseStep]] = relationship(
         back_populates="case", order_by="CaseStep.step", cascade="all, delete-orphan"
@@ -147,6 +157,9 @@ class Handoff(Base):
     answered_at: Mapped[datetime | None]
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
+    dm_sending_at: Mapped[datetime | None]  # the request DM may have reached Slack since then
+    sync_until: Mapped[datetime | None]  # lease on checking/finishing an unconfirmed DM
+    sync_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class Review(Base):
@@ -191,6 +204,8 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None]
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # Set when Slack's answer to a send was ambiguous (5xx, timeout); unlike sending_at, a retry keeps it.
+    maybe_sent_at: Mapped[datetime | None]
 
 
 class Agent(Base):
@@ -222,3 +237,12 @@ class JobRun(Base):
     claimed_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None]
+
+
+class ApiBudget(Base):
+    """When a scarce Web API method may next be called (shared by every process on this database)."""
+
+    __tablename__ = "api_budget"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[datetime]

@@ -254,6 +254,7 @@ class SlackStandIn:
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -307,6 +308,7 @@ class SlackStandIn:
             self._views: dict[str, dict] = {}
             self._homes: dict[str, dict] = {}
             self._injections: dict[str, list[tuple]] = {}
+            self._after_effects: dict[str, list[tuple]] = {}
             self._delays.clear()
             self._uploads: dict[str, dict] = {}  # file id -> filename, length, bytes, then channel
 
@@ -376,6 +378,16 @@ class SlackStandIn:
 
     def server_error_next(self, method: str, times: int = 1, status: int = 500) -> None:
         self._inject(method, times, (status, {}, {"ok": False, "error": "internal_error"}))
+
+    def take_then_fail_next(self, method: str, times: int = 1, status: int = 500) -> None:
+        """The call takes effect (the message is posted), then the answer is an HTTP error."""
+        with self._lock:
+            self._after_effects.setdefault(method, []).extend([("fail", status)] * times)
+
+    def take_then_delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The call takes effect at once; the answer only comes `seconds` later (past a client timeout)."""
+        with self._lock:
+            self._after_effects.setdefault(method, []).extend([("late", seconds)] * times)
 
     def set_delay(self, method: str, seconds: float) -> None:
         with self._lock:
@@ -470,9 +482,21 @@ class SlackStandIn:
             status, payload = e.status, {"ok": False, "error": e.error, **e.extra}
         except Exception as e:  # a bug in the stand-in: make it visible to the test
             status, payload = 500, {"ok": False, "error": "standin_bug", "detail": repr(e)}
+        effect = None
         with self._lock:
+            queue = self._after_effects.get(method)
+            if queue and status == 200 and payload.get("ok"):
+                effect = queue.pop(0)
+            if effect and effect[0] == "fail":
+                payload = {"ok": False, "error": "internal_error", "taken": True}
+                status = effect[1]
             self._calls.append(Call(method, args, time.time(), status, payload))
-        req.reply(status, payload, headers)
+        if effect and effect[0] == "late":
+            time.sleep(effect[1])
+        try:
+            req.reply(status, payload, headers)
+        except OSError:  # the client gave up waiting
+            pass
 
     @staticmethod
     def _parse_args(query, headers, body) -> tuple[dict, str | None]:
@@ -621,6 +645,8 @@ class SlackStandIn:
             root = self._find_message(channel_id, message["thread_ts"])
             root["thread_ts"] = root["ts"]
             root["reply_count"] = root.get("reply_count", 0) + 1
+            root["latest_reply"] = ts
+            root["reply_users"] = list(dict.fromkeys([*root.get("reply_users", []), message.get("user")]))
         messages.append(message)
         return message
 
@@ -787,22 +813,48 @@ class SlackStandIn:
         return {"members": page, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _conversations_history(self, args):
-        """Top-level messages newest first; metadata only with include_all_metadata, like Slack."""
+        """Top-level messages newest first between `oldest` and `latest` (`inclusive` takes the bounds
+        too), `limit` per page with `has_more` and a cursor; metadata only with include_all_metadata."""
         channel = self._lookup_channel(args.get("channel"))
         oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        inclusive = _truthy(args.get("inclusive", False))
         limit = int(args.get("limit") or 100)
+        before = float(args.get("cursor") or "inf")  # the cursor is the ts the last page ended at
         want_meta = _truthy(args.get("include_all_metadata"))
-        found = []
+        window = []
         for message in reversed(self._messages.get(channel["id"], [])):
-            if message["thread_ts"] not in (None, message["ts"]) or float(message["ts"]) <= oldest:
+            ts = float(message["ts"])
+            if message["thread_ts"] not in (None, message["ts"]):
+                continue
+            if ts < oldest or ts > latest or ts >= before or (not inclusive and ts in (oldest, latest)):
                 continue
             item = {k: v for k, v in message.items() if k != "metadata" or want_meta}
             if not want_meta or not message.get("metadata"):
                 item.pop("metadata", None)
+            window.append(copy.deepcopy(item))
+        page = window[:limit]
+        more = len(window) > limit
+        result = {"messages": page, "has_more": more, "pin_count": 0}
+        if more:
+            result["response_metadata"] = {"next_cursor": page[-1]["ts"]}
+        return result
+
+    def _conversations_replies(self, args):
+        """A thread, parent first then replies oldest first; metadata only with include_all_metadata."""
+        channel = self._lookup_channel(args.get("channel"))
+        parent = self._find_message(channel["id"], args.get("ts"))
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        want_meta = _truthy(args.get("include_all_metadata"))
+        root = parent["thread_ts"] or parent["ts"]
+        found = []
+        for message in self._messages.get(channel["id"], []):
+            if message["ts"] != root and (message["thread_ts"] != root or float(message["ts"]) <= oldest):
+                continue
+            item = {k: v for k, v in message.items() if k != "metadata" or (want_meta and v)}
             found.append(copy.deepcopy(item))
-            if len(found) >= limit:
-                break
-        return {"messages": found, "has_more": False, "pin_count": 0}
+        return {"messages": found[:limit], "has_more": len(found) > limit}
 
     def _users_info(self, args):
         user = self._users.get(args.get("user") or "")

@@ -645,7 +645,8 @@ def test_refused_post_offers_post_it_again(slack: SlackSender, standin, inject):
     if inject == "error":
         standin.fail_next("chat.postMessage", "fatal_error")
     else:
-        standin.server_error_next("chat.postMessage", times=3)  # more than the client's retries
+        # A 500 is unclear (Slack may have posted it): one check, one more try, then the agent decides.
+        standin.server_error_next("chat.postMessage", times=2)
     reply = slack.command("Acme Corp: charged twice")
     assert reply.status == 200 and reply.elapsed < 1.0
     failure = standin.wait_for(lambda: responses_with(standin, "case_retry_post"), timeout=10)[0]

@@ -104,4 +104,6 @@ def test_bot_scopes_are_exactly_the_ones_used() -> None:
     needed |= {scope for pattern, scope in SCOPE_FOR_METHOD.items() if re.search(pattern, source)}
     if re.search(r"conversations_info|conversations_members", source):
         needed |= CONVERSATION_READ
+    if re.search(r'"case", "case_id"', source):  # unconfirmed case messages are looked for in their channel
+        needed |= {"channels:history", "groups:history"}
     assert scopes == needed
