@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -245,14 +245,26 @@ class Database:
         """Bring the schema to the newest revision; safe with several processes starting at once."""
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with unlimited_hold(), self.engine.begin() as conn:
-            if not self.is_sqlite:
-                # Waiting for another process's migration, or a slow ALTER, is not a hung server.
-                conn.execute(text("SET LOCAL statement_timeout = 0"))
-                conn.execute(text("SET LOCAL lock_timeout = 0"))
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with unlimited_hold(), self.engine.connect() as conn:
+            # On SQLite a batch migration rebuilds a table (copy, drop the old, rename). With foreign keys
+            # on, dropping the old `cases` would cascade into every step, event and reminder, so they are
+            # off while migrating (the pragma only works outside a transaction) and back on afterwards.
+            self._sqlite_foreign_keys(conn, on=False)
+            try:
+                with conn.begin():
+                    if not self.is_sqlite:
+                        # Waiting for another process's migration, or a slow ALTER, is not a hung server.
+                        conn.execute(text("SET LOCAL statement_timeout = 0"))
+                        conn.execute(text("SET LOCAL lock_timeout = 0"))
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                self._sqlite_foreign_keys(conn, on=True)
+
+    def _sqlite_foreign_keys(self, conn: Connection, *, on: bool) -> None:
+        if self.is_sqlite:
+            conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")  # type: ignore[union-attr]
 
     def ping(self, deadline: float = PING_DEADLINE_SECONDS) -> bool:
         """True if the database answers `SELECT 1` within `deadline` seconds.
