@@ -155,8 +155,8 @@ def test_checklist_click_over_the_socket(sock, standin):
     reply = sock.click({**checklist, "channel": "CSUPPORT"}, "step_set", value)
     assert reply.elapsed < ACK_LIMIT
     standin.wait_for(lambda: "1/6" in json.dumps(top_level(standin)[0]["blocks"]))
-    done = standin.wait_for(lambda: "Done by <@UAGENT>" in json.dumps(
-        standin.thread("CSUPPORT", parent["ts"])[0]["blocks"]))
+    done = standin.wait_for(lambda: "— <@UAGENT>" in json.dumps(  # texts.STEP_DONE_LINE: "✅ 1. <title> — <@user>"
+        standin.thread("CSUPPORT", parent["ts"])[0]["blocks"], ensure_ascii=False))
     assert done
 
 
