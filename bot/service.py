@@ -290,7 +290,9 @@ class Defuse:
             if found:
                 return self._adopt_case_message(case, found)
         for attempt in range(2):
-            self.cases.record_delivery(case.id, self.me, post_state="sending", posting_at=self.cases.clock())
+            if not self.cases.record_delivery(case.id, self.me, post_state="sending", posting_at=self.cases.clock()):
+                # The lease ran out (a very slow answer) and someone else may be posting: never post unmarked.
+                return PublishResult(False, case.id, "busy", texts.POST_BUSY.format(number=case.id))
             try:
                 response = self._post_case(case)
             except (SlackApiError, SlackClientError, OSError) as exc:
