@@ -1,4 +1,4 @@
-"""Runtime configuration, read only from environment variables (see ../shared/CONTRACT.md).
+"""Runtime configuration, read only from environment variables (the runtime contract the README describes).
 
 `load_config` never raises for a configuration mistake: it collects one readable problem per
 variable so the entry point can print them all and exit non-zero.
