@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -356,6 +357,17 @@ class Cases:
             repo.set_case_delivery(session, case_id, None, **fields)  # not a change of the case itself
 
     # --- delivery bookkeeping (bot.delivery, Defuse.publish, the sweep) -----------------------
+    def open_once(self, *, intake_key: str | None, **fields: Any) -> CaseSnapshot:
+        """Open a case for one request: a request delivered again (same trigger or view) finds the case
+        its first delivery opened instead of opening a second one."""
+        try:
+            return self.open(intake_key=intake_key, **fields)
+        except IntegrityError:
+            existing = self.case_for_intake(intake_key) if intake_key else None
+            if existing is None:
+                raise
+            return self.require(existing)
+
     def case_for_intake(self, intake_key: str) -> int | None:
         with self.db.session() as session:
             return repo.case_id_for_intake(session, intake_key)

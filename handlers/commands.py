@@ -7,8 +7,6 @@ from typing import Any, Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from sqlalchemy.exc import IntegrityError
-
 from bot import blocks, texts
 from bot.cases import CaseSnapshot
 from bot.service import DELIVERY_LEASE, Defuse
@@ -76,22 +74,16 @@ def save_before_ack(
     key = f"command:{command['trigger_id']}" if command.get("trigger_id") else None
 
     def save() -> CaseSnapshot:
-        try:
-            return defuse.cases.open(
-                team_id=command.get("team_id"),
-                channel_id=command["channel_id"],
-                flagged_by=command["user_id"],
-                customer=customer,
-                summary=summary,
-                intake_key=key,
-                intake={"via": "command", "response_url": command.get("response_url")},
-                lease=(defuse.me, defuse.cases.clock() + DELIVERY_LEASE),
-            )
-        except IntegrityError:
-            existing = defuse.cases.case_for_intake(key) if key else None
-            if existing is None:
-                raise
-            return defuse.cases.require(existing)
+        return defuse.cases.open_once(
+            team_id=command.get("team_id"),
+            channel_id=command["channel_id"],
+            flagged_by=command["user_id"],
+            customer=customer,
+            summary=summary,
+            intake_key=key,
+            intake={"via": "command", "response_url": command.get("response_url")},
+            lease=(defuse.me, defuse.cases.clock() + DELIVERY_LEASE),
+        )
 
     def saved_late(case: CaseSnapshot) -> None:
         tell(texts.SAVED_LATE.format(number=case.id))

@@ -8,8 +8,6 @@ from slack_bolt import Ack, App
 
 from dataclasses import replace
 
-from sqlalchemy.exc import IntegrityError
-
 from bot import blocks, forms, playbook, texts
 from bot.cases import CaseError, CaseSnapshot
 from bot.service import DELIVERY_LEASE, Defuse
@@ -85,27 +83,21 @@ def save_form_before_ack(
     key = f"view:{view['id']}" if view.get("id") else None
 
     def save() -> CaseSnapshot:
-        try:
-            return defuse.cases.open(
-                team_id=team_id(body),
-                channel_id=form.channel_id or "",
-                flagged_by=user,
-                customer=form.customer,
-                summary=form.summary,
-                mood=form.mood,
-                link=form.link,
-                source_permalink=meta.get("permalink"),
-                customer_user=meta.get("customer_user") if same_customer else None,
-                source_channel_id=meta.get("source_channel"),
-                intake_key=key,
-                intake={"via": "form", "channel": meta.get("source_channel")},
-                lease=(defuse.me, defuse.cases.clock() + DELIVERY_LEASE),
-            )
-        except IntegrityError:
-            existing = defuse.cases.case_for_intake(key) if key else None
-            if existing is None:
-                raise
-            return defuse.cases.require(existing)
+        return defuse.cases.open_once(
+            team_id=team_id(body),
+            channel_id=form.channel_id or "",
+            flagged_by=user,
+            customer=form.customer,
+            summary=form.summary,
+            mood=form.mood,
+            link=form.link,
+            source_permalink=meta.get("permalink"),
+            customer_user=meta.get("customer_user") if same_customer else None,
+            source_channel_id=meta.get("source_channel"),
+            intake_key=key,
+            intake={"via": "form", "channel": meta.get("source_channel")},
+            lease=(defuse.me, defuse.cases.clock() + DELIVERY_LEASE),
+        )
 
     def saved_late(case: CaseSnapshot) -> None:
         defuse.tell(user, texts.SAVED_LATE.format(number=case.id))
