@@ -19,11 +19,11 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
-
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 from slack_bolt import App
@@ -34,16 +34,16 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
 import handlers
-from handlers.http_guard import SlackGuard, protect_bolt
 from bot.cases import Cases
 from bot.config import Config, ConfigError, load_config
 from bot.digest import Digest
 from bot.reminders import ReminderEngine, TickRunner
 from bot.retention import Retention
 from bot.service import Defuse
+from bot.slack import AUTH_ERRORS, error_code, make_client
 from bot.sweep import Sweep
 from bot.worker import Worker
-from bot.slack import AUTH_ERRORS, error_code, make_client
+from handlers.http_guard import SlackGuard, protect_bolt
 from storage.db import Database
 
 log = logging.getLogger("defuse")

@@ -53,8 +53,8 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from common import StandInProcess as StandIn  # noqa: E402  (bench/common.py puts the repo on sys.path)
+
 from tests.harness import AppProcess, sign  # noqa: E402
 
 TARGET_P99_MS = 100.0
@@ -114,7 +115,7 @@ class OtherLoad:
     def _own(self) -> float:
         return sum(v for v in (process_cpu(pid) for pid in [os.getpid(), *self.pids]) if v is not None)
 
-    def start(self) -> "OtherLoad":
+    def start(self) -> OtherLoad:
         self.t0, self.busy0, self.own0 = time.perf_counter(), machine_busy(), self._own()
         return self
 
@@ -144,7 +145,7 @@ class AppServer(AppProcess):
         self.name = name
         self.posts_per_request = posts_per_request
 
-    def start(self, timeout: float = 30.0) -> "AppServer":
+    def start(self, timeout: float = 30.0) -> AppServer:
         try:
             super().start(timeout)
         except RuntimeError as exc:

@@ -33,12 +33,26 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from common import (
-    BARE_APP, DEFAULT_PG_URL, ROOT, AppProcess, SlackSender, Unavailable, database, downgrade_to, load_average, median,
-    percentile, print_table, ratio, rss_mb, start_standin,
+    BARE_APP,
+    DEFAULT_PG_URL,
+    ROOT,
+    AppProcess,
+    SlackSender,
+    Unavailable,
+    database,
+    downgrade_to,
+    load_average,
+    median,
+    percentile,
+    print_table,
+    ratio,
+    rss_mb,
+    start_standin,
 )
 
 from bot.blocks import STEP_ACTION

@@ -63,10 +63,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from common import StandInProcess, Unavailable, pg_database  # noqa: E402  (bench/common.py puts the repo on sys.path)
 
@@ -267,7 +268,7 @@ def capture_claim(db: Any) -> tuple[str, Any, float]:
         if "UPDATE reminders" in statement and "WITH due" in statement:
             seen.append((statement, parameters))
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event.listen(db.engine, "before_cursor_execute", before)
     try:
         with db.sessions() as session:
@@ -388,7 +389,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     reminder_client = make_client(cfg.bot_token, cfg.api_url, retries=False)
     defuse = Defuse(cfg, cases, client, reminder_client)
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     case_of = closed_cases(cases, now)
     insert_due(db, count, tag="real", now=now, case_of=case_of)
 
@@ -430,7 +431,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
 def send_noop(db: Any, count: int, *, profile: bool) -> dict[str, Any]:
     from bot.reminders import ReminderEngine
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     insert_due(db, count, tag="noop", now=now)
     backlog_plan = claim_plan(db)  # the claim with `count` rows due (rolled back)
     timer = Timer()
@@ -488,7 +489,7 @@ def backlog_claims(db: Any, sizes: list[int], repeat: int = 5) -> list[dict[str,
         session = db.sessions()
         session.begin()
         try:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             chosen = select(table.c.id).where(table.c.status == "pending").order_by(table.c.id).limit(size)
             made = session.execute(
                 update(table).where(table.c.id.in_(chosen)).values(due_at=now - timedelta(hours=1))
@@ -525,7 +526,7 @@ def session_breakdown(db: Any, n: int) -> dict[str, Any]:
 
     table = Reminder.__table__
     worker = "bench-breakdown"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     until = now + timedelta(minutes=5)
     far = now + timedelta(days=400)  # never due during the run
     rows = [{"kind": "breather_end", "case_id": None, "recipient": AGENTS[0], "due_at": far + timedelta(seconds=i),
@@ -656,7 +657,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, standin: StandInP
                 out["server_version"] = conn.exec_driver_sql("SHOW server_version").scalar()
                 out["synchronous_commit"] = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
                 conn.rollback()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         step(f"{name}: inserting {args.pending:,} pending reminders due in the future")
         seconds = bulk_insert_future(db, args.pending, start=0, now=now, seed=1)
         out["insert"] = {"rows": args.pending, "seconds": seconds, "rows_per_s": args.pending / seconds if seconds else 0}
@@ -686,7 +687,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, standin: StandInP
             have = pending_total(db)
             extra = max(0, 1_000_000 - have)
             step(f"{name}: topping up to 1,000,000 pending ({extra:,} more rows)")
-            seconds = bulk_insert_future(db, extra, start=args.pending, now=datetime.now(timezone.utc), seed=2)
+            seconds = bulk_insert_future(db, extra, start=args.pending, now=datetime.now(UTC), seed=2)
             million: dict[str, Any] = {"rows": pending_total(db), "insert_rows": extra, "insert_seconds": seconds}
             million["idle"] = measure_idle(db, args.ticks)
             million["plan"] = claim_plan(db)

@@ -21,10 +21,11 @@ import math
 import random
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -37,7 +38,7 @@ from bot.textutil import customer_keys  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review  # noqa: E402
 
-UTC = timezone.utc
+UTC = UTC
 SPAN_S = 730 * 86400.0
 EPOCH = datetime(1970, 1, 1)  # naive UTC, the form the app's UTCDateTime stores
 AGENTS = 200

@@ -7,8 +7,9 @@ Slack's length limits; `message()` and `modal()` add the per-message and per-vie
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,

@@ -163,7 +163,8 @@ def cell(value: Any) -> str:
     if kind is int:  # the common case first: this runs for every cell of every row
         return str(value)
     if kind is str:
-        return "'" + value if value[:1] in FORMULA_FIRST else value
+        text: str = value
+        return "'" + text if text[:1] in FORMULA_FIRST else text
     if value is None:
         return ""
     if kind is bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -189,7 +189,7 @@ class FollowUps(CaseHooks):
             if agent is not None and agent.dm_channel:
                 return agent.dm_channel
         try:
-            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            channel = str(self.client.conversations_open(users=user)["channel"]["id"])
         except (SlackApiError, SlackClientError, OSError, KeyError, TypeError) as exc:
             raise Unknown(f"no DM channel for {user}: {error_code(exc)}") from None
         self.remember_dm_channel(user, channel)
@@ -311,8 +311,8 @@ class FollowUps(CaseHooks):
         if known:
             earliest = latest = now.astimezone(zone(tz)).date()
         else:
-            earliest = (now - timedelta(hours=12)).astimezone(timezone.utc).date()  # today at UTC-12
-            latest = (now + timedelta(hours=14)).astimezone(timezone.utc).date()  # today at UTC+14
+            earliest = (now - timedelta(hours=12)).astimezone(UTC).date()  # today at UTC-12
+            latest = (now + timedelta(hours=14)).astimezone(UTC).date()  # today at UTC+14
         if chosen <= earliest:
             return None, texts.ERR_DATE_PAST
         if chosen > latest + timedelta(days=120):

@@ -111,7 +111,7 @@ class People:
         )
         for attempt in range(2):  # two first lookups of one user at once: the loser updates
             try:
-                self._remember(user_id, fields["tz"])  # type: ignore[arg-type]
+                self._remember(user_id, fields["tz"])
                 with self.db.session() as session:
                     agent = repo.upsert_agent(session, user_id, **fields)
                     return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)

@@ -16,9 +16,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -106,7 +107,7 @@ class Heartbeat:
     """While a tick holds claimed rows, extend their leases every `seconds` on a thread of its own
     (a single send can be slow). Stops with the tick; dies with the process, so the leases run out."""
 
-    def __init__(self, engine: "ReminderEngine", now: Callable[[], datetime]):
+    def __init__(self, engine: ReminderEngine, now: Callable[[], datetime]):
         self.engine = engine
         self.now = now
         self._stop = threading.Event()

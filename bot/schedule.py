@@ -5,12 +5,12 @@ Pure functions of (time, zone, settings): no database, no Slack, so they are eas
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.config import Offset, WorkingHours
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def zone(tz: str | None) -> ZoneInfo | timezone:

@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot import blocks, notices, texts
 from bot.audience import EXTERNAL, PRIVATE, PUBLIC, Audiences, AudienceUnknown
 from bot.cases import CaseError, Cases, CaseSnapshot
-from bot.delivery import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown, is_ambiguous, post_client, process_name, tag
 from bot.config import Config
+from bot.delivery import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown, is_ambiguous, post_client, process_name, tag
 from bot.followups import FollowUps, ReminderView
 from bot.handoffs import Handoffs, HandoffView
 from bot.people import People
@@ -289,7 +289,7 @@ class Defuse:
                 found = None  # the agent chose to post again; if the first one exists they will see both
             if found:
                 return self._adopt_case_message(case, found)
-        for attempt in range(2):
+        for _attempt in range(2):
             if not self.cases.record_delivery(case.id, self.me, post_state="sending", posting_at=self.cases.clock()):
                 # The lease ran out (a very slow answer) and someone else may be posting: never post unmarked.
                 return PublishResult(False, case.id, "busy", texts.POST_BUSY.format(number=case.id))
@@ -414,7 +414,7 @@ class Defuse:
             if found:
                 self.cases.set_posted(case.id, checklist_ts=found)
                 return None
-        for attempt in range(2):
+        for _attempt in range(2):
             started = self.cases.clock()
             self.cases.record_delivery(case.id, None, checklist_posting_at=started)
             try:
@@ -593,7 +593,7 @@ class Defuse:
                 found = self._find_handoff_dm(handoff_id, colleague, since)
                 if found is not None:
                     return found
-        for attempt in range(2):
+        for _attempt in range(2):
             started = self.cases.clock()
             self.handoffs.dm_sending(handoff_id, started)
             try:

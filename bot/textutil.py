@@ -170,8 +170,8 @@ def customer_keys(customer: str | None) -> CustomerKeys:
     email = email_match.group(0).lower() if email_match else None
     name = _EMAIL_RE.sub(" ", shown)
     name = re.sub(r"[()\[\]<>,;\"']", " ", name)
-    name = " ".join(name.casefold().split()) or None
-    return CustomerKeys(name, email, user)
+    name_key = " ".join(name.casefold().split()) or None
+    return CustomerKeys(name_key, email, user)
 
 
 MAX_LINK = 1000

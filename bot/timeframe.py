@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MAX_AHEAD = timedelta(days=90)
@@ -39,7 +39,7 @@ def parse_timeframe(text: str, now: datetime, tz: str | None = None) -> datetime
     A date means the end of that working day (17:00) in the agent's time zone (UTC if unknown).
     """
     raw = " ".join(text.strip().lower().split())
-    zone = ZoneInfo(tz) if tz else timezone.utc
+    zone = ZoneInfo(tz) if tz else UTC
     local_now = now.astimezone(zone)
     when: datetime | None = None
     if raw in ("today", "end of day", "eod"):
@@ -67,7 +67,7 @@ def parse_timeframe(text: str, now: datetime, tz: str | None = None) -> datetime
             when = datetime.combine(local_now.date() + timedelta(days=days), local_now.timetz().replace(tzinfo=None), zone)
         else:
             raise TimeframeError("format")
-    result = when.astimezone(timezone.utc)
+    result = when.astimezone(UTC)
     if result <= now:
         raise TimeframeError("past")
     if result - now > MAX_AHEAD:

@@ -20,10 +20,11 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Worker:
         self._local.inside = True
         while True:
             job = self._jobs.get()
-            if job is STOP:
+            if job is None:  # STOP
                 return
             try:
                 self._call(*job)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -10,7 +11,7 @@ from slack_sdk import WebClient
 from bot import blocks, forms, modals, texts
 from bot.cases import Cases, CaseSnapshot
 from bot.service import Defuse
-from handlers.common import action_value, ephemeral, parse_id, later, reported, user_id
+from handlers.common import action_value, ephemeral, later, parse_id, reported, user_id
 
 # button -> (modal builder, ownership action or None, must the case be open?)
 CASE_BUTTONS: dict[str, tuple[Callable[[int], dict[str, Any]], str | None, bool | None]] = {

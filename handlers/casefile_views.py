@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 from sqlalchemy.exc import SQLAlchemyError

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
-
-from dataclasses import replace
 
 from bot import blocks, forms, playbook, texts
 from bot.cases import CaseError, CaseSnapshot

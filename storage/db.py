@@ -14,10 +14,12 @@ import socket
 import sqlite3
 import threading
 import time
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import case as sql_case, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import delete, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Agent, ApiBudget, Case, CaseEvent, CaseStep, Handoff, Reminder, Review

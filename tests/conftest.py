@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -42,6 +42,20 @@ _PG_SKIP = _pg_reason()
 
 def pytest_report_header(config: pytest.Config) -> str:
     return _PG_SKIP or f"PostgreSQL tests run against {PG_ADMIN_URL}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers for the inner loop (`pytest -m unit` runs in well under a minute): e2e drives
+    `python app.py` (the files test_e2e_*, and anything starting the app or a cluster); db needs a
+    database; unit is everything else."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.name.startswith("test_e2e_") or fixtures & {"start_app", "app", "slack", "pg_cluster"}:
+            item.add_marker(pytest.mark.e2e)
+        elif fixtures & {"db", "database_url", "pg_url", "sqlite_url"}:
+            item.add_marker(pytest.mark.db)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]

@@ -87,7 +87,7 @@ class AppProcess:
         self.tmp = tmp
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20) -> "AppProcess":
+    def start(self, timeout: float = 20) -> AppProcess:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, str(self.script)], cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT

@@ -60,7 +60,7 @@ class PgCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         if not self.data.exists():
             self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         # fsync=off is safe here: `stop -m immediate` kills processes, the OS keeps what they wrote.

@@ -271,7 +271,7 @@ class SlackStandIn:
         self.reset()
 
     # ---- lifecycle
-    def start(self) -> "SlackStandIn":
+    def start(self) -> SlackStandIn:
         _bypass_proxy_for_loopback()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True

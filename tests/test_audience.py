@@ -5,8 +5,8 @@ The Web API is the local stand-in; the cache runs on a hand-moved clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from slack_sdk import WebClient

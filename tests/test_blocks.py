@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from bot.config import Offset
 from bot.textutil import is_url
 from tests.slack_standin import _BlockChecker, _view_errors
 
-OPENED = datetime(2024, 3, 5, 14, 30, tzinfo=timezone.utc)
+OPENED = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
 NASTY = "<!channel> <!here> <!everyone> <!subteam^S0SUPPORT|@support> &lt;!here&gt; a < b > c & d <script>"
 BROADCAST = re.compile(r"<!(?!date\^)")
 ALLOWED_TOKEN = re.compile(

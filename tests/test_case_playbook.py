@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -16,7 +16,7 @@ from bot.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbo
 from storage.db import MIGRATIONS, Database
 from tests.test_blocks import assert_valid_message, assert_valid_modal, snapshot, visible_chars
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def book(count: int, *, long: bool = False, asks: dict[int, str] | None = None, name: str = "Ours") -> Playbook:

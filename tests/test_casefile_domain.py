@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -15,7 +16,7 @@ from bot.handoffs import Handoffs
 from storage import repositories as repo
 from storage.models import Case, CaseEvent, Handoff, Review
 
-UTC = timezone.utc
+UTC = UTC
 OWNER, COLLEAGUE, THIRD = "UAGENT", "UCOLLEAGUE", "UTHIRD"
 
 

@@ -4,7 +4,7 @@ what is wrong in every time zone; a database that is down is never touched."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.test_followups import COLLEAGUE, THIRD, World
 def world(db, standin) -> World:  # type: ignore[no-untyped-def]
     return World(db, standin)
 
-UTC = timezone.utc
+UTC = UTC
 # 22:00 UTC on 3 June: 4 June 12:00 in UTC+14, 3 June 10:00 in UTC-12, 23:00 in London, 18:00 in New York.
 LATE = datetime(2026, 6, 3, 22, 0, tzinfo=UTC)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -545,7 +546,7 @@ def test_escalation_to_experts_updates_and_fix(world: World):
     assert case.status == "escalated" and case.escalation["severity"] == "high"
     assert case.escalation["channel"] == "CESCALATE" and case.escalation["ts"] == post["ts"]
     expected = datetime.fromisoformat(case.escalation["expected_by"])
-    assert abs(expected - (datetime.now(timezone.utc) + timedelta(days=2))) < timedelta(minutes=1)
+    assert abs(expected - (datetime.now(UTC) + timedelta(days=2))) < timedelta(minutes=1)
 
     update = world.modal(lambda: world.click(post, "escalation_update", user="UEXPERT"), "escalation_update")
     world.submit(update, {"text": "Refund approved, processing tonight"}, user="UEXPERT")

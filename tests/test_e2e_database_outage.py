@@ -6,13 +6,13 @@ nothing is applied twice. The cluster is a throwaway one started by the test on 
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.harness import http
 from tests.pg_cluster import PgCluster, unavailable_reason
-from tests.test_e2e_casefile import ENV, BOT, World, flat
+from tests.test_e2e_casefile import BOT, ENV, World, flat
 
 ACK_LIMIT = 3.0
 HEALTH_LIMIT = 2.0

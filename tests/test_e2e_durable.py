@@ -15,14 +15,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot import blocks, texts
+from bot import blocks
 from storage.db import Database
-from storage.models import Case, Handoff, Reminder
+from storage.models import Case, Handoff
 from tests.harness import SlackSender
 from tests.test_e2e_casefile import World, request_handoff
-from tests.test_e2e_followups import FAST, Probe, open_and_close, wait_thread_quiet
+from tests.test_e2e_followups import Probe, open_and_close, wait_thread_quiet
 
 SLOW_METHODS = ("chat.postMessage", "chat.getPermalink", "chat.update", "conversations.join", "users.info",
                 "conversations.history", "conversations.replies")

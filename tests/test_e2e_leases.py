@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ def seed(url: str) -> list[int]:
     db = Database(url, pool_size=1)
     try:
         db.migrate()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with db.session() as session:
             return [rid for n in range(BURST) if (rid := repo.add_reminder(
                 session, dedupe_key=f"burst:{n}", now=now, kind="breather_end", recipient="UAGENT", due_at=now, payload={}))]
@@ -50,11 +50,11 @@ def test_kill_during_a_burst_then_restart_sends_the_dead_claim_within_a_minute(s
     standin.wait_for(lambda: len(reminder_posts(standin, "breather_end")) >= 3, timeout=15)
     app.stop(signal.SIGKILL)
     killed = time.monotonic()
-    killed_at = datetime.now(timezone.utc)
+    killed_at = datetime.now(UTC)
     held = [r for r in rows(database_url) if r.status == "pending" and r.locked_by]
     assert held, "the burst finished before the kill: nothing left to reclaim"
     for row in held:  # nothing is held for the old five minutes
-        locked_until = row.locked_until if row.locked_until.tzinfo else row.locked_until.replace(tzinfo=timezone.utc)
+        locked_until = row.locked_until if row.locked_until.tzinfo else row.locked_until.replace(tzinfo=UTC)
         assert (locked_until - killed_at).total_seconds() <= LEASE.total_seconds() + 1
 
     standin.set_delay("chat.postMessage", 0.0)

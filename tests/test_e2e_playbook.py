@@ -12,7 +12,15 @@ from pathlib import Path
 from bot.playbook_file import BUILT_IN, load_playbook
 from tests.harness import SlackSender
 from tests.test_e2e_intake import (
-    blocks_text, case_id_of, current, fake_button_message, fields_text, history, open_case, step_block, view_by_callback,
+    blocks_text,
+    case_id_of,
+    current,
+    fake_button_message,
+    fields_text,
+    history,
+    open_case,
+    step_block,
+    view_by_callback,
 )
 
 LISTEN_FIRST = BUILT_IN.parent / "listen-first.toml"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from bot.slack import make_client
 from storage import repositories as repo
 from storage.models import Agent, Reminder
 
-UTC = timezone.utc
+UTC = UTC
 TOKEN = "xoxb-test-token"
 AGENT, COLLEAGUE, THIRD = "UAGENT", "UCOLLEAGUE", "UTHIRD"  # Berlin, New York, Tokyo
 OPENED = datetime(2026, 6, 3, 11, 50, tzinfo=UTC)

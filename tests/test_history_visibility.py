@@ -7,7 +7,7 @@ is a bare count. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from bot import blocks
 from bot.cases import Cases, CaseSnapshot, PriorCase
 from tests.test_blocks import snapshot
 
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ follow-ups for a busy agent, a fixed number of queries whatever the history, tea
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -14,7 +15,7 @@ from bot import home
 from bot.cases import Cases
 from storage import repositories as repo
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 AGENT = "UAGENT"
 

@@ -8,7 +8,8 @@ import logging
 import threading
 import time
 import urllib.parse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from slack_bolt import App

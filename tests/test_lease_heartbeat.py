@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot import reminders
 from bot.reminders import Due, ReminderEngine
@@ -15,7 +15,7 @@ LEASE = timedelta(seconds=0.9)  # heartbeat every 0.3 s
 
 
 def enqueue(db, count: int) -> list[int]:  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc) - timedelta(seconds=1)
+    now = datetime.now(UTC) - timedelta(seconds=1)
     with db.session() as session:
         return [repo.add_reminder(session, dedupe_key=f"hb:{n}", now=now, kind="breather_end", recipient="U1",
                                   due_at=now, payload={}) for n in range(count)]
@@ -49,7 +49,7 @@ def test_a_slow_tick_keeps_its_claim_past_the_lease_and_every_row_is_sent_once(d
 
 def test_after_the_holder_dies_its_rows_are_free_within_one_lease(db):
     ids = enqueue(db, 2)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session() as session:  # a process claims and is killed: no heartbeat renews it
         assert len(repo.claim_due(session, now=now, until=now + LEASE, worker="dead", limit=10)) == 2
     survivor = ReminderEngine(db, lambda due, at: reminders.sent("D1", f"{due.id}.0001"), worker="survivor", lease=LEASE)
@@ -60,12 +60,12 @@ def test_after_the_holder_dies_its_rows_are_free_within_one_lease(db):
         sent += survivor.tick().sent
         time.sleep(0.1)
     assert sent == len(ids)
-    assert (datetime.now(timezone.utc) - now) < LEASE + timedelta(seconds=1)
+    assert (datetime.now(UTC) - now) < LEASE + timedelta(seconds=1)
 
 
 def test_renew_leases_touches_only_rows_still_held_by_that_worker(db):
     ids = enqueue(db, 3)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session() as session:
         repo.claim_due(session, now=now, until=now + LEASE, worker="w1", limit=2)
     with db.session() as session:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, String
-
 from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String
 
 from storage.db import MIGRATIONS
 from storage.models import Base

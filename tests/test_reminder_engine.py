@@ -6,8 +6,9 @@ the conversations.history check after a send that may have reached Slack."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from bot.slack import make_client
 from storage import repositories as repo
 from storage.models import Agent, Reminder
 
-UTC = timezone.utc
+UTC = UTC
 TOKEN = "xoxb-test-token"
 T0 = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)  # a Wednesday, inside working hours everywhere that matters
 LEASE = timedelta(minutes=5)

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from bot.reminders import Due, ReminderEngine
 from storage.db import Database
 from storage.models import Reminder
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
 COUNT = 1000
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,7 @@ from bot.schedule import (
     snooze_until,
 )
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN, NEW_YORK, TOKYO = "Europe/Berlin", "America/New_York", "Asia/Tokyo"
 HOURS = WorkingHours(time(9, 0), time(17, 0))
 DEFAULT = parse_offsets("1d,7d,30d")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
 from tests.harness import ROOT
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def run_seed(url: str, cases: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +14,7 @@ from storage.db import Database
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2024, 3, 5, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.timeframe import MAX_AHEAD, TimeframeError, parse_timeframe
 
-UTC = timezone.utc
+UTC = UTC
 # Wednesday 3 June 2026, 10:00 UTC
 NOW = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
 

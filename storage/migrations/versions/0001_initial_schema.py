@@ -1,12 +1,11 @@
 """Initial schema: cases, steps, the event log, handoffs, reviews, reminders, agents.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -4,9 +4,8 @@ Revision ID: 0006_durable_delivery
 Revises: 0005_case_playbook
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_durable_delivery'
 down_revision = '0005_case_playbook'
