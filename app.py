@@ -44,6 +44,8 @@ from bot.slack import AUTH_ERRORS, error_code, make_client
 from bot.sweep import Sweep
 from bot.worker import Worker
 from handlers.http_guard import SlackGuard, protect_bolt
+from handlers.services import Services
+from handlers.slack.surface import SlackSurface
 from storage.db import Database
 
 log = logging.getLogger("defuse")
@@ -151,8 +153,9 @@ def build(config: Config) -> Runtime:
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
-    defuse = Defuse(config, Cases(db, playbook=config.playbook), client, reminder_client, worker)
-    handlers.register(bolt, defuse)
+    surface = SlackSurface(client)
+    defuse = Defuse(config, Cases(db, playbook=config.playbook), client, reminder_client, worker, slack=surface)
+    handlers.register(bolt, Services(slack=surface, worker=worker, defuse=defuse))
     protect_bolt(bolt)
     engine = ReminderEngine(db, defuse.followups.deliver)
     retention = Retention(db, config.retention_days) if config.retention_days else None

@@ -380,6 +380,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     from bot.reminders import ReminderEngine
     from bot.service import Defuse
     from bot.slack import make_client
+    from handlers.slack.surface import SlackSurface
 
     standin.reset()
     cfg = load_config({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "x", "SLACK_API_URL": standin.url,
@@ -387,7 +388,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     cases = Cases(db)
     client = make_client(cfg.bot_token, cfg.api_url)
     reminder_client = make_client(cfg.bot_token, cfg.api_url, retries=False)
-    defuse = Defuse(cfg, cases, client, reminder_client)
+    defuse = Defuse(cfg, cases, client, reminder_client, slack=SlackSurface(client))
 
     now = datetime.now(UTC)
     case_of = closed_cases(cases, now)

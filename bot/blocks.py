@@ -31,7 +31,8 @@ from slack_sdk.models.blocks.block_elements import ConversationFilter
 from slack_sdk.models.views import View
 
 from bot import playbook, texts
-from bot.cases import CaseSnapshot
+from bot.core.mrkdwn import mention, safe_limited, slack_date
+from bot.core.snapshot import CaseSnapshot
 from bot.textutil import MAX_LINK, human_duration, plain, safe, truncate
 
 MAX_MESSAGE_BLOCKS = 50
@@ -82,27 +83,6 @@ REVIEW_VIEW = "review"
 
 
 # --- small helpers ---------------------------------------------------------------------------
-def mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "someone"
-
-
-def slack_date(when: datetime, fmt: str = "{date_short_pretty} at {time}") -> str:
-    """A timestamp every reader sees in their own time zone, with a UTC fallback."""
-    epoch = int(when.timestamp())
-    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{epoch}^{fmt}|{fallback}>"
-
-
-def safe_limited(text: str | None, limit: int) -> str:
-    """Escape user text and shorten it so the escaped form fits within `limit` characters."""
-    raw = text or ""
-    escaped = safe(raw)
-    while len(escaped) > limit:
-        raw = raw[: max(0, min(len(raw) - 1, int(len(raw) * limit / len(escaped)) - 2))]
-        escaped = safe(raw) + "…"
-    return escaped
-
-
 def mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text)
 

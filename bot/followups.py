@@ -13,8 +13,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot import notices, reminders, texts
-from bot.cases import CaseError, CaseHooks, Cases, CaseSnapshot
+from bot.cases import CaseHooks, Cases
 from bot.config import Config
+from bot.core.errors import CaseError
+from bot.core.snapshot import CaseSnapshot
 from bot.delivery import HistoryCheck, Unknown, is_ambiguous, tag
 from bot.people import People
 from bot.reminders import Due, Outcome

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import texts
-from bot.cases import MOODS
+from bot.core.snapshot import MOODS
 from bot.textutil import MAX_CUSTOMER, MAX_LINK, MAX_SUMMARY, clean, is_url
 
 

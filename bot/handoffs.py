@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import update
 
 from bot import texts
-from bot.cases import CaseError, Cases, CaseSnapshot
+from bot.cases import Cases
+from bot.core.errors import CaseError
+from bot.core.snapshot import CaseSnapshot
 from storage import repositories as repo
 from storage.models import Case, Handoff
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot import blocks as b
 from bot import playbook, texts
 from bot.cases import Cases
+from bot.core import mrkdwn
 from bot.textutil import human_duration, truncate
 from storage import repositories as repo
 from storage.models import Case, Reminder
@@ -65,14 +66,14 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
 
     items: list[dict[str, Any]] = [_header(texts.HOME_HEADER), _context(texts.HOME_INTRO)]
     if breather_until:
-        items.append(_section(texts.HOME_ON_BREATHER.format(until=b.slack_date(breather_until, "{time}"))))
+        items.append(_section(texts.HOME_ON_BREATHER.format(until=mrkdwn.slack_date(breather_until, "{time}"))))
     items += [DIVIDER, _header(texts.HOME_MY_CASES)]
     if not mine_rows:
         items.append(_section(texts.HOME_NO_CASES))
     for case_id, customer, done, total, status, opened_at, permalink in mine_rows:
         items.append(_section(texts.HOME_CASE_LINE.format(
-            number=case_id, customer=b.safe_limited(customer, 100) if customer else "(no name)", done=done,
-            total=total, status=texts.STATUS_LABELS.get(status, status), when=b.slack_date(opened_at, "{date_short_pretty}"),
+            number=case_id, customer=mrkdwn.safe_limited(customer, 100) if customer else "(no name)", done=done,
+            total=total, status=texts.STATUS_LABELS.get(status, status), when=mrkdwn.slack_date(opened_at, "{date_short_pretty}"),
             link=f" · <{permalink}|open>" if permalink else "",
         )))
     items += [DIVIDER, _header(texts.HOME_FOLLOW_UPS)]
@@ -82,8 +83,8 @@ def home_view(cases: Cases, user: str) -> dict[str, Any]:
         when = r.due_at if r.status != "sent" else (r.sent_at or r.due_at)
         items.append(_section(texts.HOME_FOLLOW_UP_LINE.format(
             icon=FOLLOW_UP_ICONS.get(r.status, "•"), number=r.case_id,
-            customer=b.safe_limited(customer, 80) if customer else "", state=texts.HOME_FOLLOW_UP_STATES[r.status],
-            when=b.slack_date(when),
+            customer=mrkdwn.safe_limited(customer, 80) if customer else "", state=texts.HOME_FOLLOW_UP_STATES[r.status],
+            when=mrkdwn.slack_date(when),
         )))
     items += [DIVIDER, _header(texts.HOME_TEAM), *team.blocks]
     return {"type": "home", "blocks": items[: b.MAX_VIEW_BLOCKS]}

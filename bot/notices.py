@@ -9,12 +9,13 @@ from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, PlainTextO
 
 from bot import blocks as b
 from bot import texts
-from bot.cases import CaseSnapshot, Entry
+from bot.core import mrkdwn
+from bot.core.snapshot import CaseSnapshot, Entry
 from bot.textutil import safe, truncate
 
 
 def customer_name(case: CaseSnapshot) -> str:
-    return b.safe_limited(case.customer, 200) if case.customer else "not named"
+    return mrkdwn.safe_limited(case.customer, 200) if case.customer else "not named"
 
 
 def attempts_text(case: CaseSnapshot, limit: int = 2500) -> str | None:
@@ -25,9 +26,9 @@ def attempts_text(case: CaseSnapshot, limit: int = 2500) -> str | None:
         outcome = texts.ATTEMPT_OUTCOMES.get(attempt.outcome or "", "")
         lines.append(
             "• {when} {what} → {result}{outcome}".format(
-                when=b.slack_date(attempt.at, "{date_short}"),
-                what=b.safe_limited(attempt.text, 300),
-                result=b.safe_limited(attempt.result, 300),
+                when=mrkdwn.slack_date(attempt.at, "{date_short}"),
+                what=mrkdwn.safe_limited(attempt.text, 300),
+                result=mrkdwn.safe_limited(attempt.result, 300),
                 outcome=f" ({outcome})" if outcome else "",
             )
         )
@@ -38,16 +39,16 @@ def attempts_text(case: CaseSnapshot, limit: int = 2500) -> str | None:
 def attempt_line(entry: Entry) -> str:
     outcome = entry.outcome or ""
     return texts.ATTEMPT_POSTED.format(
-        user=b.mention(entry.author),
-        when=b.slack_date(entry.at),
-        what=b.safe_limited(entry.text, 1200),
-        result=b.safe_limited(entry.result, 1200),
+        user=mrkdwn.mention(entry.author),
+        when=mrkdwn.slack_date(entry.at),
+        what=mrkdwn.safe_limited(entry.text, 1200),
+        result=mrkdwn.safe_limited(entry.result, 1200),
         outcome=texts.ATTEMPT_OUTCOMES.get(outcome, outcome),
     )
 
 
 def note_line(entry: Entry) -> str:
-    return texts.NOTE_POSTED.format(user=b.mention(entry.author), when=b.slack_date(entry.at), text=b.safe_limited(entry.text, 2900))
+    return texts.NOTE_POSTED.format(user=mrkdwn.mention(entry.author), when=mrkdwn.slack_date(entry.at), text=mrkdwn.safe_limited(entry.text, 2900))
 
 
 def escalation_status(case: CaseSnapshot) -> str:
@@ -55,8 +56,8 @@ def escalation_status(case: CaseSnapshot) -> str:
     if not esc:
         return texts.HANDOFF_DM_NO_ESCALATION
     if esc.get("fixed_at"):
-        return texts.HANDOFF_DM_ESCALATION.format(status="fixed " + b.slack_date(datetime.fromisoformat(esc["fixed_at"])))
-    expected = b.slack_date(datetime.fromisoformat(esc["expected_by"]))
+        return texts.HANDOFF_DM_ESCALATION.format(status="fixed " + mrkdwn.slack_date(datetime.fromisoformat(esc["fixed_at"])))
+    expected = mrkdwn.slack_date(datetime.fromisoformat(esc["expected_by"]))
     return texts.HANDOFF_DM_ESCALATION.format(status=f"waiting on the experts, expected by {expected}")
 
 
@@ -71,8 +72,8 @@ def handoff_dm(
     )
     attempts = attempts_text(case, 2000)
     items: list[Block] = [
-        b.section(texts.HANDOFF_DM_INTRO.format(requester=b.mention(requester))),
-        b.section(texts.HANDOFF_DM_FIELDS.format(customer=customer_name(case), summary=b.safe_limited(case.summary, 2500))),
+        b.section(texts.HANDOFF_DM_INTRO.format(requester=mrkdwn.mention(requester))),
+        b.section(texts.HANDOFF_DM_FIELDS.format(customer=customer_name(case), summary=mrkdwn.safe_limited(case.summary, 2500))),
         b.section(steps),
         b.section(texts.HANDOFF_DM_ATTEMPTS.format(attempts=attempts) if attempts else texts.HANDOFF_DM_NO_ATTEMPTS),
         b.section(escalation_status(case)),
@@ -80,11 +81,11 @@ def handoff_dm(
     if case.mood:
         items.append(b.context(texts.CASE_FIELD_MOOD.format(mood=texts.MOODS.get(case.mood, case.mood)).replace("\n", " ")))
     if note:
-        items.append(b.section(texts.HANDOFF_DM_NOTE.format(requester=b.mention(requester), note=b.safe_limited(note, 2000))))
+        items.append(b.section(texts.HANDOFF_DM_NOTE.format(requester=mrkdwn.mention(requester), note=mrkdwn.safe_limited(note, 2000))))
     if case.permalink:
         items.append(b.section(texts.HANDOFF_DM_LINK.format(url=case.permalink)))
     if breather_until:
-        items.append(b.context(texts.HANDOFF_DM_YOU_ON_BREATHER.format(until=b.slack_date(breather_until, "{time}"))))
+        items.append(b.context(texts.HANDOFF_DM_YOU_ON_BREATHER.format(until=mrkdwn.slack_date(breather_until, "{time}"))))
     items.append(
         ActionsBlock(
             block_id=f"handoff_{handoff_id}",
@@ -95,7 +96,7 @@ def handoff_dm(
         )
     )
     fallback = texts.HANDOFF_FALLBACK.format(
-        requester=b.mention(requester), number=case.id, customer=b.safe_limited(case.customer, 120) or "customer"
+        requester=mrkdwn.mention(requester), number=case.id, customer=mrkdwn.safe_limited(case.customer, 120) or "customer"
     )
     return truncate(fallback, 300), b.message(items)
 
@@ -109,10 +110,10 @@ def answered(original: list[dict[str, Any]], outcome: str) -> list[dict[str, Any
 def escalation_post(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
     esc = case.escalation or {}
     severity = texts.SEVERITIES.get(esc.get("severity", ""), esc.get("severity", ""))
-    expected = b.slack_date(datetime.fromisoformat(esc["expected_by"]))
+    expected = mrkdwn.slack_date(datetime.fromisoformat(esc["expected_by"]))
     meta = (
-        texts.ESCALATION_META.format(owner=b.mention(case.owner_id), expected=expected, url=case.permalink)
-        if case.permalink else texts.ESCALATION_META_NO_LINK.format(owner=b.mention(case.owner_id), expected=expected)
+        texts.ESCALATION_META.format(owner=mrkdwn.mention(case.owner_id), expected=expected, url=case.permalink)
+        if case.permalink else texts.ESCALATION_META_NO_LINK.format(owner=mrkdwn.mention(case.owner_id), expected=expected)
     )
     attempts = attempts_text(case)
     items: list[Block] = [
@@ -120,8 +121,8 @@ def escalation_post(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
         b.section(
             texts.ESCALATION_BODY.format(
                 customer=customer_name(case),
-                summary=b.safe_limited(case.summary, 1200),
-                need=b.safe_limited(esc.get("need"), 1200),
+                summary=mrkdwn.safe_limited(case.summary, 1200),
+                need=mrkdwn.safe_limited(esc.get("need"), 1200),
             )
         ),
         b.section(texts.ESCALATION_ATTEMPTS.format(attempts=attempts) if attempts else texts.ESCALATION_NO_ATTEMPTS),
@@ -129,7 +130,7 @@ def escalation_post(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
     ]
     if esc.get("fixed_at"):
         items.append(b.context(texts.ESCALATION_FIXED_LINE.format(
-            user=b.mention(esc.get("fixed_by")), when=b.slack_date(datetime.fromisoformat(esc["fixed_at"])))))
+            user=mrkdwn.mention(esc.get("fixed_by")), when=mrkdwn.slack_date(datetime.fromisoformat(esc["fixed_at"])))))
     else:
         items.append(
             ActionsBlock(
@@ -140,12 +141,12 @@ def escalation_post(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
                 ],
             )
         )
-    fallback = texts.ESCALATION_FALLBACK.format(number=case.id, customer=b.safe_limited(case.customer, 120) or "customer")
+    fallback = texts.ESCALATION_FALLBACK.format(number=case.id, customer=mrkdwn.safe_limited(case.customer, 120) or "customer")
     return truncate(fallback, 300), b.message(items)
 
 
 def review_prompt(case: CaseSnapshot) -> tuple[str, list[dict[str, Any]]]:
-    text = texts.REVIEW_PROMPT.format(owner=b.mention(case.owner_id))
+    text = texts.REVIEW_PROMPT.format(owner=mrkdwn.mention(case.owner_id))
     items: list[Block] = [
         b.section(text),
         ActionsBlock(block_id=f"review_{case.id}", elements=[
@@ -158,9 +159,9 @@ def product_feedback(case: CaseSnapshot, user: str, cause: str, ux_issue: str) -
     return texts.PRODUCT_FEEDBACK.format(
         number=case.id,
         cause=texts.CAUSES.get(cause, cause),
-        text=b.safe_limited(ux_issue, 2000),
+        text=mrkdwn.safe_limited(ux_issue, 2000),
         url=case.permalink or "",
-        user=b.mention(user),
+        user=mrkdwn.mention(user),
     )
 
 
@@ -169,22 +170,22 @@ def what_was_done(case: CaseSnapshot) -> str:
     parts = []
     action = case.answer("action", "action")
     if action:
-        parts.append(b.safe_limited(action, 600))
+        parts.append(mrkdwn.safe_limited(action, 600))
     fix = (case.resolution or {}).get("fix") or (case.resolution or {}).get("explanation")
     if fix:
-        parts.append(b.safe_limited(fix, 600))
+        parts.append(mrkdwn.safe_limited(fix, 600))
     return "; ".join(parts) or texts.FOLLOW_UP_NOTHING_DONE
 
 
 def follow_up_dm(case: CaseSnapshot, reminder_id: int) -> tuple[str, list[dict[str, Any]]]:
-    closed = b.slack_date(case.closed_at or case.opened_at, "{date_short_pretty}")
+    closed = mrkdwn.slack_date(case.closed_at or case.opened_at, "{date_short_pretty}")
     items: list[Block] = [
         b.section(texts.FOLLOW_UP_DM.format(customer=customer_name(case), number=case.id, closed=closed)),
-        b.section(texts.FOLLOW_UP_DETAILS.format(summary=b.safe_limited(case.summary, 1000), done=what_was_done(case))),
+        b.section(texts.FOLLOW_UP_DETAILS.format(summary=mrkdwn.safe_limited(case.summary, 1000), done=what_was_done(case))),
     ]
     plan = case.answer("plan", "plan")
     if plan:
-        items.append(b.section(texts.FOLLOW_UP_PLAN.format(plan=b.safe_limited(plan, 1000))))
+        items.append(b.section(texts.FOLLOW_UP_PLAN.format(plan=mrkdwn.safe_limited(plan, 1000))))
     if case.permalink:
         items.append(b.context(texts.FOLLOW_UP_LINK.format(url=case.permalink)))
     snooze = StaticSelectElement(
@@ -202,7 +203,7 @@ def follow_up_dm(case: CaseSnapshot, reminder_id: int) -> tuple[str, list[dict[s
             ],
         )
     )
-    fallback = texts.FOLLOW_UP_FALLBACK.format(customer=b.safe_limited(case.customer, 120) or "the customer", number=case.id)
+    fallback = texts.FOLLOW_UP_FALLBACK.format(customer=mrkdwn.safe_limited(case.customer, 120) or "the customer", number=case.id)
     return truncate(fallback, 300), b.message(items)
 
 

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import IntegrityError
 
-from bot.cases import Clock, utcnow
+from bot.core.snapshot import Clock, utcnow
 from bot.slack import error_code
 from storage import repositories as repo
 from storage.db import Database

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from bot.cases import Clock, utcnow
+from bot.core.snapshot import Clock, utcnow
 from bot.schedule import retry_delay
 from storage import repositories as repo
 from storage.db import Database

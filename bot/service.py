@@ -17,8 +17,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import blocks, notices, texts
 from bot.audience import EXTERNAL, PRIVATE, PUBLIC, Audiences, AudienceUnknown
-from bot.cases import CaseError, Cases, CaseSnapshot
+from bot.cases import Cases
 from bot.config import Config
+from bot.core import mrkdwn
+from bot.core.errors import CaseError
+from bot.core.notify import Notify
+from bot.core.ports import Message, Posted, Slack
+from bot.core.snapshot import CaseSnapshot
 from bot.delivery import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown, is_ambiguous, post_client, process_name, tag
 from bot.followups import FollowUps, ReminderView
 from bot.handoffs import Handoffs, HandoffView
@@ -84,6 +89,8 @@ class Defuse:
         client: WebClient,
         reminder_client: WebClient | None = None,
         worker: Worker | None = None,
+        *,
+        slack: Slack,
     ):
         self.config = config
         self.cases = cases
@@ -91,6 +98,8 @@ class Defuse:
         self.people = People(cases.db, client, cases.clock)
         self.followups = FollowUps(config, cases, self.people, reminder_client or client)
         self.client = client
+        self.slack = slack
+        self.notify = Notify(slack, self.followups.remember_dm_channel)
         self.worker = worker or Worker()
         self.lock = CaseLocks()
         self._joined: set[str] = set()
@@ -212,18 +221,7 @@ class Defuse:
     def tell_privately(self, user_id: str, channel_id: str | None, text: str,
                        blocks_: list[dict[str, Any]] | None = None) -> bool:
         """Only `user_id` sees it: an ephemeral in the conversation they are in, or a DM if that fails."""
-        if channel_id:
-            try:
-                self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks_)
-                return True
-            except (SlackApiError, SlackClientError, OSError) as exc:
-                log.info("ephemeral to %s in %s failed (%s); sending a DM", user_id, channel_id, error_code(exc))
-        try:
-            self.dm(user_id, text, blocks_)
-            return True
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("DM to %s failed: %s", user_id, error_code(exc))
-            return False
+        return self.notify.tell_privately(user_id, channel_id, Message(text, blocks_))
 
     # --- posting the case ------------------------------------------------------------------
     # Save-before-ack (handlers) leased the new case to this process; post-after-save is publish();
@@ -507,34 +505,17 @@ class Defuse:
             self.cases.record_delivery(case.id, self.me, sync_by=None, sync_until=None)
 
     # --- messages to people ----------------------------------------------------------------
-    def dm(self, user_id: str, text: str, blocks_: list[dict[str, Any]] | None = None, **extra: Any) -> Any:
-        """Send a DM; raises SlackApiError so callers can report a failure to the right person."""
-        response = self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks_, unfurl_links=False, **extra)
-        if response.get("channel"):
-            self.followups.remember_dm_channel(user_id, response["channel"])
-        return response
+    def dm(self, user_id: str, text: str, blocks_: list[dict[str, Any]] | None = None) -> Posted:
+        """Send a DM; raises SlackFailure so callers can report a failure to the right person."""
+        return self.notify.dm(user_id, Message(text, blocks_))
 
     def tell(self, user_id: str, text: str, blocks_: list[dict[str, Any]] | None = None) -> bool:
         """Best-effort DM; logs and returns False instead of raising."""
-        try:
-            self.dm(user_id, text, blocks_)
-            return True
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("DM to %s failed: %s", user_id, error_code(exc))
-            return False
+        return self.notify.tell(user_id, Message(text, blocks_))
 
     def thread_note(self, case: CaseSnapshot, text: str, blocks_: list[dict[str, Any]] | None = None) -> bool:
         """Post a line in the case thread (attempts, notes, handoffs...)."""
-        if not case.message_ts:
-            return False
-        try:
-            self.client.chat_postMessage(
-                channel=case.channel_id, thread_ts=case.message_ts, text=text, blocks=blocks_, unfurl_links=False
-            )
-            return True
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("thread post for case %s failed: %s", case.id, error_code(exc))
-            return False
+        return self.notify.thread_note(case, Message(text, blocks_))
 
     # --- case file ---------------------------------------------------------------------------
     def attempt_logged(self, case: CaseSnapshot) -> None:
@@ -549,7 +530,7 @@ class Defuse:
     def request_handoff(self, case_id: int, *, requester: str, colleague: str, note: str | None) -> bool:
         """Ask a colleague by DM. Any failure is reported to the requester; True if the DM went out."""
         if not self._is_colleague(colleague):  # the DM carries the whole case: never to someone from outside
-            self.tell(requester, texts.HANDOFF_OUTSIDER.format(user=blocks.mention(colleague)))
+            self.tell(requester, texts.HANDOFF_OUTSIDER.format(user=mrkdwn.mention(colleague)))
             return False
         handoff, withdrawn = self.handoffs.request(case_id, requester=requester, colleague=colleague, note=note)
         case = self.cases.require(case_id)
@@ -565,20 +546,20 @@ class Defuse:
         outcome, detail = self._send_handoff_dm(handoff_id, colleague, text, dm_blocks, verify_first)
         if outcome == "unconfirmed":
             if not verify_first:  # first time: tell the requester we are on it (the sweep finishes it)
-                self.tell(requester, texts.HANDOFF_DM_UNCONFIRMED.format(colleague=blocks.mention(colleague), number=case.id))
+                self.tell(requester, texts.HANDOFF_DM_UNCONFIRMED.format(colleague=mrkdwn.mention(colleague), number=case.id))
             return False
         if outcome == "failed":
             self.handoffs.failed(handoff_id, detail)
-            self.tell(requester, texts.HANDOFF_DM_FAILED.format(colleague=blocks.mention(colleague), error=detail, number=case.id))
+            self.tell(requester, texts.HANDOFF_DM_FAILED.format(colleague=mrkdwn.mention(colleague), error=detail, number=case.id))
             self.refresh(case.id)
             return False
         self.thread_note(
-            case, texts.HANDOFF_REQUESTED_THREAD.format(requester=blocks.mention(requester), colleague=blocks.mention(colleague))
+            case, texts.HANDOFF_REQUESTED_THREAD.format(requester=mrkdwn.mention(requester), colleague=mrkdwn.mention(colleague))
         )
-        sent_text = texts.HANDOFF_SENT.format(colleague=blocks.mention(colleague), number=case.id)
+        sent_text = texts.HANDOFF_SENT.format(colleague=mrkdwn.mention(colleague), number=case.id)
         if breather_until:
             sent_text += texts.HANDOFF_COLLEAGUE_ON_BREATHER.format(
-                user=blocks.mention(colleague), until=blocks.slack_date(breather_until, "{time}")
+                user=mrkdwn.mention(colleague), until=mrkdwn.slack_date(breather_until, "{time}")
             )
         self.tell(requester, sent_text)
         self.refresh(case.id)
@@ -663,7 +644,7 @@ class Defuse:
             self._close_handoff_dm(handoff, texts.HANDOFF_STALE.format(status=handoff.status))
             return
         case = self.cases.require(handoff.case_id)
-        who = dict(colleague=blocks.mention(user), requester=blocks.mention(handoff.from_user), number=case.id)
+        who = dict(colleague=mrkdwn.mention(user), requester=mrkdwn.mention(handoff.from_user), number=case.id)
         self._close_handoff_dm(handoff, texts.HANDOFF_ACCEPTED_DM.format(number=case.id, url=case.permalink or ""))
         self.thread_note(case, texts.HANDOFF_ACCEPTED_THREAD.format(**who))
         self.tell(handoff.from_user, texts.HANDOFF_ACCEPTED_TELL.format(**who))
@@ -675,8 +656,8 @@ class Defuse:
             self._close_handoff_dm(handoff, texts.HANDOFF_STALE.format(status=handoff.status))
             return
         case = self.cases.require(handoff.case_id)
-        because = f" ({blocks.safe_limited(reason, 500)})" if reason else ""
-        who = dict(colleague=blocks.mention(user), requester=blocks.mention(handoff.from_user), number=case.id, reason=because)
+        because = f" ({mrkdwn.safe_limited(reason, 500)})" if reason else ""
+        who = dict(colleague=mrkdwn.mention(user), requester=mrkdwn.mention(handoff.from_user), number=case.id, reason=because)
         self._close_handoff_dm(handoff, texts.HANDOFF_DECLINED_DM.format(number=case.id))
         self.tell(handoff.from_user, texts.HANDOFF_DECLINED_TELL.format(**who))
         self.thread_note(case, texts.HANDOFF_DECLINED_THREAD.format(**who))
@@ -706,10 +687,10 @@ class Defuse:
                 except (SlackApiError, SlackClientError, OSError):
                     self.tell(user, texts.POST_FAILED.format(number=case_id, error=error_code(exc)))
         esc = case.escalation or {}
-        expected = blocks.slack_date(expected_by)
+        expected = mrkdwn.slack_date(expected_by)
         line = texts.ESCALATED_THREAD.format(
-            user=blocks.mention(user), severity=texts.SEVERITIES.get(severity, severity),
-            need=blocks.safe_limited(esc.get("need"), 1500), expected=expected,
+            user=mrkdwn.mention(user), severity=texts.SEVERITIES.get(severity, severity),
+            need=mrkdwn.safe_limited(esc.get("need"), 1500), expected=expected,
         )
         if posted_elsewhere:
             line += texts.ESCALATED_ELSEWHERE.format(channel=channel)
@@ -718,19 +699,19 @@ class Defuse:
 
     def escalation_update(self, case_id: int, *, user: str, text: str) -> None:
         case = self.cases.escalation_update(case_id, user=user, text=text)
-        safe_text = blocks.safe_limited(text, 2500)
-        self.thread_note(case, texts.ESC_UPDATE_THREAD.format(user=blocks.mention(user), text=safe_text))
+        safe_text = mrkdwn.safe_limited(text, 2500)
+        self.thread_note(case, texts.ESC_UPDATE_THREAD.format(user=mrkdwn.mention(user), text=safe_text))
         if case.owner_id != user:
             self.tell(case.owner_id, texts.ESC_UPDATE_DM.format(
-                user=blocks.mention(user), number=case.id, text=safe_text, url=case.permalink or ""))
+                user=mrkdwn.mention(user), number=case.id, text=safe_text, url=case.permalink or ""))
 
     def escalation_fixed(self, case_id: int, *, user: str) -> bool:
         changed, case = self.cases.escalation_fixed(case_id, user=user)
         if not changed:
             return False
-        self.thread_note(case, texts.ESC_FIXED_THREAD.format(user=blocks.mention(user)))
+        self.thread_note(case, texts.ESC_FIXED_THREAD.format(user=mrkdwn.mention(user)))
         if case.owner_id != user:
-            self.tell(case.owner_id, texts.ESC_FIXED_DM.format(user=blocks.mention(user), number=case.id, url=case.permalink or ""))
+            self.tell(case.owner_id, texts.ESC_FIXED_DM.format(user=mrkdwn.mention(user), number=case.id, url=case.permalink or ""))
         esc = case.escalation or {}
         if esc.get("channel") and esc.get("ts"):
             text, post = notices.escalation_post(case)
@@ -752,15 +733,15 @@ class Defuse:
             self._close_handoff_dm(handoff, texts.HANDOFF_CANCELLED.format(number=case_id))
         duration = human_duration(((case.closed_at or case.opened_at) - case.opened_at).total_seconds())
         if outcome == "resolved":
-            line = texts.RESOLVED_THREAD.format(user=blocks.mention(user), duration=duration,
-                                                fix=blocks.safe_limited(details.get("fix"), 1500))
+            line = texts.RESOLVED_THREAD.format(user=mrkdwn.mention(user), duration=duration,
+                                                fix=mrkdwn.safe_limited(details.get("fix"), 1500))
             if details.get("prevention"):
-                line += "\n" + texts.RESOLVED_PREVENTION.format(advice=blocks.safe_limited(details["prevention"], 1000))
+                line += "\n" + texts.RESOLVED_PREVENTION.format(advice=mrkdwn.safe_limited(details["prevention"], 1000))
             if details.get("feedback_asked") is not None:
                 line += "\n" + texts.RESOLVED_FEEDBACK.format(answer="yes" if details["feedback_asked"] else "no")
         else:
-            line = texts.UNRESOLVED_THREAD.format(user=blocks.mention(user), duration=duration,
-                                                  explanation=blocks.safe_limited(details.get("explanation"), 2000))
+            line = texts.UNRESOLVED_THREAD.format(user=mrkdwn.mention(user), duration=duration,
+                                                  explanation=mrkdwn.safe_limited(details.get("explanation"), 2000))
         self.thread_note(case, line)
         self.refresh(case_id)
         text, prompt = notices.review_prompt(case)
@@ -770,7 +751,7 @@ class Defuse:
     def reopen(self, case_id: int, *, user: str) -> bool:
         changed, case = self.cases.reopen(case_id, user=user)
         if changed:
-            self.thread_note(case, texts.REOPENED_THREAD.format(user=blocks.mention(user)))
+            self.thread_note(case, texts.REOPENED_THREAD.format(user=mrkdwn.mention(user)))
             self.refresh(case_id)
         return changed
 
@@ -778,11 +759,11 @@ class Defuse:
         already_forwarded = self.cases.review_forwarded(case_id)
         case = self.cases.save_review(case_id, user=user, cause=cause, improve=improve, ux_issue=ux_issue)
         line = texts.REVIEW_SAVED_THREAD.format(
-            user=blocks.mention(user), cause=texts.CAUSES.get(cause, cause),
-            improve=texts.REVIEW_IMPROVE_LINE.format(text=blocks.safe_limited(improve, 1200)) if improve else "",
+            user=mrkdwn.mention(user), cause=texts.CAUSES.get(cause, cause),
+            improve=texts.REVIEW_IMPROVE_LINE.format(text=mrkdwn.safe_limited(improve, 1200)) if improve else "",
         )
         if ux_issue:
-            line += texts.REVIEW_UX_LINE.format(text=blocks.safe_limited(ux_issue, 1200))
+            line += texts.REVIEW_UX_LINE.format(text=mrkdwn.safe_limited(ux_issue, 1200))
             channel = self._configured_channel("PRODUCT_FEEDBACK_CHANNEL", self.config.product_feedback_channel, user)
             if channel and not already_forwarded:
                 try:
@@ -826,12 +807,12 @@ class Defuse:
             return self._stale_reminder(reminder)
         label = texts.FOLLOWED_UP_OUTCOMES[outcome]
         self._update_reminder_dm(
-            reminder, texts.FOLLOWED_UP_DONE.format(user=blocks.mention(user), when=blocks.slack_date(self.cases.clock()), outcome=label)
+            reminder, texts.FOLLOWED_UP_DONE.format(user=mrkdwn.mention(user), when=mrkdwn.slack_date(self.cases.clock()), outcome=label)
         )
         case = self.cases.get(reminder.case_id or 0)
         if case is not None:
-            extra = f"\n{blocks.safe_limited(note, 1500)}" if note else ""
-            self.thread_note(case, texts.FOLLOWED_UP_THREAD.format(user=blocks.mention(user), outcome=label.lower(), note=extra))
+            extra = f"\n{mrkdwn.safe_limited(note, 1500)}" if note else ""
+            self.thread_note(case, texts.FOLLOWED_UP_THREAD.format(user=mrkdwn.mention(user), outcome=label.lower(), note=extra))
             if outcome == "unhappy":
                 self.reopen(case.id, user=user)
 
@@ -839,19 +820,19 @@ class Defuse:
         changed, reminder, until = self.followups.snooze(reminder_id, user=user, choice=choice)
         if not changed or until is None:
             return self._stale_reminder(reminder)
-        self._update_reminder_dm(reminder, texts.SNOOZED.format(when=blocks.slack_date(until)))
+        self._update_reminder_dm(reminder, texts.SNOOZED.format(when=mrkdwn.slack_date(until)))
 
     def skip(self, reminder_id: int, *, user: str) -> None:
         changed, reminder = self.followups.skip(reminder_id, user=user)
         if not changed:
             return self._stale_reminder(reminder)
-        self._update_reminder_dm(reminder, texts.SKIPPED.format(user=blocks.mention(user)))
+        self._update_reminder_dm(reminder, texts.SKIPPED.format(user=mrkdwn.mention(user)))
 
     def start_breather(self, reminder_id: int, *, user: str) -> None:
         changed, reminder, until = self.followups.start_breather(reminder_id, user=user)
         if not changed or until is None:
             return self._stale_reminder(reminder)
-        self._update_reminder_dm(reminder, texts.BREATHER_STARTED.format(until=blocks.slack_date(until, "{time}")))
+        self._update_reminder_dm(reminder, texts.BREATHER_STARTED.format(until=mrkdwn.slack_date(until, "{time}")))
 
     def skip_breather(self, reminder_id: int, *, user: str) -> None:
         changed, reminder = self.followups.skip_breather(reminder_id, user=user)

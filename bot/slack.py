@@ -13,6 +13,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.core.ports import SlackFailure
+
 log = logging.getLogger(__name__)
 
 # Errors that mean "the bot can't see or post in that conversation".
@@ -36,6 +38,8 @@ def make_client(token: str, base_url: str, *, timeout: int = 15, retries: bool =
 
 def error_code(exc: BaseException) -> str:
     """Slack's error string (`not_in_channel`), or a short name for a transport problem."""
+    if isinstance(exc, SlackFailure):
+        return exc.code
     if isinstance(exc, SlackApiError):
         response: Any = exc.response
         try:

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from bot import blocks, texts
-from bot.cases import CaseSnapshot
+from bot.core.snapshot import CaseSnapshot
 from bot.delivery import CLOCK_SKEW, SETTLE, is_dead
 from bot.service import DELIVERY_LEASE, Defuse
 from bot.slack import error_code

@@ -1,13 +1,17 @@
-"""Thin Bolt listeners: parse Slack's payload, call bot/, render the answer."""
+"""The Slack side: one folder per playbook move (listeners, ids, Block Kit views, form checks), and
+handlers/slack, the one Slack surface they share."""
 
 from slack_bolt import App
 
-from bot.service import Defuse
+from handlers.services import Services
+from handlers.slack.context import provide
 
 
-def register(app: App, defuse: Defuse) -> None:
+def register(app: App, services: Services) -> None:
     from handlers import actions, casefile, casefile_views, commands, home, reminders, shortcuts, views
 
+    app.use(provide(services))
+    defuse = services.defuse
     commands.register(app, defuse)
     actions.register(app, defuse)
     views.register(app, defuse)

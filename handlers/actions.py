@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import blocks, modals, playbook, texts
-from bot.cases import CaseError
+from bot.core.errors import CaseError
 from bot.service import Defuse
 from handlers.common import action_value, ephemeral, parse_id, reported, user_id
 

@@ -9,7 +9,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import blocks, forms, modals, texts
-from bot.cases import Cases, CaseSnapshot
+from bot.cases import Cases
+from bot.core import mrkdwn
+from bot.core.snapshot import CaseSnapshot
 from bot.service import Defuse
 from handlers.common import action_value, ephemeral, later, parse_id, reported, user_id
 
@@ -93,8 +95,8 @@ def register(app: App, defuse: Defuse) -> None:
             else:
                 checked[picked] = "ok"
                 if person is not None and person.on_breather(defuse.cases.clock()):
-                    until = blocks.slack_date(person.breather_until, "{time}")  # type: ignore[arg-type]
-                    warning = texts.HANDOFF_BREATHER_WARNING.format(user=blocks.mention(picked), until=until)
+                    until = mrkdwn.slack_date(person.breather_until, "{time}")  # type: ignore[arg-type]
+                    warning = texts.HANDOFF_BREATHER_WARNING.format(user=mrkdwn.mention(picked), until=until)
             updated = modals.handoff_modal(int(meta["case"]), warning=warning, checked=checked, selected=picked)
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
 
@@ -113,7 +115,7 @@ def register(app: App, defuse: Defuse) -> None:
             handoff_id = parse_id(action_value(body)) or 0
             handoff = defuse.handoffs.get(handoff_id)
             if handoff is None or handoff.to_user != user_id(body):
-                ephemeral(respond)(texts.HANDOFF_NOT_YOURS.format(user=blocks.mention(handoff.to_user if handoff else None)))
+                ephemeral(respond)(texts.HANDOFF_NOT_YOURS.format(user=mrkdwn.mention(handoff.to_user if handoff else None)))
                 return
             client.views_open(trigger_id=body["trigger_id"], view=modals.decline_modal(handoff_id))
 

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import blocks, forms, texts
-from bot.cases import CaseError
+from bot.core.errors import CaseError
 from bot.service import Defuse
 from bot.textutil import quote, safe_limited_echo
 from bot.timeframe import TimeframeError, parse_timeframe

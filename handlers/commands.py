@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import blocks, texts
-from bot.cases import CaseSnapshot
+from bot.core.snapshot import CaseSnapshot
 from bot.service import DELIVERY_LEASE, Defuse
 from bot.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
 from handlers.common import ephemeral, log, reported

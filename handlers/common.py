@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
-from bot.cases import CaseError
+from bot.core.errors import CaseError
+from bot.core.ports import SlackFailure
 from bot.slack import error_code
 
 log = logging.getLogger("defuse.handlers")
@@ -46,7 +47,7 @@ def reported(tell: Callable[[str], Any], what: str) -> Iterator[None]:
         yield
     except CaseError as exc:
         _safe_tell(tell, exc.message)
-    except SlackApiError as exc:
+    except (SlackApiError, SlackFailure) as exc:
         log.warning("%s: Slack said %s", what, error_code(exc))
         _safe_tell(tell, texts.GENERIC_FAILURE)
     except SQLAlchemyError as exc:  # the database is down or hung: expected, one line is enough

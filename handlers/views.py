@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot import blocks, forms, playbook, texts
-from bot.cases import CaseError, CaseSnapshot
+from bot.core.errors import CaseError
+from bot.core.snapshot import CaseSnapshot
 from bot.service import DELIVERY_LEASE, Defuse
 from handlers.commands import SAVE_DEADLINE
 from handlers.common import accepted, later, reported, team_id, user_id

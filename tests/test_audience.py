@@ -24,6 +24,7 @@ from bot.audience import (
 from bot.cases import Cases
 from bot.config import load_config
 from bot.service import Defuse, Destination, Refusal
+from handlers.slack.surface import SlackSurface
 from storage.db import Database
 from tests.slack_standin import SlackStandIn
 
@@ -193,7 +194,8 @@ def defuse_for(slack: SlackStandIn, tmp_path: Path) -> Iterator[Callable[..., De
         db = Database(config.database_url)
         db.migrate()
         made.append(db)
-        return Defuse(config, Cases(db), WebClient(token="xoxb-test", base_url=slack.url))
+        client = WebClient(token="xoxb-test", base_url=slack.url)
+        return Defuse(config, Cases(db), client, slack=SlackSurface(client))
 
     yield make
     for db in made:

@@ -18,8 +18,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot import blocks, modals, playbook
-from bot.cases import CaseSnapshot, Entry, PriorCase, StepState
 from bot.config import Offset
+from bot.core.snapshot import CaseSnapshot, Entry, PriorCase, StepState
 from bot.textutil import is_url
 from tests.slack_standin import _BlockChecker, _view_errors
 

@@ -11,7 +11,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
 from bot import blocks, notices, playbook
-from bot.cases import Cases, StepState
+from bot.cases import Cases
+from bot.core.snapshot import StepState
 from bot.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbook, PlaybookStep
 from storage.db import MIGRATIONS, Database
 from tests.test_blocks import assert_valid_message, assert_valid_modal, snapshot, visible_chars

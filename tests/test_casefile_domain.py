@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import blocks, texts
-from bot.cases import CaseError, Cases
+from bot.cases import Cases
+from bot.core.errors import CaseError
 from bot.handoffs import Handoffs
 from storage import repositories as repo
 from storage.models import Case, CaseEvent, Handoff, Review

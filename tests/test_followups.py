@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from bot import blocks, texts
-from bot.cases import CaseError, Cases
+from bot.cases import Cases
 from bot.config import load_config
+from bot.core.errors import CaseError
 from bot.reminders import ReminderEngine
 from bot.schedule import snooze_until
 from bot.service import Defuse
 from bot.slack import make_client
+from handlers.slack.surface import SlackSurface
 from storage import repositories as repo
 from storage.models import Agent, Reminder
 
@@ -37,7 +39,8 @@ class World:
                                    "SLACK_API_URL": standin.url, **env})
         self.cases = Cases(db, clock=lambda: self.now)
         self.defuse = Defuse(self.config, self.cases, make_client(TOKEN, standin.url),
-                             make_client(TOKEN, standin.url, retries=False))
+                             make_client(TOKEN, standin.url, retries=False),
+                             slack=SlackSurface(make_client(TOKEN, standin.url)))
         self.followups = self.defuse.followups
         self.engine = ReminderEngine(db, self.followups.deliver, clock=lambda: self.now, worker="test")
 

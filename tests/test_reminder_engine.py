@@ -19,6 +19,7 @@ from bot.config import load_config
 from bot.reminders import Due, Outcome, ReminderEngine
 from bot.service import Defuse
 from bot.slack import make_client
+from handlers.slack.surface import SlackSurface
 from storage import repositories as repo
 from storage.models import Agent, Reminder
 
@@ -43,7 +44,8 @@ class World:
         })
         self.cases = Cases(db, clock=self.clock)
         self.defuse = Defuse(self.config, self.cases, make_client(TOKEN, standin.url),
-                             make_client(TOKEN, standin.url, retries=False))
+                             make_client(TOKEN, standin.url, retries=False),
+                             slack=SlackSurface(make_client(TOKEN, standin.url)))
         self.deliver = self.defuse.followups.deliver
 
     def clock(self) -> datetime:

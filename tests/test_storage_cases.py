@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.cases import CaseError, Cases
+from bot.cases import Cases
+from bot.core.errors import CaseError
 from storage.db import Database
 
 

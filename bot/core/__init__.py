@@ -1,0 +1,1 @@
+"""The small core every playbook move shares: typed vocabulary, errors, and the ports to the outside."""
