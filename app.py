@@ -43,8 +43,8 @@ from bot.service import Defuse
 from bot.slack import AUTH_ERRORS, error_code, make_client
 from bot.sweep import Sweep
 from bot.worker import Worker
-from handlers.http_guard import SlackGuard, protect_bolt
 from handlers.services import Services
+from handlers.slack.guard import SlackGuard, protect_bolt
 from handlers.slack.surface import SlackSurface
 from storage.db import Database
 
@@ -247,7 +247,7 @@ def serve_http(server: Any, port: int) -> None:
 
 
 def serve_socket_mode(runtime: Runtime, stop: threading.Event) -> None:
-    from handlers import socket_mode
+    from handlers.slack import socket_mode
 
     health_port = runtime.config.port if os.environ.get("PORT", "").strip() else None  # /healthz only if asked
     socket_mode.serve(runtime.bolt, runtime.config.app_token or "", runtime.config.api_url, runtime.db.ping, stop,

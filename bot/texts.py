@@ -443,7 +443,7 @@ CHECKLIST_FAILED = (
 )
 UPDATE_FAILED = "Your change to case #{number} is saved, but I couldn't update the message in Slack (`{error}`). It will catch up with the next change; press *Post it again* to retry now."
 
-# --- requests the HTTP guard answers itself (handlers/http_guard.py) ---------------------------
+# --- requests the HTTP guard answers itself (handlers/slack/guard.py) ---------------------------
 OTHER_WORKSPACE = "Defuse is installed for another workspace, so it can't act on this one. Ask your admin to install it here."
 REQUEST_FAILED = "Sorry, something went wrong on my side and nothing was saved. Here is what you wrote so you can try again:\n>{echo}"
 FORM_FAILED = "Sorry, something went wrong on my side and this was not saved. Your text is still here: submit again."

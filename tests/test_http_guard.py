@@ -1,4 +1,4 @@
-"""The HTTP guard in front of Bolt (handlers/http_guard.py), called as WSGI with a recording inner app."""
+"""The HTTP guard in front of Bolt (handlers/slack/guard.py), called as WSGI with a recording inner app."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 
 from bot import texts
-from handlers import http_guard
-from handlers.http_guard import Memory, SlackGuard, protect_bolt
+from handlers.slack import guard as http_guard
+from handlers.slack.guard import Memory, SlackGuard, protect_bolt
 from tests.harness import sign
 
 SECRET = "guard-secret"
