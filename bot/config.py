@@ -14,11 +14,9 @@ from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from bot.leads import Leads, parse_leads, parse_retention_days
 from bot.playbook_file import Playbook, PlaybookError, load_playbook
+from storage.urls import normalise_database_url
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///data/defuse.db"
@@ -168,20 +166,6 @@ def parse_digest_timezone(raw: str) -> str:
     return raw
 
 
-def normalise_database_url(raw: str) -> str:
-    """Accept the URL forms operators paste (postgres://, postgresql://) and pick psycopg 3."""
-    url = make_url(raw)
-    backend = url.drivername.split("+", 1)[0]
-    if backend in ("postgres", "postgresql"):
-        url = url.set(drivername="postgresql+psycopg")  # the driver this project installs
-        backend = "postgresql"
-    if backend not in ("sqlite", "postgresql"):
-        raise ValueError(f"the {backend!r} database is not supported; use sqlite:/// or postgresql://")
-    if backend == "sqlite" and (url.database or ":memory:") == ":memory:":
-        raise ValueError("an in-memory SQLite database loses everything on restart; name a file")
-    return url.render_as_string(hide_password=False)
-
-
 def is_placeholder(value: str) -> bool:
     """The example values in .env.example and the README (`xoxb-your-bot-token`, `xapp-...`)."""
     return "your-" in value.lower() or value.endswith("...") or "<" in value
@@ -243,10 +227,9 @@ def load_config(env: Mapping[str, str]) -> Config:
     if raw_db is not None:
         try:
             database_url = normalise_database_url(raw_db)
-        except (ArgumentError, ValueError) as exc:
-            reason = exc if isinstance(exc, ValueError) else "it is not a SQLAlchemy URL"
+        except ValueError as exc:
             problems.append(
-                f"DATABASE_URL is malformed ({reason}); use e.g. sqlite:///data/defuse.db "
+                f"DATABASE_URL is malformed ({exc}); use e.g. sqlite:///data/defuse.db "
                 "or postgresql://user:password@host:5432/dbname."
             )
 

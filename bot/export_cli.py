@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy.exc import ArgumentError
 
 from bot import export
-from bot.config import DEFAULT_DATABASE_URL, normalise_database_url
+from bot.config import DEFAULT_DATABASE_URL
+from storage.urls import normalise_database_url
 
 USAGE = "usage: python app.py export [--days N] [--out DIR]"
 
