@@ -13,44 +13,65 @@ if sys.version_info < (3, 11):  # checked before any import that needs a newer P
     found = ".".join(str(part) for part in sys.version_info[:3])
     sys.exit(f"Defuse needs Python 3.11 or newer; this is Python {found}. Install 3.11+ and recreate .venv with it.")
 
-import errno
-import json
 import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import make_url
 
 import handlers
+from bot.casefile.service import CaseFile
 from bot.cases import Cases
+from bot.checklist.service import Checklist
+from bot.closing.service import Closing
 from bot.config import Config, ConfigError, load_config
+from bot.core.notify import Notify
+from bot.core.snapshot import Clock, utcnow
+from bot.delivery.audience import Audiences
+from bot.delivery.history import HistoryCheck
+from bot.delivery.leases import process_name
+from bot.delivery.posting import CasePoster
+from bot.delivery.publisher import Publisher
+from bot.delivery.routing import Channels, HomeTeam, Router
+from bot.delivery.sweep import Sweep
 from bot.digest import Digest
+from bot.escalation.service import Escalation
+from bot.followups.answers import FollowUpAnswers
+from bot.followups.hooks import FollowUpHooks
+from bot.followups.records import Reminders
+from bot.followups.sending import ReminderSender
+from bot.handoff.records import Handoffs
+from bot.handoff.service import SecondContact
+from bot.intake.service import Intake
+from bot.people import DmChannels, People
 from bot.reminders import ReminderEngine, TickRunner
 from bot.retention import Retention
-from bot.service import Defuse
-from bot.slack import AUTH_ERRORS, error_code, make_client
-from bot.sweep import Sweep
-from bot.worker import Worker
+from handlers.checklist.views import CaseViews
+from handlers.closing.views import ClosingViews
+from handlers.escalation.views import EscalationViews
+from handlers.followups.views import ReminderViews
+from handlers.handoff.views import HandoffViews
+from handlers.intake.views import retry_post
+from handlers.learning.export import Exports
 from handlers.services import Services
-from handlers.slack.guard import SlackGuard, protect_bolt
-from handlers.slack.surface import SlackSurface
+from handlers.slack.guard import protect_bolt
+from handlers.slack.http_server import bind_http, serve_http, wsgi_app
+from handlers.slack.startup import DeliberateSetup, check_token
+from handlers.slack.surface import SlackSurface, make_client
+from handlers.slack.worker import Worker
 from storage.db import Database
+from storage.urls import sqlite_dir_problem
 
 log = logging.getLogger("defuse")
 LISTENER_THREADS = 32
-HTTP_THREADS = 16
 STOP_DEADLINE_SECONDS = 9.0
 
 
@@ -60,72 +81,17 @@ class Runtime:
     db: Database
     client: WebClient
     bolt: App
-    defuse: Defuse
+    services: Services
     executor: ThreadPoolExecutor
     scheduler: Any = None
     team_id: str | None = None  # this installation's workspace (auth.test); requests from others are refused
     enterprise_id: str | None = None
 
 
-def check_token(client: WebClient) -> tuple[str | None, str | None, str | None, str | None]:
-    """auth.test once at start, so no request pays for it. A refused token is a config problem.
-    Returns the bot's user id, bot id, and the team and enterprise it is installed in."""
-    probe = WebClient(token=client.token, base_url=client.base_url, timeout=3, retry_handlers=[])
-    try:
-        result = probe.auth_test()
-        return result.get("user_id"), result.get("bot_id"), result.get("team_id"), result.get("enterprise_id")
-    except SlackApiError as exc:
-        if error_code(exc) in AUTH_ERRORS:
-            raise ConfigError(
-                [f"SLACK_BOT_TOKEN was refused by Slack ({error_code(exc)}): reinstall the app and copy a fresh xoxb- token."]
-            ) from None
-        log.warning("auth.test answered %s; carrying on", error_code(exc))
-    except Exception as exc:
-        # Serving without Slack would only look healthy: a supervisor's restart is the better retry.
-        raise ConfigError(
-            [f"Slack is not reachable at SLACK_API_URL {client.base_url} ({_one_line(exc)}): check the network, "
-             "a proxy (HTTPS_PROXY/NO_PROXY) or the URL, then start again."]
-        ) from None
-    return None, None, None, None
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or exc.__class__.__name__
-
-
-class _DeliberateSetup(logging.Filter):
-    """Drops Bolt's two start-up warnings about our own setup: we pass a client (for SLACK_API_URL and
-    retries) and an authorize function (so no request pays for auth.test), and Bolt then notes that
-    the SLACK_BOT_TOKEN it also finds in the environment goes unused. That is what we want."""
-
-    EXPECTED = ("`token` will be unused", "will be ignored")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno == logging.WARNING and any(e in record.getMessage() for e in self.EXPECTED))
-
-
-def check_data_dir(database_url: str) -> None:
-    """A SQLite file needs a directory this user can write (the file, its -wal and -shm files)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
-        return
-    directory = Path(url.database).resolve().parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            [f"DATABASE_URL names a SQLite file in {directory}, which cannot be created ({exc.strerror}): "
-             "create the directory, or point DATABASE_URL at a writable place."]
-        ) from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise ConfigError(
-            [f"DATABASE_URL names a SQLite file in {directory}, which this user cannot write: "
-             f"give the user running Defuse write access (chown/chmod) or point DATABASE_URL elsewhere."]
-        )
-
-
 def build(config: Config) -> Runtime:
-    check_data_dir(config.database_url)
+    problem = sqlite_dir_problem(config.database_url)
+    if problem:
+        raise ConfigError([problem])
     db = Database(config.database_url)
     db.migrate()
     worker = Worker()
@@ -142,7 +108,7 @@ def build(config: Config) -> Runtime:
         )
 
     bolt_logger = logging.getLogger("defuse.bolt")
-    bolt_logger.addFilter(_DeliberateSetup())
+    bolt_logger.addFilter(DeliberateSetup())
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     bolt = App(
         client=client,
@@ -153,18 +119,46 @@ def build(config: Config) -> Runtime:
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
-    surface = SlackSurface(client)
-    defuse = Defuse(config, Cases(db, playbook=config.playbook), client, reminder_client, worker, slack=surface)
-    handlers.register(bolt, Services(slack=surface, worker=worker, defuse=defuse))
+    services, sweep, sender = wire(config, db, SlackSurface(client), SlackSurface(reminder_client), worker)
+    handlers.register(bolt, services)
     protect_bolt(bolt)
-    engine = ReminderEngine(db, defuse.followups.deliver)
+    engine = ReminderEngine(db, sender.deliver)
     retention = Retention(db, config.retention_days) if config.retention_days else None
-    digest = (Digest(db, reminder_client, config.digest_channel, config.digest_schedule)
+    digest = (Digest(db, SlackSurface(reminder_client), config.digest_channel, config.digest_schedule)
               if config.digest_channel else None)
-    sweep = Sweep(defuse)  # finishes interrupted deliveries: at start (the first tick is at once) and every tick
     jobs = [job.on_tick for job in (retention, digest) if job is not None]
     scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, jobs))
-    return Runtime(config, db, client, bolt, defuse, executor, scheduler, team_id, enterprise_id)
+    return Runtime(config, db, client, bolt, services, executor, scheduler, team_id, enterprise_id)
+
+
+def wire(config: Config, db: Database, slack: SlackSurface, reminder_slack: SlackSurface, worker: Worker,
+         clock: Clock = utcnow) -> tuple[Services, Sweep, ReminderSender]:
+    """Every move's service, each given its collaborators; the sweep (it finishes interrupted
+    deliveries: at start, the first tick being at once, and on every tick) and the reminder sender."""
+    cases = Cases(db, clock=clock, hooks=FollowUpHooks(config), playbook=config.playbook)
+    dms = DmChannels(db, slack)
+    notify = Notify(slack, dms.remember)
+    people = People(db, slack, cases.clock)
+    history = HistoryCheck(db, slack, cases.clock)
+    channels = Channels(config.cases_channel, config.escalation_channel, config.product_feedback_channel)
+    router = Router(channels, Audiences(slack, HomeTeam(slack)), notify)
+    publisher = Publisher(cases, slack, router, CasePoster(cases, slack, history, CaseViews(), process_name()))
+    handoffs = Handoffs(cases)
+    second_contact = SecondContact(cases, handoffs, publisher, router, notify, history, people, dms, HandoffViews())
+    closing = Closing(cases, publisher, router, notify, people, handoffs, second_contact, ClosingViews())
+    reminders = Reminders(config, cases, people)
+    services = Services(
+        config=config, slack=slack, worker=worker, cases=cases, people=people, notify=notify, router=router,
+        publisher=publisher, intake=Intake(cases, publisher, worker.within), checklist=Checklist(cases, publisher),
+        casefile=CaseFile(cases, publisher, notify), handoffs=handoffs, second_contact=second_contact,
+        escalation=Escalation(cases, publisher, router, notify, EscalationViews()), closing=closing,
+        reminders=reminders, answers=FollowUpAnswers(config, cases, reminders, closing, notify, ReminderViews()),
+    )
+    services.exports = Exports(services)
+    sweep = Sweep(cases, publisher, history, notify, second_contact.finish_dm, retry_post)
+    sender = ReminderSender(config, cases, people, DmChannels(db, reminder_slack),
+                            HistoryCheck(db, reminder_slack, cases.clock), ReminderViews())
+    return services, sweep, sender
 
 
 def after_tick(worker: Worker, sweep: Sweep, jobs: list[Callable[[Any], None]]) -> Callable[[Any], None]:
@@ -182,28 +176,6 @@ def after_tick(worker: Worker, sweep: Sweep, jobs: list[Callable[[Any], None]]) 
     return on_tick
 
 
-def wsgi_app(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
-    slack = SlackGuard(
-        SlackRequestHandler(runtime.bolt, path="/slack/events"),
-        signing_secret=runtime.config.signing_secret or "",
-        team_id=runtime.team_id,
-        enterprise_id=runtime.enterprise_id,
-    )
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            healthy = runtime.db.ping()
-            body = json.dumps({"status": "ok" if healthy else "unavailable", "database": "ok" if healthy else "unreachable"})
-            status = "200 OK" if healthy else "503 Service Unavailable"
-            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body.encode()]
-        with runtime.defuse.worker.request():
-            return slack(environ, start_response)
-
-    return application
-
-
 def _stop_watchdog() -> None:
     """Whatever is still running after the deadline, the process ends: the database has the state."""
     timer = threading.Timer(STOP_DEADLINE_SECONDS, lambda: os._exit(0))
@@ -215,35 +187,8 @@ def shutdown(runtime: Runtime) -> None:
     if runtime.scheduler is not None:
         runtime.scheduler.stop()
     runtime.executor.shutdown(wait=True, cancel_futures=True)
-    runtime.defuse.worker.drain(timeout=6.0)  # requests already acked: finish them if time allows
+    runtime.services.worker.drain(timeout=6.0)  # requests already acked: finish them if time allows
     runtime.db.dispose()
-
-
-def bind_http(runtime: Runtime) -> Any:
-    """Take the port before anything starts, so a busy port is one line, not a traceback."""
-    from waitress import create_server
-
-    try:
-        return create_server(
-            wsgi_app(runtime), host="0.0.0.0", port=runtime.config.port, threads=HTTP_THREADS, ident="defuse",
-            clear_untrusted_proxy_headers=True,
-        )
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            why = "is already in use by another process (another Defuse?)"
-        elif exc.errno == errno.EACCES:
-            why = "needs privileges this user does not have (ports below 1024)"
-        else:
-            why = f"cannot be opened ({exc.strerror})"
-        raise ConfigError([f"PORT {runtime.config.port} {why}: stop that process or set PORT to a free port."]) from None
-
-
-def serve_http(server: Any, port: int) -> None:
-    log.info("Defuse listening on http://0.0.0.0:%s (POST /slack/events, GET /healthz)", port)
-    try:
-        server.run()  # SystemExit from the signal handler ends the loop and stops the worker threads
-    finally:
-        server.close()
 
 
 def serve_socket_mode(runtime: Runtime, stop: threading.Event) -> None:
@@ -251,7 +196,7 @@ def serve_socket_mode(runtime: Runtime, stop: threading.Event) -> None:
 
     health_port = runtime.config.port if os.environ.get("PORT", "").strip() else None  # /healthz only if asked
     socket_mode.serve(runtime.bolt, runtime.config.app_token or "", runtime.config.api_url, runtime.db.ping, stop,
-                      runtime.defuse.worker.request, health_port)
+                      runtime.services.worker.request, health_port)
 
 
 def report(exc: ConfigError) -> None:
@@ -286,7 +231,9 @@ def main() -> int:
         return 2
 
     try:
-        server = None if config.socket_mode else bind_http(runtime)
+        server = None if config.socket_mode else bind_http(wsgi_app(
+            runtime.bolt, config.signing_secret or "", runtime.team_id, runtime.enterprise_id, runtime.db.ping,
+            runtime.services.worker.request), config.port)
     except ConfigError as exc:
         report(exc)
         runtime.db.dispose()

@@ -13,7 +13,7 @@ CREATE DATABASE on --pg-url and dropped afterwards) this script:
      after such a load).
   2. makes --send (default 10,000) reminders due and sends them in one tick:
      (a) real path: follow-up reminders of a closed case per seeded agent, delivered by
-         Defuse(...).followups.deliver through slack_sdk to the Slack stand-in (tests/slack_standin.py,
+         app.wire(...)'s reminder sender (deliver) through slack_sdk to the Slack stand-in (tests/slack_standin.py,
          workspace seeded by tests/conftest.seed_workspace). Time is split, exclusively, into
            http       inside WebClient.api_call (slack_sdk encode + loopback HTTP + stand-in + decode)
            engine db  inside db.session() blocks opened by the engine (claim, mark sending, record)
@@ -375,20 +375,19 @@ def split(total: float, timer: Timer, count: int) -> dict[str, Any]:
 
 
 def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
-    from bot.cases import Cases
+    from app import wire
     from bot.config import load_config
     from bot.reminders import ReminderEngine
-    from bot.service import Defuse
-    from bot.slack import make_client
-    from handlers.slack.surface import SlackSurface
+    from handlers.slack.surface import SlackSurface, make_client
+    from handlers.slack.worker import Worker
 
     standin.reset()
     cfg = load_config({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "x", "SLACK_API_URL": standin.url,
                        "FOLLOW_UP_WORKING_HOURS": "off"})
-    cases = Cases(db)
     client = make_client(cfg.bot_token, cfg.api_url)
     reminder_client = make_client(cfg.bot_token, cfg.api_url, retries=False)
-    defuse = Defuse(cfg, cases, client, reminder_client, slack=SlackSurface(client))
+    services, _sweep, sender = wire(cfg, db, SlackSurface(client), SlackSurface(reminder_client), Worker(threads=1))
+    cases = services.cases
 
     now = datetime.now(UTC)
     case_of = closed_cases(cases, now)
@@ -399,7 +398,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     instrument_client(client, timer, api_calls)
     instrument_client(reminder_client, timer, api_calls)
     undo = instrument_db(db, timer)
-    deliver = defuse.followups.deliver
+    deliver = sender.deliver
 
     def timed_deliver(due: Any, when: datetime) -> Any:
         with timer.region("deliver"):

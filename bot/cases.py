@@ -11,16 +11,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from bot import texts
 from bot.core.errors import CaseError
-from bot.core.snapshot import CLOSED_STATUSES, MOODS, OPEN_STATUSES, CaseSnapshot, Clock, Entry, PriorCase, StepState, utcnow
+from bot.core.rules import check_open, check_owner
+from bot.core.snapshot import CLOSED_STATUSES, MOODS, CaseSnapshot, Clock, Entry, PriorCase, StepState, utcnow
 from bot.playbook import Playbook, built_in, from_record, to_record
 from bot.textutil import customer_keys, plain
 from storage import repositories as repo
-from storage.db import Database
+from storage.db import Database, Session
+from storage.errors import Conflict
 from storage.models import Case, Review
 
 _log = logging.getLogger(__name__)
@@ -171,7 +170,7 @@ class Cases:
 
         `channel_id`: where the agent wants the case; `source_channel_id`: the conversation it was flagged in,
         when that is another one (a message shortcut or the form). publish() decides where it really goes.
-        `intake_key` (the trigger or view it came from) makes a repeated request fail with IntegrityError
+        `intake_key` (the trigger or view it came from) makes a repeated request fail with Conflict
         instead of opening a second case; `lease` (worker, until) reserves posting it for the caller, so a
         sweep does not post it too."""
         source_channel_id = source_channel_id or channel_id
@@ -250,7 +249,7 @@ class Cases:
         its first delivery opened instead of opening a second one."""
         try:
             return self.open(intake_key=intake_key, **fields)
-        except IntegrityError:
+        except Conflict:
             existing = self.case_for_intake(intake_key) if intake_key else None
             if existing is None:
                 raise
@@ -396,17 +395,6 @@ class Cases:
             return self._fresh(session, case_id)
 
     # --- ownership ---------------------------------------------------------------------------
-    @staticmethod
-    def check_owner(case: CaseSnapshot | Case, user: str, action: str) -> None:
-        if case.owner_id != user:
-            raise CaseError(texts.NOT_OWNER.format(owner=f"<@{case.owner_id}>", action=texts.ACTION_NAMES[action]))
-
-    @staticmethod
-    def check_open(case: CaseSnapshot | Case) -> None:
-        if case.status not in OPEN_STATUSES:
-            status = texts.STATUS_LABELS.get(case.status, case.status)
-            raise CaseError(texts.CASE_CLOSED_ALREADY.format(number=case.id, status=status))
-
     # --- escalation --------------------------------------------------------------------------
     def escalate(
         self, case_id: int, *, user: str, need: str, expected_by: datetime, severity: str, channel: str | None
@@ -416,8 +404,8 @@ class Cases:
         now = self.clock()
         with self.db.session() as session:
             case = self._load(session, case_id, lock=True)
-            self.check_owner(case, user, "escalate")
-            self.check_open(case)
+            check_owner(case, user, "escalate")
+            check_open(case)
             if case.escalation and not case.escalation.get("fixed_at"):
                 raise CaseError(texts.ALREADY_ESCALATED.format(number=case_id))
             escalation = {
@@ -476,7 +464,7 @@ class Cases:
             case = self._load(session, case_id)
             if case.status in CLOSED_STATUSES:
                 return False, self._snapshot(session, case)
-            self.check_owner(case, user, "close")
+            check_owner(case, user, "close")
             changed = repo.update_case_if(
                 session, case_id, now, expect={"open": True},
                 status=outcome, closed_at=now, closed_by=user, resolution={"outcome": outcome, **details},
@@ -519,7 +507,7 @@ class Cases:
             if case.status not in CLOSED_STATUSES:
                 raise CaseError(texts.CASE_NOT_CLOSED.format(number=case_id))
             if user not in (case.owner_id, case.closed_by):
-                self.check_owner(case, user, "review")
+                check_owner(case, user, "review")
             previous = repo.get_review(session, case_id)
             repo.save_review(
                 session,

@@ -24,13 +24,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot import texts
-from bot.audience import PUBLIC
 from bot.config import DigestSchedule
-from bot.slack import error_code
+from bot.core.ports import Message, Posted, Slack, SlackFailure, tag
+from bot.delivery.audience import PUBLIC
 from bot.textutil import human_duration, is_url, safe, truncate
 from storage import digest_queries as dq
 from storage import retention_queries as rq
@@ -233,10 +230,10 @@ def week_key(schedule: DigestSchedule, now: datetime) -> str:
 
 
 class Digest:
-    def __init__(self, db: Database, client: WebClient, channel: str, schedule: DigestSchedule,
+    def __init__(self, db: Database, slack: Slack, channel: str, schedule: DigestSchedule,
                  clock: Callable[[], datetime] = utcnow, worker: str | None = None):
         self.db = db
-        self.client = client
+        self.slack = slack
         self.channel = channel
         self.schedule = schedule
         self.clock = clock
@@ -298,29 +295,25 @@ class Digest:
             log.exception("digest for the week of %s could not be built; retrying later", week)
             return self._release(week, now, type(exc).__name__)
         try:
-            posted = self._post(week, text, blocks)
-        except SlackApiError as exc:
-            if _certainly_refused(exc):
-                log.warning("digest for the week of %s: Slack refused it (%s); retrying later", week, error_code(exc))
-                return self._release(week, now, error_code(exc))
-            return self._give_up(week, error_code(exc))
-        except Exception as exc:  # timeout or connection lost: Slack may have posted it
-            return self._give_up(week, error_code(exc))
-        self._finish(week, {"channel": posted.get("channel"), "ts": posted.get("ts")})
+            posted = self._post(week, Message(text, blocks))
+        except SlackFailure as exc:
+            if not exc.ambiguous:  # Slack answered and said no (or was never reached): nothing was posted
+                log.warning("digest for the week of %s: Slack refused it (%s); retrying later", week, exc.code)
+                return self._release(week, now, exc.code)
+            return self._give_up(week, exc.code)  # a 5xx or a timeout: Slack may have posted it
+        self._finish(week, {"channel": posted.channel, "ts": posted.ts})
         log.info("digest for the week of %s posted to %s", week, self.channel)
         return "sent"
 
-    def _post(self, week: str, text: str, blocks: list[dict[str, Any]]) -> Any:
-        kwargs = dict(channel=self.channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
-                      metadata={"event_type": "defuse_digest", "event_payload": {"week": week}})
+    def _post(self, week: str, message: Message) -> Posted:
+        marker = tag("digest", week=week)
         try:
-            return self.client.chat_postMessage(**kwargs)
-        except SlackApiError as exc:  # ok:false: nothing was posted, so joining and posting again is safe
-            if error_code(exc) not in ("not_in_channel", "channel_not_found") or not self.channel.startswith("C"):
+            return self.slack.post(self.channel, message, tag=marker)
+        except SlackFailure as exc:  # a refusal: nothing was posted, so joining and posting again is safe
+            if exc.ambiguous or exc.code not in ("not_in_channel", "channel_not_found") or not self.slack.join(self.channel):
                 raise
-            self.client.conversations_join(channel=self.channel)
             log.info("joined %s to post the weekly digest", self.channel)
-        return self.client.chat_postMessage(**kwargs)
+        return self.slack.post(self.channel, message, tag=marker)
 
     def _release(self, week: str, now: datetime, error: str) -> str:
         """Keep the failure in the row and make the claim stale RETRY_AFTER from now, so a tick retries."""
@@ -341,8 +334,3 @@ class Digest:
             rq.finish_day(session, job=JOB, day=week, worker=self.worker, now=self.clock(), result=result)
         self._done_week = week
 
-
-def _certainly_refused(exc: SlackApiError) -> bool:
-    """Slack answered and said no (ok:false with a 2xx/4xx, or 429): the message was not posted."""
-    status = getattr(exc.response, "status_code", 200)
-    return status < 500

@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy.exc import ArgumentError
-
 from bot import export
 from bot.config import DEFAULT_DATABASE_URL
 from storage.urls import normalise_database_url
@@ -50,7 +48,7 @@ def database_url() -> str:
     raw = (os.environ.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
     try:
         return normalise_database_url(raw)
-    except (ArgumentError, ValueError) as exc:
+    except ValueError as exc:
         reason = exc if isinstance(exc, ValueError) else "it is not a SQLAlchemy URL"
         raise UsageError(f"export: DATABASE_URL is malformed ({reason}).") from None
 

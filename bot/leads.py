@@ -14,11 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-
 from bot import texts
-from bot.slack import error_code
+from bot.core.ports import Slack, SlackFailure
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +86,9 @@ class Verdict:
 class LeadCheck:
     """Answers "is this user a lead?", asking Slack for user-group members at most every few minutes."""
 
-    def __init__(self, leads: Leads, client: WebClient, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, leads: Leads, slack: Slack, clock: Callable[[], float] = time.monotonic):
         self.leads = leads
-        self.client = client
+        self.slack = slack
         self.clock = clock
         self._groups: dict[str, tuple[frozenset[str], float]] = {}
         self._lock = threading.Lock()
@@ -122,9 +119,9 @@ class LeadCheck:
             if members is None:
                 try:
                     members = self._fetch(group)
-                except (SlackApiError, SlackClientError, OSError) as exc:
-                    log.warning("usergroups.users.list %s failed: %s", group, error_code(exc))
-                    failed.append(f"<!subteam^{group}> ({error_code(exc)})")
+                except SlackFailure as exc:
+                    log.warning("usergroups.users.list %s failed: %s", group, exc.code)
+                    failed.append(f"<!subteam^{group}> ({exc.code})")
                     continue
             if user in members:
                 return Verdict(True)
@@ -143,8 +140,7 @@ class LeadCheck:
         return None
 
     def _fetch(self, group: str) -> frozenset[str]:
-        response = self.client.usergroups_users_list(usergroup=group)
-        members = frozenset(response.get("users") or [])
+        members = frozenset(self.slack.group_members(group))
         with self._lock:
             self._groups[group] = (members, self.clock() + GROUP_CACHE_SECONDS)
         return members

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.exc import IntegrityError
-
+from bot.core.ports import Slack, SlackFailure
 from bot.core.snapshot import Clock, utcnow
-from bot.slack import error_code
+from bot.delivery.history import Unknown
 from storage import repositories as repo
 from storage.db import Database
+from storage.errors import Conflict
 
 log = logging.getLogger(__name__)
 CACHE_FOR = timedelta(hours=12)
@@ -46,9 +44,9 @@ def valid_tz(name: str | None) -> str | None:
 
 
 class People:
-    def __init__(self, db: Database, client: WebClient, clock: Clock = utcnow):
+    def __init__(self, db: Database, slack: Slack, clock: Clock = utcnow):
         self.db = db
-        self.client = client
+        self.slack = slack
         self.clock = clock
         self._zones: dict[str, tuple[str | None, float]] = {}  # user -> (tz, monotonic expiry)
         self._zones_lock = threading.Lock()
@@ -97,25 +95,59 @@ class People:
                 self._remember(user_id, agent.tz)
                 return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
         try:
-            user = self.client.users_info(user=user_id)["user"]
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("users.info %s failed: %s", user_id, error_code(exc))
+            user = self.slack.user(user_id)
+        except SlackFailure as exc:
+            log.warning("users.info %s failed: %s", user_id, exc.code)
             return self.cached(user_id)
         profile = user.get("profile") or {}
+        zone = valid_tz(user.get("tz"))
         fields = dict(
             name=(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")),
             is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
             deleted=bool(user.get("deleted")),
-            tz=valid_tz(user.get("tz")),
+            tz=zone,
             tz_fetched_at=now,
         )
         for attempt in range(2):  # two first lookups of one user at once: the loser updates
             try:
-                self._remember(user_id, fields["tz"])
+                self._remember(user_id, zone)
                 with self.db.session() as session:
                     agent = repo.upsert_agent(session, user_id, **fields)
                     return Person(agent.user_id, agent.name, agent.is_bot, agent.deleted, agent.tz, agent.breather_until)
-            except IntegrityError:
+            except Conflict:
                 if attempt:
                     raise
         return None
+
+
+class DmChannels:
+    """The bot's DM channel with each person, kept so that a DM's history can be read later."""
+
+    def __init__(self, db: Database, slack: Slack):
+        self.db = db
+        self.slack = slack
+        self._known: dict[str, str] = {}
+
+    def remember(self, user: str, channel: str) -> None:
+        if channel == user or self._known.get(user) == channel:
+            return
+        self._known[user] = channel
+        with self.db.session() as session:
+            agent = repo.get_agent(session, user)
+            if agent is None:
+                repo.add_agent_if_missing(session, user, dm_channel=channel)
+            elif agent.dm_channel != channel:
+                repo.upsert_agent(session, user, dm_channel=channel)
+
+    def of(self, user: str) -> str:
+        """The DM channel with `user` (stored, or conversations.open); raises Unknown if not known."""
+        with self.db.session() as session:
+            agent = repo.get_agent(session, user)
+            if agent is not None and agent.dm_channel:
+                return agent.dm_channel
+        try:
+            channel = self.slack.open_dm(user)
+        except SlackFailure as exc:
+            raise Unknown(f"no DM channel for {user}: {exc.code}") from None
+        self.remember(user, channel)
+        return channel

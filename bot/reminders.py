@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
 from bot.core.snapshot import Clock, utcnow
-from bot.schedule import retry_delay
+from bot.followups.schedule import retry_delay
 from storage import repositories as repo
 from storage.db import Database
+from storage.errors import ConnectionLost, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -267,9 +266,9 @@ class TickRunner:
                          stats.claimed, stats.sent, stats.retried, stats.failed, stats.deferred, stats.seconds)
             if self.on_tick:
                 self.on_tick(stats)
-        except SQLAlchemyError as exc:  # the database is down or hung: one line per tick, not a traceback
+        except DatabaseError as exc:  # the database is down or hung: one line per tick, not a traceback
             log.warning("reminder tick: database unavailable (%s); the next tick tries again", type(exc.orig or exc).__name__
-                        if isinstance(exc, DBAPIError) else type(exc).__name__)
+                        if isinstance(exc, ConnectionLost) else type(exc).__name__)
         except Exception:
             log.exception("reminder tick failed; the next tick tries again")
 

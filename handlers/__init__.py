@@ -1,5 +1,5 @@
-"""The Slack side: one folder per playbook move (listeners, ids, Block Kit views, form checks), and
-handlers/slack, the one Slack surface they share."""
+"""The Slack side: one folder per playbook move (ids, Block Kit views, listeners), and handlers/slack,
+the one Slack surface they share."""
 
 from slack_bolt import App
 
@@ -8,15 +8,15 @@ from handlers.slack.context import provide
 
 
 def register(app: App, services: Services) -> None:
-    from handlers import actions, casefile, casefile_views, commands, home, reminders, shortcuts, views
+    from handlers.casefile import listeners as casefile
+    from handlers.checklist import listeners as checklist
+    from handlers.closing import listeners as closing
+    from handlers.escalation import listeners as escalation
+    from handlers.followups import listeners as followups
+    from handlers.handoff import listeners as handoff
+    from handlers.home import listeners as home
+    from handlers.intake import listeners as intake
 
     app.use(provide(services))
-    defuse = services.defuse
-    commands.register(app, defuse)
-    actions.register(app, defuse)
-    views.register(app, defuse)
-    casefile.register(app, defuse)
-    casefile_views.register(app, defuse)
-    shortcuts.register(app, defuse)
-    reminders.register(app, defuse)
-    home.register(app, defuse)
+    for move in (intake, checklist, casefile, handoff, escalation, closing, followups, home):
+        move.register(app)

@@ -8,12 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
 from bot.core.errors import CaseError
 from bot.core.ports import SlackFailure
-from bot.slack import error_code
+from bot.core.rules import check_may
+from handlers.slack.surface import error_code
+from storage.errors import DatabaseError
 
 log = logging.getLogger("defuse.handlers")
 
@@ -50,7 +51,7 @@ def reported(tell: Callable[[str], Any], what: str) -> Iterator[None]:
     except (SlackApiError, SlackFailure) as exc:
         log.warning("%s: Slack said %s", what, error_code(exc))
         _safe_tell(tell, texts.GENERIC_FAILURE)
-    except SQLAlchemyError as exc:  # the database is down or hung: expected, one line is enough
+    except DatabaseError as exc:  # the database is down or hung: expected, one line is enough
         log.warning("%s: database unavailable: %s", what, " ".join(str(exc).split())[:200])
         _safe_tell(tell, texts.GENERIC_FAILURE)
     except Exception:
@@ -86,3 +87,19 @@ def accepted(ack: Callable[..., Any], errors: dict[str, str]) -> bool:
         return False
     ack()
     return True
+
+
+def open_case_form(body: dict[str, Any], context: Any, respond: Callable[..., Any], what: str,
+                   build: Callable[[int, str | None], dict[str, Any]], action: str | None = None,
+                   says_where: str | None = None) -> None:
+    """A case button that opens a form: check that the person may (`action`, bot.core.rules.check_may),
+    then open it. `says_where`: the form's content leaves the case's channel, so it says where first."""
+    from handlers.services import of
+
+    services, tell = of(context), ephemeral(respond)
+    with reported(tell, what):
+        case = services.cases.require(context.get("case_id") or 0)
+        if action:
+            check_may(case, context["user_id"], action)
+        notice = services.router.where_it_goes(case, says_where) if says_where else None
+        services.slack.open_view(body["trigger_id"], build(case.id, notice))

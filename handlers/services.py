@@ -4,21 +4,54 @@ and each move's domain service. Built once, in app.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from bot.service import Defuse
-from bot.worker import Worker
+from bot.casefile.service import CaseFile
+from bot.cases import Cases
+from bot.checklist.service import Checklist
+from bot.closing.service import Closing
+from bot.config import Config
+from bot.core.notify import Notify
+from bot.delivery.publisher import Publisher
+from bot.delivery.routing import Router
+from bot.escalation.service import Escalation
+from bot.followups.answers import FollowUpAnswers
+from bot.followups.records import Reminders
+from bot.handoff.records import Handoffs
+from bot.handoff.service import SecondContact
+from bot.intake.service import Intake
+from bot.people import People
 from handlers.slack.surface import SlackSurface
+from handlers.slack.worker import Worker
+
+if TYPE_CHECKING:
+    from handlers.learning.export import Exports
 
 
 @dataclass
 class Services:
+    config: Config
     slack: SlackSurface
     worker: Worker
-    defuse: Defuse  # the moves not yet in their own rooms; shrinks as each move leaves it
+    cases: Cases
+    people: People
+    notify: Notify
+    router: Router
+    publisher: Publisher
+    intake: Intake
+    checklist: Checklist
+    casefile: CaseFile
+    handoffs: Handoffs
+    second_contact: SecondContact
+    escalation: Escalation
+    closing: Closing
+    reminders: Reminders
+    answers: FollowUpAnswers
+    exports: Exports | None = None
 
 
-def of(context: object) -> Services:
+def of(context: Any) -> Services:
     """The services Bolt's context carries (set by handlers.slack.context.provide)."""
-    services = context["services"]  # type: ignore[index]
+    services = context["services"]
     assert isinstance(services, Services)
     return services

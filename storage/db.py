@@ -25,7 +25,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as Session  # re-exported: the handle repositories take
+from sqlalchemy.orm import sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -21,3 +24,21 @@ def normalise_database_url(raw: str) -> str:
     if backend == "sqlite" and (url.database or ":memory:") == ":memory:":
         raise ValueError("an in-memory SQLite database loses everything on restart; name a file")
     return url.render_as_string(hide_password=False)
+
+
+def sqlite_dir_problem(database_url: str) -> str | None:
+    """A SQLite file needs a directory this user can write (the file, its -wal and -shm files): what is
+    wrong with it, in one line for the operator, or None."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    directory = Path(url.database).resolve().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return (f"DATABASE_URL names a SQLite file in {directory}, which cannot be created ({exc.strerror}): "
+                "create the directory, or point DATABASE_URL at a writable place.")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return (f"DATABASE_URL names a SQLite file in {directory}, which this user cannot write: "
+                "give the user running Defuse write access (chown/chmod) or point DATABASE_URL elsewhere.")
+    return None

@@ -4,7 +4,7 @@ what the domain and the listeners asked of Slack (bot.core.ports.Slack; answers 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -126,7 +126,7 @@ class FakeSlack:
         return []
 
     def history(self, channel: str, *, oldest: str | None = None, latest: str | None = None,
-                limit: int = 15, cursor: str | None = None) -> Mapping[str, Any]:
+                limit: int = 15, cursor: str | None = None, inclusive: bool = False) -> Mapping[str, Any]:
         self._maybe_fail("history")
         messages = [{"ts": s.ts, "text": s.message.text if s.message else "", "metadata": s.extra.get("tag")}
                     for s in reversed(self.posts(channel)) if s.thread_ts is None]
@@ -157,3 +157,16 @@ def _conforms(fake: FakeSlack) -> None:
 
     port: Slack = fake
     del port
+
+
+def wired(config: Any, db: Any, api_url: str, clock: Callable[[], datetime]) -> tuple[Any, Any]:
+    """Every move's service as app.py wires them, against the Slack stand-in at `api_url`, on `clock`:
+    (services, the reminder sender)."""
+    from app import wire
+    from handlers.slack.surface import SlackSurface, make_client
+    from handlers.slack.worker import Worker
+
+    token = config.bot_token
+    services, _sweep, sender = wire(config, db, SlackSurface(make_client(token, api_url)),
+                                    SlackSurface(make_client(token, api_url, retries=False)), Worker(threads=1), clock)
+    return services, sender

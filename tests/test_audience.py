@@ -1,4 +1,4 @@
-"""Who can read a conversation (bot.audience) and where a case may go (Defuse.destination_for).
+"""Who can read a conversation (bot.delivery.audience) and where a case may go (bot.delivery.routing).
 
 The Web API is the local stand-in; the cache runs on a hand-moved clock.
 """
@@ -6,12 +6,12 @@ The Web API is the local stand-in; the cache runs on a hand-moved clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 
-from bot.audience import (
+from bot.core.notify import Notify
+from bot.delivery.audience import (
     EXTERNAL,
     PRIVATE,
     PUBLIC,
@@ -21,11 +21,8 @@ from bot.audience import (
     classify_channel,
     is_outsider,
 )
-from bot.cases import Cases
-from bot.config import load_config
-from bot.service import Defuse, Destination, Refusal
+from bot.delivery.routing import Channels, Destination, HomeTeam, Refusal, Router
 from handlers.slack.surface import SlackSurface
-from storage.db import Database
 from tests.slack_standin import SlackStandIn
 
 HOME = "T0001"
@@ -70,7 +67,7 @@ def clock() -> Clock:
 @pytest.fixture
 def audiences(slack: SlackStandIn, clock: Clock) -> Audiences:
     client = WebClient(token="xoxb-test", base_url=slack.url)
-    return Audiences(client, lambda: HOME, ttl=60, size=100, clock=clock)
+    return Audiences(SlackSurface(client), lambda: HOME, ttl=60, size=100, clock=clock)
 
 
 # --- the rules --------------------------------------------------------------------------------
@@ -183,69 +180,60 @@ def test_cache_is_bounded_and_expires():
 
 # --- the routing decision ------------------------------------------------------------------------
 @pytest.fixture
-def defuse_for(slack: SlackStandIn, tmp_path: Path) -> Iterator[Callable[..., Defuse]]:
-    """Factory: a Defuse on its own SQLite file, with extra environment variables."""
-    made: list[Database] = []
+def router_for(slack: SlackStandIn) -> Callable[..., Router]:
+    """Factory: the routing decision as app.py wires it, with these configured channels."""
 
-    def make(**env: str) -> Defuse:
-        path = tmp_path / f"d{len(made)}.db"
-        config = load_config({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.url,
-                              "DATABASE_URL": f"sqlite:///{path}", **env})
-        db = Database(config.database_url)
-        db.migrate()
-        made.append(db)
-        client = WebClient(token="xoxb-test", base_url=slack.url)
-        return Defuse(config, Cases(db), client, slack=SlackSurface(client))
+    def make(**channels: str) -> Router:
+        surface = SlackSurface(WebClient(token="xoxb-test", base_url=slack.url))
+        return Router(Channels(**channels), Audiences(surface, HomeTeam(surface)), Notify(surface))
 
-    yield make
-    for db in made:
-        db.dispose()
+    return make
 
 
-def test_internal_conversations_keep_their_cases(defuse_for):
-    defuse = defuse_for(CASES_CHANNEL="CCASES")
-    assert defuse.destination_for("CSUPPORT") == Destination("CSUPPORT", PUBLIC)
-    assert defuse.destination_for("GPRIVATE") == Destination("GPRIVATE", PRIVATE)
-    assert defuse.destination_for("GMPIMIN") == Destination("GMPIMIN", PRIVATE)
+def test_internal_conversations_keep_their_cases(router_for):
+    router = router_for(cases="CCASES")
+    assert router.destination_for("CSUPPORT") == Destination("CSUPPORT", PUBLIC)
+    assert router.destination_for("GPRIVATE") == Destination("GPRIVATE", PRIVATE)
+    assert router.destination_for("GMPIMIN") == Destination("GMPIMIN", PRIVATE)
 
 
 @pytest.mark.parametrize("source", ["CSHARED", "GSHARED", "CPENDING", "GMPIMOUT"])
-def test_customer_readable_conversations_go_to_cases_channel(defuse_for, source):
-    defuse = defuse_for(CASES_CHANNEL="CCASES")
-    assert defuse.destination_for(source) == Destination("CCASES", PUBLIC, moved=True)
+def test_customer_readable_conversations_go_to_cases_channel(router_for, source):
+    router = router_for(cases="CCASES")
+    assert router.destination_for(source) == Destination("CCASES", PUBLIC, moved=True)
 
 
-def test_without_cases_channel_a_shared_conversation_is_refused_and_withdrawn(defuse_for):
-    route = defuse_for().destination_for("CSHARED")
+def test_without_cases_channel_a_shared_conversation_is_refused_and_withdrawn(router_for):
+    route = router_for().destination_for("CSHARED")
     assert isinstance(route, Refusal) and route.reason == "no_cases_channel" and route.withdraw
 
 
-def test_an_unchecked_conversation_is_never_a_destination(defuse_for, slack: SlackStandIn):
-    defuse = defuse_for(CASES_CHANNEL="CCASES")
+def test_an_unchecked_conversation_is_never_a_destination(router_for, slack: SlackStandIn):
+    router = router_for(cases="CCASES")
     slack.fail_next("conversations.info", "missing_scope")
-    route = defuse.destination_for("CSHARED")
+    route = router.destination_for("CSHARED")
     assert isinstance(route, Refusal) and route.reason == "audience_unknown" and not route.withdraw
-    route = defuse.destination_for("GHIDDEN")
+    route = router.destination_for("GHIDDEN")
     assert isinstance(route, Refusal) and route.reason == "not_visible"
 
 
-def test_a_cases_channel_that_is_itself_shared_is_refused(defuse_for):
-    defuse = defuse_for(CASES_CHANNEL="CSHARED")
-    route = defuse.destination_for("GSHARED")
+def test_a_cases_channel_that_is_itself_shared_is_refused(router_for):
+    router = router_for(cases="CSHARED")
+    route = router.destination_for("GSHARED")
     assert isinstance(route, Refusal) and route.reason == "cases_channel_shared"
 
 
-def test_a_private_cases_channel_makes_its_cases_private(defuse_for):
-    defuse = defuse_for(CASES_CHANNEL="GPRIVATE")
-    assert defuse.destination_for("CSHARED") == Destination("GPRIVATE", PRIVATE, moved=True)
+def test_a_private_cases_channel_makes_its_cases_private(router_for):
+    router = router_for(cases="GPRIVATE")
+    assert router.destination_for("CSHARED") == Destination("GPRIVATE", PRIVATE, moved=True)
 
 
-def test_the_intake_form_hint_follows_the_same_decision(defuse_for):
-    with_channel = defuse_for(CASES_CHANNEL="CCASES")
+def test_the_intake_form_hint_follows_the_same_decision(router_for):
+    with_channel = router_for(cases="CCASES")
     choice, notice = with_channel.intake_choice("CSHARED")
     assert choice == "CCASES" and "<#CCASES>" in notice
     assert with_channel.intake_choice("CSUPPORT") == ("CSUPPORT", None)
-    choice, notice = defuse_for().intake_choice("CSHARED")
+    choice, notice = router_for().intake_choice("CSHARED")
     assert choice is None and "CASES_CHANNEL" in notice
 
 

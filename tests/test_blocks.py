@@ -17,10 +17,12 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import blocks, modals, playbook
+from bot import playbook
 from bot.config import Offset
 from bot.core.snapshot import CaseSnapshot, Entry, PriorCase, StepState
 from bot.textutil import is_url
+from handlers.slack import blockkit as blocks
+from handlers.slack import modals
 from tests.slack_standin import _BlockChecker, _view_errors
 
 OPENED = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)

@@ -10,10 +10,12 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
-from bot import blocks, notices, playbook
+from bot import playbook
 from bot.cases import Cases
 from bot.core.snapshot import StepState
 from bot.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbook, PlaybookStep
+from handlers.slack import blockkit as blocks
+from handlers.slack import notices
 from storage.db import MIGRATIONS, Database
 from tests.test_blocks import assert_valid_message, assert_valid_modal, snapshot, visible_chars
 
@@ -146,7 +148,8 @@ def test_rows_from_before_the_migration_read_as_the_six_steps(tmp_path) -> None:
 
 
 def test_app_home_counts_each_case_against_its_own_playbook(tmp_path) -> None:
-    from bot.home import home_view
+    from bot.home.data import home_data
+    from handlers.home.views import home_view
 
     db = Database(f"sqlite:///{tmp_path / 'h.db'}", pool_size=1)
     db.migrate()
@@ -155,7 +158,7 @@ def test_app_home_counts_each_case_against_its_own_playbook(tmp_path) -> None:
         opened = four.open(team_id="T1", channel_id="C1", flagged_by="UAGENT", summary="x", customer="Acme")
         four.set_step(opened.id, 2, done=True, user="UAGENT")
         Cases(db, clock=lambda: T0).open(team_id="T1", channel_id="C1", flagged_by="UAGENT", summary="y", customer="Globex")
-        view = str(home_view(Cases(db, clock=lambda: T0), "UAGENT"))
+        view = str(home_view(home_data(Cases(db, clock=lambda: T0), "UAGENT")))
         assert "1/4" in view and "0/6" in view
     finally:
         db.dispose()

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import blocks, texts
+from bot import texts
 from bot.cases import Cases
 from bot.core.errors import CaseError
-from bot.handoffs import Handoffs
+from bot.core.rules import check_owner
+from bot.handoff.records import Handoffs
+from handlers.slack import blockkit as blocks
 from storage import repositories as repo
 from storage.models import Case, CaseEvent, Handoff, Review
 
@@ -133,9 +135,9 @@ def test_notes_allowed_on_a_closed_case(cases):
 # --- ownership -------------------------------------------------------------------------------
 def test_check_owner_names_the_owner(cases):
     case = new_case(cases)
-    Cases.check_owner(case, OWNER, "close")
+    check_owner(case, OWNER, "close")
     with pytest.raises(CaseError) as info:
-        Cases.check_owner(case, COLLEAGUE, "close")
+        check_owner(case, COLLEAGUE, "close")
     assert "<@UAGENT>" in info.value.message and texts.ACTION_NAMES["close"] in info.value.message
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot import texts
-from handlers.casefile_views import timeframe_problem
+from handlers.escalation.listeners import timeframe_problem
 from tests.test_followups import COLLEAGUE, THIRD, World
 
 
@@ -40,23 +40,23 @@ def test_plan_date_uses_a_remembered_zone_and_is_lenient_without_one(world: Worl
     world.at(LATE)
     # Zone not in memory: 4 June is still tomorrow somewhere (UTC-12), so it is not refused by mistake;
     # 3 June is today or past everywhere.
-    assert world.followups.check_plan_date("2026-06-04", user="UNKNOWN") == (date(2026, 6, 4), None)
-    assert world.followups.check_plan_date("2026-06-03", user="UNKNOWN")[1] == texts.ERR_DATE_PAST
-    world.defuse.people.lookup(THIRD)  # Tokyo, remembered: already 07:00 on 4 June there
-    assert world.followups.check_plan_date("2026-06-04", user=THIRD)[1] == texts.ERR_DATE_PAST
-    world.defuse.people.lookup(COLLEAGUE)  # New York, remembered: 18:00 on 3 June there
-    assert world.followups.check_plan_date("2026-06-03", user=COLLEAGUE)[1] == texts.ERR_DATE_PAST
-    assert world.followups.check_plan_date("2026-06-04", user=COLLEAGUE) == (date(2026, 6, 4), None)
+    assert world.services.reminders.check_plan_date("2026-06-04", user="UNKNOWN") == (date(2026, 6, 4), None)
+    assert world.services.reminders.check_plan_date("2026-06-03", user="UNKNOWN")[1] == texts.ERR_DATE_PAST
+    world.services.people.lookup(THIRD)  # Tokyo, remembered: already 07:00 on 4 June there
+    assert world.services.reminders.check_plan_date("2026-06-04", user=THIRD)[1] == texts.ERR_DATE_PAST
+    world.services.people.lookup(COLLEAGUE)  # New York, remembered: 18:00 on 3 June there
+    assert world.services.reminders.check_plan_date("2026-06-03", user=COLLEAGUE)[1] == texts.ERR_DATE_PAST
+    assert world.services.reminders.check_plan_date("2026-06-04", user=COLLEAGUE) == (date(2026, 6, 4), None)
 
 
 def test_plan_date_check_reads_no_database(world: World, monkeypatch):
     world.at(LATE)
-    world.defuse.people.lookup(COLLEAGUE)
+    world.services.people.lookup(COLLEAGUE)
 
     def no_database(*_a, **_k):  # type: ignore[no-untyped-def]
         raise AssertionError("the database was read before ack()")
 
-    monkeypatch.setattr(world.defuse.people.db, "session", no_database)
+    monkeypatch.setattr(world.services.people.db, "session", no_database)
     monkeypatch.setattr(world.cases.db, "session", no_database)
-    assert world.followups.check_plan_date("2026-06-04", user=COLLEAGUE) == (date(2026, 6, 4), None)
-    assert world.followups.check_plan_date("2026-06-04", user="USTRANGER") == (date(2026, 6, 4), None)
+    assert world.services.reminders.check_plan_date("2026-06-04", user=COLLEAGUE) == (date(2026, 6, 4), None)
+    assert world.services.reminders.check_plan_date("2026-06-04", user="USTRANGER") == (date(2026, 6, 4), None)

@@ -20,14 +20,11 @@ MAX_MODULE_LINES = 300
 # Ratchet: modules still over the limit while they are split into their rooms, each with the most lines
 # it may have. An entry may only shrink or go; a module not listed must stay within MAX_MODULE_LINES.
 STILL_TOO_LONG = {
-    "app.py": 330,
-    "bot/blocks.py": 506,
-    "bot/cases.py": 551,
+    "bot/cases.py": 539,
     "bot/config.py": 328,
     "bot/digest.py": 348,
     "bot/export.py": 358,
-    "bot/followups.py": 322,
-    "bot/service.py": 862,
+    "handlers/slack/blockkit.py": 473,  # bot/blocks.py (506), moved to the Slack side; to split by move
     "bot/texts.py": 545,
     "storage/repositories.py": 597,
 }

@@ -1,4 +1,4 @@
-"""bot.delivery and Worker.within without Slack: what counts as an unclear answer, dead lease holders,
+"""bot.delivery (history, leases), the surface's unclear answers and Worker.within without Slack: what counts as an unclear answer, dead lease holders,
 the shared history budget and page coverage (controlled clock), and the deadline on writes before an ack."""
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.delivery import HISTORY_INTERVAL, HistoryCheck, Unknown, is_ambiguous, is_dead, process_name, tag
-from bot.worker import Worker
+from bot.core.ports import tag
+from bot.delivery.history import HISTORY_INTERVAL, HistoryCheck, Unknown
+from bot.delivery.leases import is_dead, process_name
+from handlers.slack.surface import is_ambiguous
+from handlers.slack.worker import Worker
 from storage.db import Database
 
 
@@ -58,26 +61,21 @@ class Clock:
 
 
 class FakeHistory:
-    """conversations.history over a list of messages, newest first, 15 a page, ts-based cursor."""
+    """conversations.history (the Slack port's `history`) over a list of messages, newest first, 15 a page,
+    ts-based cursor."""
 
     def __init__(self, messages: list[dict[str, Any]]):
         self.messages = sorted(messages, key=lambda m: float(m["ts"]), reverse=True)
         self.calls: list[dict[str, Any]] = []
 
-    def conversations_history(self, **args: Any) -> Any:
+    def history(self, channel: str, **args: Any) -> dict[str, Any]:
         self.calls.append(args)
         oldest = float(args.get("oldest") or 0)
         before = float(args.get("cursor") or "inf")
         window = [m for m in self.messages if oldest < float(m["ts"]) < before]
         page = window[: args["limit"]]
         more = len(window) > len(page)
-
-        class Answer(dict):
-            data = None
-
-        answer = Answer(messages=page, has_more=more, response_metadata={"next_cursor": page[-1]["ts"] if more else ""})
-        answer.data = answer
-        return answer
+        return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": page[-1]["ts"] if more else ""}}
 
 
 @pytest.fixture

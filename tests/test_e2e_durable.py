@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import blocks
+from handlers.slack import blockkit as blocks
 from storage.db import Database
 from storage.models import Case, Handoff
 from tests.harness import SlackSender

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import blocks
+from handlers.slack import blockkit as blocks
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Agent, Case, Reminder

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import export, texts
 from bot.config import ConfigError, load_config
+from bot.core.ports import SlackFailure
 from bot.leads import GROUP_CACHE_SECONDS, LeadCheck, Leads, parse_leads, parse_retention_days
 from bot.retention import scrub
 from bot.textutil import parse_command
@@ -288,11 +289,11 @@ class FakeGroups:
     def __init__(self, groups: dict[str, list[str]], fail: set[str] | None = None):
         self.groups, self.fail, self.calls = groups, fail or set(), []
 
-    def usergroups_users_list(self, usergroup: str):
-        self.calls.append(usergroup)
-        if usergroup in self.fail:
-            raise SlackApiError("missing_scope", {"ok": False, "error": "missing_scope"})
-        return {"ok": True, "users": self.groups.get(usergroup, [])}
+    def group_members(self, group: str) -> list[str]:  # the Slack port's usergroups.users.list
+        self.calls.append(group)
+        if group in self.fail:
+            raise SlackFailure("missing_scope", method="usergroups.users.list")
+        return self.groups.get(group, [])
 
 
 def test_listed_users_are_leads_without_calling_slack():

@@ -1,4 +1,4 @@
-"""Follow-ups and breathers (bot/followups.py through bot/service.Defuse), on SQLite and PostgreSQL:
+"""Follow-ups and breathers (bot/followups/ through the services app.py wires), on SQLite and PostgreSQL:
 what closing, reopening and handing off schedule or cancel, the DMs and the agent's answers to them,
 breathers, the long-open nudge and working hours at delivery. The clock is explicit; the engine is
 ticked with explicit datetimes and delivers to the Slack stand-in."""
@@ -13,17 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import blocks, texts
-from bot.cases import Cases
+from bot import texts
 from bot.config import load_config
 from bot.core.errors import CaseError
+from bot.followups.schedule import snooze_until
 from bot.reminders import ReminderEngine
-from bot.schedule import snooze_until
-from bot.service import Defuse
-from bot.slack import make_client
-from handlers.slack.surface import SlackSurface
+from handlers.slack import blockkit as blocks
 from storage import repositories as repo
 from storage.models import Agent, Reminder
+from tests.support import wired
 
 UTC = UTC
 TOKEN = "xoxb-test-token"
@@ -37,12 +35,9 @@ class World:
         self.db, self.standin, self.now = db, standin, OPENED
         self.config = load_config({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "secret",
                                    "SLACK_API_URL": standin.url, **env})
-        self.cases = Cases(db, clock=lambda: self.now)
-        self.defuse = Defuse(self.config, self.cases, make_client(TOKEN, standin.url),
-                             make_client(TOKEN, standin.url, retries=False),
-                             slack=SlackSurface(make_client(TOKEN, standin.url)))
-        self.followups = self.defuse.followups
-        self.engine = ReminderEngine(db, self.followups.deliver, clock=lambda: self.now, worker="test")
+        self.services, self.sender = wired(self.config, db, standin.url, lambda: self.now)
+        self.cases = self.services.cases
+        self.engine = ReminderEngine(db, self.sender.deliver, clock=lambda: self.now, worker="test")
 
     # --- driving ---
     def at(self, when: datetime) -> World:
@@ -58,12 +53,12 @@ class World:
         fields = dict(customer="Acme Corp", summary="charged twice, threatening to cancel")
         fields.update(kw)
         case = self.cases.open(team_id="T0001", channel_id="CSUPPORT", flagged_by=owner, **fields)
-        assert self.defuse.publish(case.id).ok
+        assert self.services.publisher.publish(case.id).ok
         return case.id
 
     def close(self, case_id: int, user: str = AGENT, when: datetime = CLOSED) -> None:
         self.now = when
-        assert self.defuse.close(case_id, user=user, outcome="resolved",
+        assert self.services.closing.close(case_id, user=user, outcome="resolved",
                                  details={"fix": "refunded the second charge", "feedback_asked": True})
 
     # --- looking ---
@@ -184,7 +179,7 @@ def test_follow_ups_across_the_end_of_dst_keep_the_agents_wall_time(db, standin)
 def test_a_repeated_close_schedules_nothing_more(world: World):
     case_id = world.open()
     world.close(case_id)
-    assert not world.defuse.close(case_id, user=AGENT, outcome="resolved", details={"fix": "again"})
+    assert not world.services.closing.close(case_id, user=AGENT, outcome="resolved", details={"fix": "again"})
     assert len(world.reminders(case_id, "follow_up")) == 3
     assert len(world.reminders(case_id, "breather", "pending")) == 1
 
@@ -221,25 +216,25 @@ def test_step_6_custom_first_date_moves_the_first_follow_up(world: World):
      ("2026-05-01", texts.ERR_DATE_PAST), ("2026-10-02", texts.ERR_DATE_FAR), ("not a date", texts.ERR_REQUIRED)],
 )
 def test_step_6_first_date_validation(world: World, raw, problem):
-    chosen, error = world.followups.check_plan_date(raw)
+    chosen, error = world.services.reminders.check_plan_date(raw)
     assert error == problem
     assert chosen == (date.fromisoformat(raw) if raw and not problem else None)
 
 
 def _check_plan_date_for(world: World, raw: str, user: str):  # type: ignore[no-untyped-def]
     """Call check_plan_date the way a fix might take the agent (user or time zone); today it takes neither."""
-    params = inspect.signature(world.followups.check_plan_date).parameters
+    params = inspect.signature(world.services.reminders.check_plan_date).parameters
     if "user" in params:
-        return world.followups.check_plan_date(raw, user=user)
+        return world.services.reminders.check_plan_date(raw, user=user)
     if "tz" in params:
-        person = world.defuse.people.cached(user)
-        return world.followups.check_plan_date(raw, tz=person.tz if person else None)
-    return world.followups.check_plan_date(raw)
+        person = world.services.people.cached(user)
+        return world.services.reminders.check_plan_date(raw, tz=person.tz if person else None)
+    return world.services.reminders.check_plan_date(raw)
 
 
 def test_step_6_first_date_is_checked_against_the_agents_own_today(world: World):
     world.at(utc(2026, 6, 4, 1, 0))  # 3 June, 21:00 in New York
-    world.defuse.people.lookup(COLLEAGUE)
+    world.services.people.lookup(COLLEAGUE)
     assert _check_plan_date_for(world, "2026-06-04", COLLEAGUE) == (date(2026, 6, 4), None)
 
 
@@ -272,7 +267,7 @@ def test_reopen_cancels_pending_follow_ups_and_a_new_close_schedules_new_ones(wo
     world.close(case_id)
     first = world.first_follow_up(case_id)
     world.at(utc(2026, 6, 5, 9, 0))
-    assert world.defuse.reopen(case_id, user=AGENT)
+    assert world.services.closing.reopen(case_id, user=AGENT)
     follow_ups = {r.id: r for r in world.reminders(case_id, "follow_up")}
     assert follow_ups[first].status == "sent"
     cancelled = [r for r in follow_ups.values() if r.id != first]
@@ -301,9 +296,9 @@ def test_accepted_handoff_moves_pending_reminders_to_the_new_owner(world: World)
     (nudge,) = world.reminders(case_id, "breather")
     assert nudge.recipient == AGENT and nudge.due_at == OPENED + timedelta(minutes=30)
     world.at(OPENED + timedelta(minutes=5))
-    handoff, _ = world.defuse.handoffs.request(case_id, requester=AGENT, colleague=COLLEAGUE, note=None)
+    handoff, _ = world.services.handoffs.request(case_id, requester=AGENT, colleague=COLLEAGUE, note=None)
     assert world.reminder(nudge.id).recipient == AGENT  # only asked so far
-    changed, _ = world.defuse.handoffs.accept(handoff.id, user=COLLEAGUE)
+    changed, _ = world.services.handoffs.accept(handoff.id, user=COLLEAGUE)
     assert changed
     assert world.reminder(nudge.id).recipient == COLLEAGUE
     world.tick(OPENED + timedelta(minutes=30))
@@ -316,8 +311,8 @@ def test_accepted_handoff_moves_pending_reminders_to_the_new_owner(world: World)
 
 def test_declined_handoff_moves_nothing(world: World):
     case_id = world.open(AGENT)
-    handoff, _ = world.defuse.handoffs.request(case_id, requester=AGENT, colleague=COLLEAGUE, note=None)
-    world.defuse.handoffs.decline(handoff.id, user=COLLEAGUE, reason="busy")
+    handoff, _ = world.services.handoffs.request(case_id, requester=AGENT, colleague=COLLEAGUE, note=None)
+    world.services.handoffs.decline(handoff.id, user=COLLEAGUE, reason="busy")
     assert {r.recipient for r in world.reminders(case_id)} == {AGENT}
 
 
@@ -332,7 +327,7 @@ def _closed_with_first_follow_up(world: World) -> tuple[int, int]:
 def test_followed_up_updates_the_dm_in_place_and_the_case_record(world: World, standin, outcome):
     case_id, rid = _closed_with_first_follow_up(world)
     dm = world.dm_for(rid)
-    world.defuse.followed_up(rid, user=AGENT, outcome=outcome, note="spoke on the phone")
+    world.services.answers.followed_up(rid, user=AGENT, outcome=outcome, note="spoke on the phone")
     assert world.reminder(rid).status == "done"
     updated = world.dm_for(rid)
     assert updated["ts"] == dm["ts"] and "edited" in updated
@@ -352,26 +347,26 @@ def test_followed_up_updates_the_dm_in_place_and_the_case_record(world: World, s
 
 def test_still_unhappy_reopens_the_case_and_cancels_the_rest(world: World):
     case_id, rid = _closed_with_first_follow_up(world)
-    world.defuse.followed_up(rid, user=AGENT, outcome="unhappy", note=None)
+    world.services.answers.followed_up(rid, user=AGENT, outcome="unhappy", note=None)
     case = world.cases.require(case_id)
     assert case.is_open
     assert [e["kind"] for e in world.events(case_id, "follow_up", "reopened")] == ["follow_up", "reopened"]
     assert world.reminders(case_id, "follow_up", "pending") == []
     assert len(world.reminders(case_id, "follow_up", "cancelled")) == 2
     # A double click: nothing more happens.
-    world.defuse.followed_up(rid, user=AGENT, outcome="unhappy", note=None)
-    world.defuse.followed_up(rid, user=AGENT, outcome="happy", note=None)
+    world.services.answers.followed_up(rid, user=AGENT, outcome="unhappy", note=None)
+    world.services.answers.followed_up(rid, user=AGENT, outcome="happy", note=None)
     assert [e["kind"] for e in world.events(case_id, "follow_up", "reopened")] == ["follow_up", "reopened"]
     assert world.reminder(rid).status == "done"
 
 
 def test_double_clicks_change_nothing_in_the_record(world: World):
     case_id, rid = _closed_with_first_follow_up(world)
-    world.defuse.skip(rid, user=AGENT)
+    world.services.answers.skip(rid, user=AGENT)
     before = (world.cases.history(case_id), [(r.id, r.status, r.due_at) for r in world.reminders()])
-    world.defuse.skip(rid, user=AGENT)
-    world.defuse.snooze(rid, user=AGENT, choice="hour")
-    world.defuse.followed_up(rid, user=AGENT, outcome="unhappy", note="late click")
+    world.services.answers.skip(rid, user=AGENT)
+    world.services.answers.snooze(rid, user=AGENT, choice="hour")
+    world.services.answers.followed_up(rid, user=AGENT, outcome="unhappy", note="late click")
     after = (world.cases.history(case_id), [(r.id, r.status, r.due_at) for r in world.reminders()])
     assert after == before
     assert world.cases.require(case_id).status == "resolved"
@@ -379,14 +374,14 @@ def test_double_clicks_change_nothing_in_the_record(world: World):
 
 def test_a_double_click_leaves_the_dm_showing_the_first_answer(world: World):
     _, rid = _closed_with_first_follow_up(world)
-    world.defuse.followed_up(rid, user=AGENT, outcome="happy", note=None)
-    world.defuse.followed_up(rid, user=AGENT, outcome="happy", note=None)
+    world.services.answers.followed_up(rid, user=AGENT, outcome="happy", note=None)
+    world.services.answers.followed_up(rid, user=AGENT, outcome="happy", note=None)
     assert "Followed up by <@UAGENT>" in last_context(world.dm_for(rid))
 
 
 def test_skip(world: World):
     case_id, rid = _closed_with_first_follow_up(world)
-    world.defuse.skip(rid, user=AGENT)
+    world.services.answers.skip(rid, user=AGENT)
     assert world.reminder(rid).status == "skipped"
     assert last_context(world.dm_for(rid)) == texts.SKIPPED.format(user="<@UAGENT>")
     assert action_ids(world.dm_for(rid)) == []
@@ -399,7 +394,7 @@ def test_snooze_reschedules_a_copy_and_sends_it_then(world: World, choice):
     case_id, rid = _closed_with_first_follow_up(world)
     world.at(world.now + timedelta(minutes=3))  # Thursday 14:03 in Berlin
     expected = snooze_until(world.now, choice, "Europe/Berlin", world.config.working_hours)
-    world.defuse.snooze(rid, user=AGENT, choice=choice)
+    world.services.answers.snooze(rid, user=AGENT, choice=choice)
     assert world.reminder(rid).status == "snoozed"
     assert "Snoozed until" in last_context(world.dm_for(rid))
     copies = [r for r in world.reminders(case_id, "follow_up") if r.payload.get("snoozed_from") == rid]
@@ -407,7 +402,7 @@ def test_snooze_reschedules_a_copy_and_sends_it_then(world: World, choice):
     (event,) = world.events(case_id, "follow_up_snoozed")
     assert event["data"] == {"reminder": rid, "until": expected.isoformat(), "choice": choice}
     # A double click snoozes once.
-    world.defuse.snooze(rid, user=AGENT, choice=choice)
+    world.services.answers.snooze(rid, user=AGENT, choice=choice)
     assert len([r for r in world.reminders(case_id) if r.payload.get("snoozed_from") == rid]) == 1
     assert len(world.events(case_id, "follow_up_snoozed")) == 1
     # Due then, not before.
@@ -422,16 +417,16 @@ def test_snooze_tomorrow_is_the_agents_tomorrow_morning(world: World):
     case_id = world.open(THIRD)
     world.close(case_id, user=THIRD)
     rid = world.first_follow_up(case_id)  # Friday 09:00 in Tokyo
-    world.defuse.snooze(rid, user=THIRD, choice="tomorrow")
+    world.services.answers.snooze(rid, user=THIRD, choice="tomorrow")
     copy = [r for r in world.reminders(case_id) if r.payload.get("snoozed_from") == rid][0]
     assert copy.due_at == utc(2026, 6, 8, 0, 0)  # Saturday -> Monday 09:00 JST
 
 
 def test_only_the_recipient_can_answer(world: World):
     case_id, rid = _closed_with_first_follow_up(world)
-    for act in (lambda: world.defuse.skip(rid, user=COLLEAGUE),
-                lambda: world.defuse.snooze(rid, user=COLLEAGUE, choice="hour"),
-                lambda: world.defuse.followed_up(rid, user=COLLEAGUE, outcome="unhappy", note=None)):
+    for act in (lambda: world.services.answers.skip(rid, user=COLLEAGUE),
+                lambda: world.services.answers.snooze(rid, user=COLLEAGUE, choice="hour"),
+                lambda: world.services.answers.followed_up(rid, user=COLLEAGUE, outcome="unhappy", note=None)):
         with pytest.raises(CaseError):
             act()
     assert world.reminder(rid).status == "sent"
@@ -442,7 +437,7 @@ def test_an_answer_before_the_reminder_was_sent_changes_nothing(world: World):
     case_id = world.open()
     world.close(case_id)
     pending = world.reminders(case_id, "follow_up")[0]
-    world.defuse.skip(pending.id, user=AGENT)
+    world.services.answers.skip(pending.id, user=AGENT)
     assert world.reminder(pending.id).status == "pending"
 
 
@@ -452,7 +447,7 @@ def test_many_snoozes_of_one_follow_up(request, db, standin):
     world.close(case_id)
     rid = world.first_follow_up(case_id)
     for _ in range(25):
-        world.defuse.snooze(rid, user=AGENT, choice="hour")
+        world.services.answers.snooze(rid, user=AGENT, choice="hour")
         (copy,) = [r for r in world.reminders(case_id) if r.payload.get("snoozed_from") == rid]
         world.tick(copy.due_at)
         assert world.reminder(copy.id).status == "sent"
@@ -495,16 +490,16 @@ def test_start_breather_sets_breather_until_and_welcome_back_ends_it(db, standin
     world.tick(CLOSED)
     (offer,) = world.reminders(case_id, "breather", "sent")
     world.at(CLOSED + timedelta(minutes=1))
-    world.defuse.start_breather(offer.id, user=AGENT)
+    world.services.answers.start_breather(offer.id, user=AGENT)
     until = CLOSED + timedelta(minutes=21)
     assert world.reminder(offer.id).status == "accepted"
     agent = world.agent()
     assert agent.breather_until == until and agent.breather_task
-    assert world.defuse.people.cached(AGENT).on_breather(world.now)
+    assert world.services.people.cached(AGENT).on_breather(world.now)
     assert "Breather started" in last_context(world.dm_for(offer.id))
     assert action_ids(world.dm_for(offer.id)) == []
     # A double click starts nothing more.
-    world.defuse.start_breather(offer.id, user=AGENT)
+    world.services.answers.start_breather(offer.id, user=AGENT)
     (end,) = world.reminders(kind="breather_end")
     assert end.due_at == until and end.recipient == AGENT
     world.tick(until - timedelta(seconds=1))
@@ -513,7 +508,7 @@ def test_start_breather_sets_breather_until_and_welcome_back_ends_it(db, standin
     (welcome,) = world.dms(kind="breather_end")
     assert welcome["text"] == texts.BREATHER_WELCOME_BACK
     assert world.agent().breather_until is None and world.agent().breather_task is None
-    assert not world.defuse.people.cached(AGENT).on_breather(world.now)
+    assert not world.services.people.cached(AGENT).on_breather(world.now)
 
 
 def test_not_now_declines_the_breather(world: World):
@@ -521,10 +516,10 @@ def test_not_now_declines_the_breather(world: World):
     world.close(case_id)
     world.tick(CLOSED)
     (offer,) = world.reminders(case_id, "breather", "sent")
-    world.defuse.skip_breather(offer.id, user=AGENT)
+    world.services.answers.skip_breather(offer.id, user=AGENT)
     assert world.reminder(offer.id).status == "declined"
     assert last_context(world.dm_for(offer.id)) == texts.BREATHER_SKIPPED
-    world.defuse.start_breather(offer.id, user=AGENT)  # too late: already answered
+    world.services.answers.start_breather(offer.id, user=AGENT)  # too late: already answered
     assert world.reminder(offer.id).status == "declined"
     assert world.agent().breather_until is None
     assert world.reminders(kind="breather_end") == []
@@ -537,11 +532,11 @@ def test_a_replaced_breather_does_not_say_welcome_back_early(world: World):
     world.tick()
     (offer_a,) = world.reminders(first_case, "breather", "sent")
     (offer_b,) = world.reminders(second_case, "breather", "sent")
-    world.defuse.start_breather(offer_a.id, user=AGENT)          # until 12:16
+    world.services.answers.start_breather(offer_a.id, user=AGENT)          # until 12:16
     world.at(CLOSED + timedelta(minutes=6))
-    world.defuse.start_breather(offer_b.id, user=AGENT)          # until 12:21
+    world.services.answers.start_breather(offer_b.id, user=AGENT)          # until 12:21
     world.tick(CLOSED + timedelta(minutes=16))
-    assert world.defuse.people.cached(AGENT).on_breather(world.now)
+    assert world.services.people.cached(AGENT).on_breather(world.now)
     assert world.dms(kind="breather_end") == []
 
 
@@ -590,7 +585,7 @@ def test_a_follow_up_after_the_agent_moved_zone_waits_for_their_new_morning(worl
     first = world.reminders(case_id, "follow_up")[0]  # Thursday 14:00 Berlin = 21:00 Tokyo
     standin.add_user(AGENT, "alex", tz="Asia/Tokyo")
     world.at(first.due_at)
-    world.defuse.people.lookup(AGENT, refresh=True)
+    world.services.people.lookup(AGENT, refresh=True)
     assert world.tick().deferred == 1
     assert world.reminder(first.id).due_at == utc(2026, 6, 5, 0, 0)  # Friday 09:00 Tokyo
     assert world.tick(utc(2026, 6, 5, 0, 0)).sent == 1

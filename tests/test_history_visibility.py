@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import blocks
 from bot.cases import Cases
 from bot.core.snapshot import CaseSnapshot, PriorCase
+from handlers.slack import blockkit as blocks
 from tests.test_blocks import snapshot
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot import home
 from bot.cases import Cases
+from bot.home import data as home
+from handlers.home.views import home_view
 from storage import repositories as repo
 
 UTC = UTC
@@ -57,7 +58,7 @@ def follow_up(cases: Cases, case_id: int, due: datetime, status: str) -> None:
 
 
 def home_text(cases: Cases) -> str:
-    return json.dumps(home.home_view(cases, AGENT))
+    return json.dumps(home_view(home.home_data(cases, AGENT)))
 
 
 def count_queries(cases: Cases) -> list[str]:
@@ -143,7 +144,7 @@ def test_the_home_view_is_valid_block_kit_and_escapes_customer_names(cases):
 
     case_id = closed_case(cases, "<!channel> *Acme* & Co", opened=NOW - timedelta(days=1))
     follow_up(cases, case_id, NOW + timedelta(days=1), "pending")
-    view = home.home_view(cases, AGENT)
+    view = home_view(home.home_data(cases, AGENT))
     assert View(**view).to_dict() == view  # slack_sdk's model classes accept it unchanged
     shown = json.dumps(view)
     assert "<!channel>" not in shown and "&amp; Co" in shown  # no ping, no broken markup

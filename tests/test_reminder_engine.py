@@ -14,14 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.cases import Cases
 from bot.config import load_config
 from bot.reminders import Due, Outcome, ReminderEngine
-from bot.service import Defuse
-from bot.slack import make_client
-from handlers.slack.surface import SlackSurface
 from storage import repositories as repo
 from storage.models import Agent, Reminder
+from tests.support import wired
 
 UTC = UTC
 TOKEN = "xoxb-test-token"
@@ -42,11 +39,9 @@ class World:
             "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "secret", "SLACK_API_URL": standin.url,
             "FOLLOW_UP_WORKING_HOURS": "off", **env,
         })
-        self.cases = Cases(db, clock=self.clock)
-        self.defuse = Defuse(self.config, self.cases, make_client(TOKEN, standin.url),
-                             make_client(TOKEN, standin.url, retries=False),
-                             slack=SlackSurface(make_client(TOKEN, standin.url)))
-        self.deliver = self.defuse.followups.deliver
+        self.services, sender = wired(self.config, db, standin.url, self.clock)
+        self.cases = self.services.cases
+        self.deliver = sender.deliver
 
     def clock(self) -> datetime:
         return self.now

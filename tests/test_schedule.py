@@ -15,7 +15,7 @@ from bot.config import (
     parse_offsets,
     parse_working_hours,
 )
-from bot.schedule import (
+from bot.followups.schedule import (
     add_offset,
     follow_up_times,
     in_working_hours,

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot import home
 from bot.cases import Cases
+from bot.home import data as home
+from handlers.home.views import home_view
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -70,7 +71,7 @@ def test_seed_fills_realistic_closed_cases_that_the_app_reads(database_url):
         assert new.id == 1001 and new.prior_count >= 1
         agent = latest.owner_id
         home._team_cache.clear()
-        assert "Opened:" in str(home.home_view(cases, agent))
+        assert "Opened:" in str(home_view(home.home_data(cases, agent)))
         with db.session() as session:
             assert repo.team_numbers(session, NOW - timedelta(days=30))["resolved"] > 0
     finally:

@@ -9,10 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
 
 from bot.config import DigestSchedule
+from bot.core.ports import Message, Posted, SlackFailure, Tag
 from bot.digest import Digest, collect
 from storage.db import Database
 from storage.models import Case, JobRun, Reminder, Review
@@ -85,30 +84,30 @@ def test_a_private_case_in_the_digest_channel_is_listed(db: Database) -> None:
 
 
 class FakeSlack:
-    """Records posts; `errors` are raised by the next posts, in order."""
+    """The Slack port's post and join (bot.core.ports.Slack); `errors` are raised by the next posts, in order."""
 
-    def __init__(self, *errors: Exception):
+    def __init__(self, *errors: SlackFailure):
         self.errors = list(errors)
         self.posts: list[dict[str, Any]] = []
         self.joined: list[str] = []
         self._lock = threading.Lock()
 
-    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:  # noqa: N802 - the WebClient's name
+    def post(self, channel: str, message: Message, *, thread_ts: str | None = None, tag: Tag | None = None,
+             once: bool = False) -> Posted:
         with self._lock:
             if self.errors:
                 raise self.errors.pop(0)
-            self.posts.append(kwargs)
-            return {"ok": True, "channel": kwargs["channel"], "ts": f"{len(self.posts)}.0"}
+            self.posts.append({"channel": channel, "text": message.text, "blocks": message.blocks, "metadata": tag})
+            return Posted(channel, f"{len(self.posts)}.0")
 
-    def conversations_join(self, channel: str) -> dict[str, Any]:
+    def join(self, channel: str) -> bool:
         self.joined.append(channel)
-        return {"ok": True}
+        return True
 
 
-def slack_error(error: str, status: int = 200) -> SlackApiError:
-    response = SlackResponse(client=None, http_verb="POST", api_url="chat.postMessage", req_args={},
-                             data={"ok": False, "error": error}, headers={}, status_code=status)
-    return SlackApiError(error, response)
+def slack_error(error: str, status: int = 200) -> SlackFailure:
+    """What the surface (handlers/slack/surface.py) raises for such an answer."""
+    return SlackFailure(error, ambiguous=status >= 500, retry_after=1.0 if status == 429 else None)
 
 
 def digest(db: Database, slack: FakeSlack, worker: str) -> Digest:
@@ -178,8 +177,8 @@ def test_refused_post_is_retried_later_the_same_week(db: Database) -> None:
     assert len(slack.posts) == 1 and runs(db)[0].finished_at is not None
 
 
-@pytest.mark.parametrize("error", [slack_error("internal_error", 500), TimeoutError("read timed out")])
-def test_uncertain_post_is_never_retried(db: Database, error: Exception, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("error", [slack_error("internal_error", 500), SlackFailure("timeout", ambiguous=True)])
+def test_uncertain_post_is_never_retried(db: Database, error: SlackFailure, caplog: pytest.LogCaptureFixture) -> None:
     slack = FakeSlack(error)
     assert digest(db, slack, "w1").run_weekly(NOW) == "failed"
     [row] = runs(db)

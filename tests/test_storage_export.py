@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot import export, texts
 from bot.cases import Cases
-from bot.handoffs import Handoffs
+from bot.handoff.records import Handoffs
 from bot.retention import Retention
 from storage import repositories as repo
 from storage.db import Database
@@ -251,7 +251,7 @@ def test_an_unfinished_claim_is_taken_over_after_an_hour(db: Database):
 
 
 def test_an_erased_case_renders_the_note_and_asks_for_nothing(db: Database):
-    from bot import blocks
+    from handlers.slack import blockkit as blocks
 
     clock = Clock(START)
     ids = history(db, clock)

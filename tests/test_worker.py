@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot.worker import Worker
+from handlers.slack.worker import Worker
 
 
 def test_jobs_run_and_drain_reports_done():

@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.interval_runner import IntervalRunner
 
-from bot.slack import AUTH_ERRORS, error_code
+from handlers.slack.surface import AUTH_ERRORS, error_code
 
 log = logging.getLogger("defuse.socket_mode")
 

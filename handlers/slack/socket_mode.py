@@ -20,8 +20,8 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.config import ConfigError
-from bot.slack import AUTH_ERRORS, error_code
 from handlers.slack.socket_client import RETRY_DELAYS, SteadySocketModeClient
+from handlers.slack.surface import AUTH_ERRORS, error_code
 
 log = logging.getLogger("defuse.socket_mode")
 

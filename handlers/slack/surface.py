@@ -200,8 +200,8 @@ class SlackSurface:
         return list(answer.get("users") or [])
 
     def history(self, channel: str, *, oldest: str | None = None, latest: str | None = None,
-                limit: int = 15, cursor: str | None = None) -> Mapping[str, Any]:
-        args = {k: v for k, v in dict(oldest=oldest, latest=latest, cursor=cursor).items() if v}
+                limit: int = 15, cursor: str | None = None, inclusive: bool = False) -> Mapping[str, Any]:
+        args = {k: v for k, v in dict(oldest=oldest, latest=latest, cursor=cursor, inclusive=inclusive).items() if v}
         answer = call("conversations.history", lambda: self.client.conversations_history(
             channel=channel, limit=limit, include_all_metadata=True, **args))
         return dict(answer.data) if isinstance(answer.data, dict) else {}

@@ -1,0 +1,75 @@
+"""Listeners of the case file: editing the case, logging an attempt, adding a note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot import texts
+from handlers.casefile import ids
+from handlers.common import accepted, ephemeral, later, open_case_form, reported
+from handlers.services import of
+from handlers.slack import blockkit, forms, modals
+from handlers.slack.submissions import later_keeping_words
+
+
+def open_edit(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    services = of(context)
+    with reported(ephemeral(respond), "opening the edit form"):
+        case = services.cases.require(context.get("case_id") or 0)
+        services.slack.open_view(body["trigger_id"], blockkit.edit_modal(case))
+
+
+def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    form, errors = forms.intake(view, need_channel=False)
+    if not accepted(ack, errors) or form is None:
+        return
+    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
+
+    def work() -> None:
+        services.casefile.edit(case_id, user=user, customer=form.customer, summary=form.summary, mood=form.mood,
+                               link=form.link)
+    later(services, lambda text: services.notify.tell(user, text), f"editing case {case_id}", work)
+
+
+def open_attempt(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    open_case_form(body, context, respond, ids.ATTEMPT_ACTION, lambda case_id, _: modals.attempt_modal(case_id))
+
+
+def attempt(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    v, errors = forms.check(view, required={"what": 2000, "result": 2000}, choices={"outcome": texts.ATTEMPT_OUTCOMES})
+    if not accepted(ack, errors):
+        return
+    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
+
+    def work() -> None:
+        services.casefile.log_attempt(case_id, user=user, what=v["what"], result=v["result"], outcome=v["outcome"])
+    later_keeping_words(services, user, "logging the attempt", work, [v["what"], v["result"]])
+
+
+def open_note(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    open_case_form(body, context, respond, ids.NOTE_ACTION, lambda case_id, _: modals.note_modal(case_id))
+
+
+def note(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    v, errors = forms.check(view, required={"text": 2900})
+    if not accepted(ack, errors):
+        return
+    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
+
+    def work() -> None:
+        services.casefile.add_note(case_id, user=user, text=v["text"])
+    later_keeping_words(services, user, "the note", work, [v["text"]])
+
+
+def register(app: App) -> None:
+    app.action(ids.EDIT_ACTION)(open_edit)
+    app.view(ids.EDIT_VIEW)(edit)
+    app.action(ids.ATTEMPT_ACTION)(open_attempt)
+    app.view(ids.ATTEMPT_VIEW)(attempt)
+    app.action(ids.NOTE_ACTION)(open_note)
+    app.view(ids.NOTE_VIEW)(note)

@@ -1,0 +1,111 @@
+"""Listeners of the checklist: ticking a step (with the form it asks for), the guide, and those forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot import playbook, texts
+from bot.core.errors import CaseError
+from handlers.checklist import ids
+from handlers.checklist.views import guide_modal, step_modal
+from handlers.common import accepted, action_value, ephemeral, reported
+from handlers.intake.views import retry_post
+from handlers.services import Services, of
+from handlers.slack import forms
+
+
+def parse_step_value(value: str) -> tuple[int, int, bool, str | None] | None:
+    """`case:step:done[:asks]` or `case:step:undo` -> (case, step, done, asks); None if it is not one."""
+    parts = value.split(":")
+    if len(parts) not in (3, 4) or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("done", "undo"):
+        return None
+    asks = parts[3] if len(parts) == 4 else None
+    if asks is not None and (asks not in playbook.ASKS or parts[2] != "done"):
+        return None
+    return int(parts[0]), int(parts[1]), parts[2] == "done", asks
+
+
+def step_set(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    services, tell = of(context), ephemeral(respond)
+    parsed = parse_step_value(action_value(body))
+    if parsed is None:
+        return tell(texts.GENERIC_FAILURE)
+    case_id, number, done, asks = parsed
+    with reported(tell, f"step {number} of case {case_id}"):
+        if asks:  # the button says what the tick asks, so the form opens without reading the case
+            services.slack.open_view(body["trigger_id"], step_modal(services.config, asks, case_id, number))
+            return
+        services.worker.submit(tick_step, services, case_id, number, done, context["user_id"], respond,
+                               body.get("trigger_id"))
+
+
+def tick_step(services: Services, case_id: int, number: int, done: bool, user: str, respond: Respond,
+              trigger_id: str | None = None) -> None:
+    with reported(ephemeral(respond), f"step {number} of case {case_id}"):
+        if done and trigger_id and (asks := services.checklist.asks_of(case_id, number)):
+            # A button without what it asks (posted before cases kept their playbook): ask it now.
+            services.slack.open_view(trigger_id, step_modal(services.config, asks, case_id, number))
+            return
+        error = services.checklist.tick(case_id, number, done=done, user=user)
+        if error:
+            message = retry_post(texts.UPDATE_FAILED.format(number=case_id, error=error), case_id)
+            respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+
+
+def open_guide(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    services = of(context)
+    # The guide shows the playbook this case was opened with: one light read, then views.open,
+    # well inside the trigger_id's few seconds.
+    with reported(ephemeral(respond), "opening the checklist guide"):
+        case = services.cases.get(context.get("case_id") or 0, full=False)
+        if case is None:
+            raise CaseError(texts.CASE_NOT_FOUND)
+        services.slack.open_view(body["trigger_id"], guide_modal(case.playbook))
+
+
+def apology(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    v, errors = forms.check(view, optional={"note": 2000}, choices={"apology": texts.APOLOGY_ANSWERS})
+    if accepted(ack, errors):
+        of(context).worker.submit(finish_step, of(context), context, view, "apology", v)
+
+
+def action(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    v, errors = forms.check(view, required={"action": 2000}, optional={"offer": 2000})
+    if accepted(ack, errors):
+        of(context).worker.submit(finish_step, of(context), context, view, "action", v)
+
+
+def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    services = of(context)
+    v, errors = forms.check(view, required={"plan": 2000})
+    first, problem = services.reminders.check_plan_date(forms.values(view).get("first_date"), context["user_id"])
+    if problem:
+        errors["first_date"] = problem
+    if accepted(ack, errors):
+        details = {"plan": v["plan"], "first_date": first.isoformat() if first else None}
+        services.worker.submit(finish_step, services, context, view, "plan", details)
+
+
+def finish_step(services: Services, context: BoltContext, view: dict[str, Any], asks: str,
+                details: dict[str, Any]) -> None:
+    user, meta = context["user_id"], forms.metadata(view)
+    case_id = context.get("case_id") or 0
+    with reported(lambda text: services.notify.tell(user, text), f"{asks} step of case {case_id}"):
+        # The step the form was opened for; a form opened before forms carried it: the step asking `asks`.
+        number = meta["step"] if isinstance(meta.get("step"), int) else services.checklist.step_asking(case_id, asks)
+        error = services.checklist.tick(case_id, number, done=True, user=user, details=details)
+        if error:
+            services.notify.dm(user, retry_post(texts.UPDATE_FAILED.format(number=case_id, error=error), case_id))
+
+
+def register(app: App) -> None:
+    app.action(ids.STEP_ACTION)(step_set)
+    app.action(ids.GUIDE_ACTION)(open_guide)
+    app.view(ids.APOLOGY_VIEW)(apology)
+    app.view(ids.ACTION_VIEW)(action)
+    app.view(ids.PLAN_VIEW)(plan)
+

@@ -1,0 +1,104 @@
+"""Listeners of escalation: the Escalate button and form (with a realistic timeframe), the experts'
+Update and Fixed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot import texts
+from bot.timeframe import TimeframeError, parse_timeframe
+from handlers.common import accepted, ephemeral, later, open_case_form, reported
+from handlers.escalation import ids
+from handlers.services import of
+from handlers.slack import forms, modals
+from handlers.slack.submissions import echo, later_keeping_words, tell_safely
+
+TIMEFRAME_ERRORS = {"format": texts.ERR_TIMEFRAME, "past": texts.ERR_TIMEFRAME_PAST, "far": texts.ERR_TIMEFRAME_FAR}
+# The time zones furthest ahead and behind: a timeframe wrong in both is wrong wherever the agent is.
+_EARLIEST_ZONE, _LATEST_ZONE = "Etc/GMT-14", "Etc/GMT+12"
+
+
+def timeframe_problem(raw: str, now: datetime, tz: tuple[bool, str | None] = (False, None)) -> str | None:
+    """Judge a timeframe before ack(), where the database may not be read: in the agent's time zone if
+    it is in memory (`tz` = (known, zone)), else refusing only what is wrong in every zone. The exact
+    check runs again after the ack."""
+    known, zone_name = tz
+    zones = [zone_name] if known else [_EARLIEST_ZONE, _LATEST_ZONE]
+    problems = []
+    for zone in zones:
+        try:
+            parse_timeframe(raw, now, zone)
+            return None
+        except TimeframeError as exc:
+            problems.append(exc.reason)
+    return problems[0]
+
+
+def open_escalate(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    open_case_form(body, context, respond, ids.ESCALATE_ACTION, modals.escalate_modal, action="escalate",
+                   says_where="escalate")
+
+
+def escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    services, user = of(context), context["user_id"]
+    v, errors = forms.check(view, required={"need": 2000, "timeframe": 40}, choices={"severity": texts.SEVERITIES})
+    raw = v["timeframe"]
+    if raw and "timeframe" not in errors:
+        problem = timeframe_problem(raw, services.cases.clock(), services.people.remembered_tz(user))
+        if problem:
+            errors["timeframe"] = TIMEFRAME_ERRORS[problem]
+    if not accepted(ack, errors):
+        return
+    case_id = context.get("case_id") or 0
+
+    def work() -> None:
+        person = services.people.cached(user)
+        try:  # exactly, in the agent's own time zone
+            expected_by = parse_timeframe(raw or "", services.cases.clock(), person.tz if person else None)
+        except TimeframeError as exc:
+            tell_safely(services, user, texts.ESCALATION_NOT_SENT.format(
+                number=case_id, problem=TIMEFRAME_ERRORS[exc.reason], echo=echo([v["need"], raw])))
+            return
+        services.escalation.escalate(case_id, user=user, need=v["need"], expected_by=expected_by, severity=v["severity"])
+    later_keeping_words(services, user, "the escalation", work, [v["need"], raw])
+
+
+def open_update(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    services = of(context)
+    with reported(ephemeral(respond), "escalation update"):
+        case = services.cases.require(context.get("case_id") or 0)
+        services.slack.open_view(body["trigger_id"], modals.escalation_update_modal(case.id))
+
+
+def update(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    v, errors = forms.check(view, required={"text": 2500})
+    if not accepted(ack, errors):
+        return
+    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
+
+    def work() -> None:
+        services.escalation.update(case_id, user=user, text=v["text"])
+    later_keeping_words(services, user, "the escalation update", work, [v["text"]])
+
+
+def fixed(ack: Ack, context: BoltContext, respond: Respond) -> None:
+    ack()
+    services, user, case_id, tell = of(context), context["user_id"], context.get("case_id") or 0, ephemeral(respond)
+
+    def work() -> None:
+        if not services.escalation.fixed(case_id, user=user):
+            tell(texts.ESC_ALREADY_FIXED)
+    later(services, tell, "escalation fixed", work)
+
+
+def register(app: App) -> None:
+    app.action(ids.ESCALATE_ACTION)(open_escalate)
+    app.view(ids.ESCALATE_VIEW)(escalate)
+    app.action(ids.ESC_UPDATE_ACTION)(open_update)
+    app.view(ids.ESC_UPDATE_VIEW)(update)
+    app.action(ids.ESC_FIXED_ACTION)(fixed)
