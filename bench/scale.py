@@ -55,7 +55,7 @@ from common import (
     start_standin,
 )
 
-from handlers.slack.blockkit import STEP_ACTION
+from handlers.checklist.ids import STEP_ACTION
 
 OPS = ("home", "repeat", "step")
 TARGET_MS = {"home": 25.0, "repeat": 25.0}

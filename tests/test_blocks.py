@@ -21,8 +21,18 @@ from bot import playbook
 from bot.config import Offset
 from bot.core.snapshot import CaseSnapshot, Entry, PriorCase, StepState
 from bot.textutil import is_url
+from handlers.casefile import ids as casefile_ids
+from handlers.casefile import views as casefile_views
+from handlers.checklist import case_message as case_view
+from handlers.checklist import ids as checklist_ids
+from handlers.checklist import views as checklist_views
+from handlers.closing import views as closing_views
+from handlers.escalation import views as escalation_views
+from handlers.followups import views as followups_views
+from handlers.handoff import views as handoff_views
+from handlers.intake import ids as intake_ids
+from handlers.intake import views as intake_views
 from handlers.slack import blockkit as blocks
-from handlers.slack import modals
 from tests.slack_standin import _BlockChecker, _view_errors
 
 OPENED = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
@@ -194,7 +204,7 @@ def assert_valid_modal(view: dict[str, Any]) -> None:
 @pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_case_message_is_valid_and_escaped(name):
     case = SNAPSHOTS[name]
-    rendered = blocks.case_message(case)
+    rendered = case_view.case_message(case)
     assert_valid_message(rendered)
     assert_escaped(rendered)
     header = rendered[0]
@@ -202,7 +212,7 @@ def test_case_message_is_valid_and_escaped(name):
 
 
 def test_realistic_case_message_shows_the_case():
-    rendered = blocks.case_message(SNAPSHOTS["realistic"])
+    rendered = case_view.case_message(SNAPSHOTS["realistic"])
     text = json.dumps(rendered, ensure_ascii=False)
     assert "Acme Corp" in rendered[0]["text"]["text"]
     assert "Charged twice for the March invoice" in text
@@ -213,25 +223,25 @@ def test_realistic_case_message_shows_the_case():
     assert "<https://acme.zendesk.com/agent/tickets/123|" in fields
     assert "#42" in text
     actions = [e for b in rendered if b["type"] == "actions" for e in b["elements"]]
-    assert any(e["action_id"] == blocks.EDIT_ACTION and e["value"] == "42" for e in actions)
+    assert any(e["action_id"] == casefile_ids.EDIT_ACTION and e["value"] == "42" for e in actions)
 
 
 def test_case_message_progress_counts_done_steps():
     case = SNAPSHOTS["half_done_with_priors"]
-    fields = " ".join(f["text"] for b in blocks.case_message(case) for f in b.get("fields", []))
+    fields = " ".join(f["text"] for b in case_view.case_message(case) for f in b.get("fields", []))
     assert "3/6" in fields
     assert "Resolved" in fields
 
 
 def test_no_customer_is_said_plainly():
-    rendered = blocks.case_message(SNAPSHOTS["no_customer"])
+    rendered = case_view.case_message(SNAPSHOTS["no_customer"])
     assert "name not given" in rendered[0]["text"]["text"]
     assert "Edit case" in json.dumps(rendered)
 
 
 def test_extreme_summary_is_escaped_and_shortened_to_fit():
     case = SNAPSHOTS["extreme"]
-    rendered = blocks.case_message(case)
+    rendered = case_view.case_message(case)
     what = next(b for b in rendered if b["type"] == "section" and "text" in b and "What happened" in b["text"]["text"])
     assert len(what["text"]["text"]) <= 3000
     assert "&amp;&lt;&gt;" in what["text"]["text"]
@@ -242,15 +252,15 @@ def test_extreme_summary_is_escaped_and_shortened_to_fit():
 
 def test_long_customer_header_is_cut_to_150():
     case = SNAPSHOTS["extreme"]
-    header = blocks.case_message(case)[0]["text"]["text"]
+    header = case_view.case_message(case)[0]["text"]["text"]
     assert len(header) <= 150
     assert header.startswith("🧯 Angry customer: Tom & Jerry <billing> Tom")  # plain text: readable, not entities
-    long_header = blocks.case_message(SNAPSHOTS["long_words"])[0]["text"]["text"]
+    long_header = case_view.case_message(SNAPSHOTS["long_words"])[0]["text"]["text"]
     assert len(long_header) == 150 and long_header.endswith("…") and long_header.startswith("🧯 Angry customer: WWW")
 
 
 def test_broadcasts_in_customer_and_summary_are_inert():
-    rendered = blocks.case_message(SNAPSHOTS["broadcasts"])
+    rendered = case_view.case_message(SNAPSHOTS["broadcasts"])
     dumped = json.dumps(rendered, ensure_ascii=False)
     for word in ("<!channel", "<!here", "<!everyone", "<!subteam"):
         assert word not in dumped
@@ -261,7 +271,7 @@ def test_broadcasts_in_customer_and_summary_are_inert():
 
 
 def test_mentions_and_links_survive():
-    rendered = blocks.case_message(SNAPSHOTS["mentions_and_links"])
+    rendered = case_view.case_message(SNAPSHOTS["mentions_and_links"])
     dumped = json.dumps(rendered)
     assert "<@UCUSTOMER|jane>" in dumped
     assert "<#CSUPPORT|support>" in dumped
@@ -271,7 +281,7 @@ def test_mentions_and_links_survive():
 
 
 def test_prior_cases_are_listed_with_links_and_failed_attempts_escaped():
-    rendered = blocks.case_message(SNAPSHOTS["extreme"])
+    rendered = case_view.case_message(SNAPSHOTS["extreme"])
     repeat = next(b["text"]["text"] for b in rendered if b["type"] == "section" and "text" in b and "Repeat" in b["text"]["text"])
     assert "57" in repeat
     for prior in SNAPSHOTS["extreme"].prior:
@@ -282,40 +292,40 @@ def test_prior_cases_are_listed_with_links_and_failed_attempts_escaped():
 
 def test_prior_cases_without_permalink_are_plain_numbers():
     prior = (PriorCase(7, "resolved", OPENED, None, "x"),)
-    rendered = blocks.case_message(snapshot(prior=prior, prior_count=1))
+    rendered = case_view.case_message(snapshot(prior=prior, prior_count=1))
     repeat = next(b["text"]["text"] for b in rendered if b["type"] == "section" and "text" in b and "Repeat" in b["text"]["text"])
     assert "#7" in repeat and "<" not in repeat.replace("<https", "")
 
 
 @pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_case_fallback_text_is_short(name):
-    fallback = blocks.case_fallback(SNAPSHOTS[name])
+    fallback = case_view.case_fallback(SNAPSHOTS[name])
     assert 0 < len(fallback) <= 300
     assert str(SNAPSHOTS[name].id) in fallback
 
 
 @pytest.mark.parametrize("customer", ["&lt;!here&gt;", "&lt;!channel&gt; Ltd", "Acme &lt;!subteam^S1&gt;"])
 def test_case_fallback_text_cannot_ping(customer):
-    fallback = blocks.case_fallback(snapshot(customer=customer))
+    fallback = case_view.case_fallback(snapshot(customer=customer))
     assert "<!" not in fallback
 
 
 def test_long_ticket_link_never_breaks_markup():
     link = "https://acme.com/search?" + "&".join(f"q{i}=v" for i in range(280))  # escapes to over 2,000 chars
     assert not is_url(link)  # the form refuses it: links are limited to MAX_LINK characters
-    fields = [f["text"] for b in blocks.case_message(snapshot(link=link)) for f in b.get("fields", [])]
+    fields = [f["text"] for b in case_view.case_message(snapshot(link=link)) for f in b.get("fields", [])]
     ticket = next(f for f in fields if "Ticket" in f)
     assert len(ticket) <= 2000
     assert "<" not in ticket and ">" not in ticket  # shown as inert text, not a half-cut <url|label>
     short = "https://acme.com/t/1?a=1&b=2"
-    fields = [f["text"] for b in blocks.case_message(snapshot(link=short)) for f in b.get("fields", [])]
+    fields = [f["text"] for b in case_view.case_message(snapshot(link=short)) for f in b.get("fields", [])]
     assert "<https://acme.com/t/1?a=1&amp;b=2|Open>" in next(f for f in fields if "Ticket" in f)
 
 
 # --- checklist -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_checklist_is_valid_and_escaped(name):
-    rendered = blocks.checklist(SNAPSHOTS[name])
+    rendered = checklist_views.checklist(SNAPSHOTS[name])
     assert_valid_message(rendered)
     assert_escaped(rendered)
 
@@ -325,14 +335,14 @@ def step_sections(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_open_steps_show_the_title_and_one_short_line():
-    rendered = blocks.checklist(SNAPSHOTS["realistic"])
+    rendered = checklist_views.checklist(SNAPSHOTS["realistic"])
     step_blocks = step_sections(rendered)
     assert len(step_blocks) == 6
     for step, block in zip(BUILT_IN, step_blocks):
         text = block["text"]["text"]
         title, line = text.split("\n")  # exactly two lines
         assert step.title in title
-        assert step.say[0] in line and len(line) <= blocks.SHORT_LINE + 10
+        assert step.say[0] in line and len(line) <= checklist_views.SHORT_LINE + 10
         assert step.why not in text  # the why is a click away, in the guide
         button = block["accessory"]
         assert button["type"] == "button" and button["text"]["text"] == "Mark done"
@@ -355,7 +365,7 @@ def primaries(rendered: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("done, expected_next", [(set(), 1), ({1}, 2), ({1, 3, 4}, 2), ({2, 3, 4, 5, 6}, 1), ({1, 2, 3, 4, 5}, 6)])
 def test_exactly_one_primary_button_on_the_next_step(done, expected_next):
-    rendered = blocks.checklist(snapshot(steps=steps(done)))
+    rendered = checklist_views.checklist(snapshot(steps=steps(done)))
     [primary] = primaries(rendered)
     assert primary["value"] == done_value(42, expected_next) and primary["text"]["text"] == "Mark done"
     assert "danger" not in json.dumps(rendered)
@@ -365,13 +375,13 @@ def test_exactly_one_primary_button_on_the_next_step(done, expected_next):
 
 
 def test_all_done_has_no_primary_button():
-    rendered = blocks.checklist(snapshot(steps=steps(set(range(1, 7)))))
+    rendered = checklist_views.checklist(snapshot(steps=steps(set(range(1, 7)))))
     assert primaries(rendered) == []
     assert "6/6" in json.dumps(rendered)
 
 
 def test_done_steps_collapse_to_one_line_with_who_when_and_undo():
-    rendered = blocks.checklist(snapshot(steps=steps({1, 2, 3})))
+    rendered = checklist_views.checklist(snapshot(steps=steps({1, 2, 3})))
     for step, block in zip(BUILT_IN[:3], step_sections(rendered)[:3]):
         text = block["text"]["text"]
         assert "\n" not in text
@@ -379,13 +389,13 @@ def test_done_steps_collapse_to_one_line_with_who_when_and_undo():
         assert step.say[0] not in text and step.why not in text
         assert block["accessory"]["text"]["text"] == "Undo" and "style" not in block["accessory"]
         assert block["accessory"]["value"] == f"42:{step.number}:undo"
-    assert len(blocks.shorten(BUILT_IN[1].title, blocks.DONE_TITLE)) <= blocks.DONE_TITLE
+    assert len(checklist_views.shorten(BUILT_IN[1].title, checklist_views.DONE_TITLE)) <= checklist_views.DONE_TITLE
     assert not [b for b in rendered if b["type"] == "context" and "<@UAGENT>" in json.dumps(b)]  # no extra lines
 
 
 def test_checklist_all_done_with_long_details():
     case = SNAPSHOTS["extreme"]
-    rendered = blocks.checklist(case)
+    rendered = checklist_views.checklist(case)
     step_blocks = step_sections(rendered)
     assert len(step_blocks) == 6
     assert all(b["accessory"]["value"].endswith(":undo") for b in step_blocks)
@@ -396,13 +406,13 @@ def test_checklist_all_done_with_long_details():
     assert "Action: " in dumped and "Also offered: " in dumped and "Follow-up plan: " in dumped
     assert "6/6" in dumped
     # long answers are shortened in the checklist (the record keeps them whole)
-    assert len(step_blocks[4]["text"]["text"]) <= 3 * blocks.DETAIL_LIMIT + 200  # action, offer, note
+    assert len(step_blocks[4]["text"]["text"]) <= 3 * checklist_views.DETAIL_LIMIT + 200  # action, offer, note
     assert len(rendered) <= 9 and visible_chars(rendered) <= 2000
 
 
 def test_checklist_shows_step_details_from_the_modals():
     details = {4: {"apology": "refused", "note": "wants a call"}, 5: {"action": "refunded €20 & apologised", "offer": "a month free"}}
-    rendered = blocks.checklist(snapshot(steps=steps({4, 5}, details)))
+    rendered = checklist_views.checklist(snapshot(steps=steps({4, 5}, details)))
     text = " | ".join(b["text"]["text"] for b in step_sections(rendered))
     assert "Apology accepted: No, refused" in text
     assert "wants a call" in text
@@ -412,23 +422,23 @@ def test_checklist_shows_step_details_from_the_modals():
 
 
 def test_guide_button_opens_every_step_in_full():
-    rendered = blocks.checklist(SNAPSHOTS["realistic"])
+    rendered = checklist_views.checklist(SNAPSHOTS["realistic"])
     actions = [e for b in rendered if b["type"] == "actions" for e in b["elements"]]
-    assert [(e["action_id"], e["value"], e.get("style")) for e in actions] == [(blocks.GUIDE_ACTION, "42", None)]
-    view = blocks.guide_modal(playbook.built_in())
+    assert [(e["action_id"], e["value"], e.get("style")) for e in actions] == [(checklist_ids.GUIDE_ACTION, "42", None)]
+    view = checklist_views.guide_modal(playbook.built_in())
     assert_valid_modal(view)
     assert "submit" not in view  # read-only
     guide = "\n".join(b["text"]["text"] for b in view["blocks"])
     for step in BUILT_IN:
         assert step.title in guide and step.why in guide
-        for line in blocks.say_lines(step):
+        for line in checklist_views.say_lines(step):
             assert line in guide
 
 
 def test_shorten_cuts_at_a_word():
-    assert blocks.shorten("short", 10) == "short"
-    assert blocks.shorten("Admit you don't have the details yet", 20) == "Admit you don't…"
-    assert blocks.shorten("W" * 30, 10) == "W" * 9 + "…"
+    assert checklist_views.shorten("short", 10) == "short"
+    assert checklist_views.shorten("Admit you don't have the details yet", 20) == "Admit you don't…"
+    assert checklist_views.shorten("W" * 30, 10) == "W" * 9 + "…"
 
 
 # --- rendering budget: what a phone has to show ----------------------------------------------
@@ -469,7 +479,7 @@ BUDGETS = {
 @pytest.mark.parametrize("state", list(BUDGETS))
 def test_checklist_fits_the_budget(state):
     done, most_blocks, most_chars = BUDGETS[state]
-    rendered = blocks.checklist(snapshot(steps=steps(done, REALISTIC_DETAILS)))
+    rendered = checklist_views.checklist(snapshot(steps=steps(done, REALISTIC_DETAILS)))
     assert_valid_message(rendered)
     assert len(rendered) <= most_blocks, len(rendered)
     assert visible_chars(rendered) <= most_chars, visible_chars(rendered)
@@ -478,12 +488,12 @@ def test_checklist_fits_the_budget(state):
 
 @pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_checklist_never_exceeds_slacks_block_limit(name):
-    assert len(blocks.checklist(SNAPSHOTS[name])) <= min(50, len(BUILT_IN) + 3)
+    assert len(checklist_views.checklist(SNAPSHOTS[name])) <= min(50, len(BUILT_IN) + 3)
 
 
 @pytest.mark.parametrize("name, most_blocks, most_chars", [("realistic", 6, 450), ("half_done_with_priors", 6, 650)])
 def test_case_message_fits_the_budget(name, most_blocks, most_chars):
-    rendered = blocks.case_message(SNAPSHOTS[name])
+    rendered = case_view.case_message(SNAPSHOTS[name])
     assert len(rendered) <= most_blocks, len(rendered)
     assert visible_chars(rendered) <= most_chars, visible_chars(rendered)
     assert len(primaries(rendered)) <= 1
@@ -492,7 +502,7 @@ def test_case_message_fits_the_budget(name, most_blocks, most_chars):
 
 # --- other messages --------------------------------------------------------------------------
 def test_retry_post_message_has_the_button():
-    rendered = blocks.retry_post("Case #42 is saved, but I can't post in <#GPRIVATE>. " + "x" * 4000, 42)
+    rendered = intake_views.retry_blocks("Case #42 is saved, but I can't post in <#GPRIVATE>. " + "x" * 4000, 42)
     assert_valid_message(rendered)
     buttons = [e for b in rendered if b["type"] == "actions" for e in b["elements"]]
     assert [(b["action_id"], b["value"]) for b in buttons] == [("case_retry_post", "42")]
@@ -506,9 +516,9 @@ def block_ids(view: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("channel", ["CSUPPORT", None])
 @pytest.mark.parametrize("customer", [None, "Acme", "C" * 150, "Tom &amp; Jerry"])
 def test_intake_modal(channel, customer):
-    view = blocks.intake_modal(channel_id=channel, customer=customer)
+    view = intake_views.intake_modal(channel_id=channel, customer=customer)
     assert_valid_modal(view)
-    assert view["callback_id"] == blocks.INTAKE_VIEW
+    assert view["callback_id"] == intake_ids.INTAKE_VIEW
     assert block_ids(view) == ["customer", "summary", "mood", "link", "channel"]
     customer_input = view["blocks"][0]["element"]
     assert customer_input.get("initial_value") == customer
@@ -525,14 +535,14 @@ def test_intake_modal(channel, customer):
 @pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_edit_modal(name):
     case = SNAPSHOTS[name]
-    view = blocks.edit_modal(case)
+    view = casefile_views.edit_modal(case)
     assert_valid_modal(view)
     assert json.loads(view["private_metadata"]) == {"case": case.id}
     assert block_ids(view) == ["customer", "summary", "mood", "link"]
 
 
 def test_edit_modal_prefills_readable_text():
-    view = blocks.edit_modal(snapshot(customer="Tom &amp; Jerry", summary="a &lt; b"))
+    view = casefile_views.edit_modal(snapshot(customer="Tom &amp; Jerry", summary="a &lt; b"))
     assert view["blocks"][0]["element"]["initial_value"] == "Tom & Jerry"
     assert view["blocks"][1]["element"]["initial_value"] == "a < b"
     mood = view["blocks"][2]["element"]
@@ -543,12 +553,12 @@ def test_edit_modal_shows_mentions_and_links_as_people_read_them():
     """The form shows readable text; saving a field unchanged keeps its markup (Cases.edit, and
     tests/test_e2e_intake.py::test_edit_case_keeps_mentions_and_links end to end)."""
     case = snapshot(customer="<@UCUSTOMER|jane>", summary="see <https://acme.com/t/1|ticket 1>, ask <@UCOLLEAGUE|sam>")
-    view = blocks.edit_modal(case)
+    view = casefile_views.edit_modal(case)
     assert view["blocks"][0]["element"]["initial_value"] == "jane"
     assert view["blocks"][1]["element"]["initial_value"] == "see ticket 1, ask sam"
 
 
-@pytest.mark.parametrize("builder, callback", [(blocks.apology_modal, blocks.APOLOGY_VIEW), (blocks.action_modal, blocks.ACTION_VIEW)])
+@pytest.mark.parametrize("builder, callback", [(checklist_views.apology_modal, checklist_ids.APOLOGY_VIEW), (checklist_views.action_modal, checklist_ids.ACTION_VIEW)])
 @pytest.mark.parametrize("case_id", [1, 2_147_483_647])
 def test_step_modals(builder, callback, case_id):
     view = builder(case_id, 5)
@@ -558,7 +568,7 @@ def test_step_modals(builder, callback, case_id):
 
 
 def test_apology_modal_asks_whether_accepted():
-    view = blocks.apology_modal(3, 4)
+    view = checklist_views.apology_modal(3, 4)
     radio = view["blocks"][0]
     assert radio["block_id"] == "apology" and radio["element"]["type"] == "radio_buttons"
     assert [o["value"] for o in radio["element"]["options"]] == ["accepted", "not_yet", "refused"]
@@ -566,7 +576,7 @@ def test_apology_modal_asks_whether_accepted():
 
 
 def test_action_modal_asks_what_was_done_and_offered():
-    view = blocks.action_modal(3, 5)
+    view = checklist_views.action_modal(3, 5)
     assert block_ids(view) == ["action", "offer"]
     assert view["blocks"][0].get("optional") in (None, False)
     assert view["blocks"][1]["optional"] is True
@@ -575,22 +585,22 @@ def test_action_modal_asks_what_was_done_and_offered():
 def every_modal() -> dict[str, dict[str, Any]]:
     case = SNAPSHOTS["realistic"]
     return {
-        "intake": blocks.intake_modal(channel_id="CSUPPORT"),
-        "edit": blocks.edit_modal(case),
-        "apology": blocks.apology_modal(1, 4),
-        "action": blocks.action_modal(1, 5),
-        "guide": blocks.guide_modal(playbook.built_in()),
-        "attempt": modals.attempt_modal(1),
-        "note": modals.note_modal(1),
-        "handoff": modals.handoff_modal(1),
-        "decline": modals.decline_modal(1),
-        "escalate": modals.escalate_modal(1),
-        "escalation_update": modals.escalation_update_modal(1),
-        "resolve": modals.resolve_modal(1),
-        "unresolved": modals.unresolved_modal(1),
-        "review": modals.review_modal(1),
-        "plan": modals.plan_modal(1, (Offset(1, "d"), Offset(7, "d"), Offset(30, "d"))),
-        "followed_up": modals.followed_up_modal(1),
+        "intake": intake_views.intake_modal(channel_id="CSUPPORT"),
+        "edit": casefile_views.edit_modal(case),
+        "apology": checklist_views.apology_modal(1, 4),
+        "action": checklist_views.action_modal(1, 5),
+        "guide": checklist_views.guide_modal(playbook.built_in()),
+        "attempt": casefile_views.attempt_modal(1),
+        "note": casefile_views.note_modal(1),
+        "handoff": handoff_views.handoff_modal(1),
+        "decline": handoff_views.decline_modal(1),
+        "escalate": escalation_views.escalate_modal(1),
+        "escalation_update": escalation_views.escalation_update_modal(1),
+        "resolve": closing_views.resolve_modal(1),
+        "unresolved": closing_views.unresolved_modal(1),
+        "review": closing_views.review_modal(1),
+        "plan": checklist_views.plan_modal(1, (Offset(1, "d"), Offset(7, "d"), Offset(30, "d"))),
+        "followed_up": followups_views.followed_up_modal(1),
     }
 
 
@@ -611,14 +621,14 @@ def test_optional_inputs_do_not_say_optional_again(name):
     ((Offset(2, "h"), Offset(1, "m")), "2 hours and 1 minute after"),
 ])
 def test_step_6_hint_names_the_schedule_in_words(schedule, words):
-    view = modals.plan_modal(7, schedule)
+    view = checklist_views.plan_modal(7, schedule)
     hint = next(b for b in view["blocks"] if b["block_id"] == "first_date")["hint"]["text"]
     assert words in hint
     assert not re.search(r"\d[smhdw]\b", hint)  # no raw configuration like "3s" or "7d"
 
 
 def test_step_6_hint_without_a_schedule():
-    hint = next(b for b in modals.plan_modal(7, ())["blocks"] if b["block_id"] == "first_date")["hint"]["text"]
+    hint = next(b for b in checklist_views.plan_modal(7, ())["blocks"] if b["block_id"] == "first_date")["hint"]["text"]
     assert "no follow-up reminder" in hint
 
 

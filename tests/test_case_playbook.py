@@ -14,8 +14,10 @@ from bot import playbook
 from bot.cases import Cases
 from bot.core.snapshot import StepState
 from bot.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbook, PlaybookStep
-from handlers.slack import blockkit as blocks
-from handlers.slack import notices
+from handlers.checklist import case_message as case_view
+from handlers.checklist import views as checklist_views
+from handlers.followups import views as followups_views
+from handlers.handoff import views as handoff_views
 from storage.db import MIGRATIONS, Database
 from tests.test_blocks import assert_valid_message, assert_valid_modal, snapshot, visible_chars
 
@@ -55,14 +57,14 @@ def test_short_and_long_playbooks_render_within_slacks_limits(count: int, long: 
     pb = book(count, long=long, asks={count: "plan", 1: "action"})
     details = {1: {"action": "x" * 2000, "offer": "y" * 2000}, count: {"plan": "z" * 2000}}
     case = case_with(pb, set(range(1, count + 1)) if done == "all" else set(), details)
-    checklist = blocks.checklist(case)
+    checklist = checklist_views.checklist(case)
     assert_valid_message(checklist)
     assert len([b for b in checklist if b.get("block_id", "").startswith("step_")]) == count
     assert f"{case.done_count}/{count} done" in str(checklist)
-    message = blocks.case_message(case)
+    message = case_view.case_message(case)
     assert_valid_message(message)
     assert f"{case.done_count}/{count}" in str(message) and "Playbook: Ours" in str(message)
-    guide = blocks.guide_modal(pb)
+    guide = checklist_views.guide_modal(pb)
     assert_valid_modal(guide)
     assert all(s.title in str(guide) for s in pb.steps)
     assert visible_chars(checklist) <= 350 * count + 1000  # a phone screen per few steps, not a wall of text
@@ -71,9 +73,9 @@ def test_short_and_long_playbooks_render_within_slacks_limits(count: int, long: 
 
 
 def test_the_built_in_playbook_needs_no_label_on_the_case() -> None:
-    assert "Playbook:" not in str(blocks.case_message(snapshot()))
+    assert "Playbook:" not in str(case_view.case_message(snapshot()))
     renamed = replace(playbook.built_in(), name="Our six")
-    assert "Playbook: Our six" in str(blocks.case_message(snapshot(playbook=renamed)))
+    assert "Playbook: Our six" in str(case_view.case_message(snapshot(playbook=renamed)))
 
 
 def test_ticking_asks_by_kind_not_by_number() -> None:
@@ -81,23 +83,23 @@ def test_ticking_asks_by_kind_not_by_number() -> None:
     assert playbook.step_asking(pb, "action").number == 3
     assert playbook.step_asking(pb, "plan").number == 5
     assert playbook.step_asking(pb, "apology") is None
-    buttons = [b["accessory"]["value"] for b in blocks.checklist(case_with(pb)) if b.get("accessory")]
+    buttons = [b["accessory"]["value"] for b in checklist_views.checklist(case_with(pb)) if b.get("accessory")]
     assert buttons == ["42:1:done", "42:2:done", "42:3:done:action", "42:4:done", "42:5:done:plan"]
     case = case_with(pb, {3, 5}, {3: {"action": "Refunded"}, 5: {"plan": "Call Friday", "first_date": "2026-12-04"}})
     assert case.answer("action", "action") == "Refunded" and case.answer("plan", "first_date") == "2026-12-04"
     assert case.answer("apology", "apology") is None
-    assert "Refunded" in notices.what_was_done(case)
+    assert "Refunded" in followups_views.what_was_done(case)
 
 
 def test_a_playbook_without_a_plan_step_has_no_plan() -> None:
     case = case_with(book(3), {1, 2, 3}, {3: {"plan": "should not be read"}})
     assert case.step_asking("plan") is None and case.answer("plan", "plan") is None
-    assert "should not be read" not in str(notices.follow_up_dm(case, 7))
+    assert "should not be read" not in str(followups_views.follow_up_dm(case, 7))
 
 
 def test_handoff_lists_the_cases_own_steps() -> None:
     case = case_with(book(4), {2, 4})
-    text = str(notices.handoff_dm(case, 1, "UAGENT", None))
+    text = str(handoff_views.handoff_dm(case, 1, "UAGENT", None))
     assert "(2/4)" in text and "2. Step 2; 4. Step 4" in text
 
 
@@ -142,7 +144,7 @@ def test_rows_from_before_the_migration_read_as_the_six_steps(tmp_path) -> None:
         old = Cases(db).require(1)
         assert old.playbook == playbook.built_in() and len(old.steps) == 6 and old.total == 6
         assert old.step_asking("action").number == 5 and old.step_asking("action").done
-        assert "1/6" in str(blocks.case_message(old)) and "Playbook:" not in str(blocks.case_message(old))
+        assert "1/6" in str(case_view.case_message(old)) and "Playbook:" not in str(case_view.case_message(old))
     finally:
         db.dispose()
 

@@ -15,7 +15,8 @@ from bot.cases import Cases
 from bot.core.errors import CaseError
 from bot.core.rules import check_owner
 from bot.handoff.records import Handoffs
-from handlers.slack import blockkit as blocks
+from handlers.checklist import case_message as case_view
+from handlers.closing import ids as closing_ids
 from storage import repositories as repo
 from storage.models import Case, CaseEvent, Handoff, Review
 
@@ -191,7 +192,7 @@ def test_close_records_outcome_by_whom_and_when(cases, clock):
     assert not snap.is_open
     history = cases.history(case.id)
     assert history[-1]["kind"] == "resolved" and history[-1]["data"] == details
-    rendered = str(blocks.case_message(snap))
+    rendered = str(case_view.case_message(snap))
     assert "Resolved" in rendered and "by <@UAGENT> after 2 h 5 min" in rendered
 
 
@@ -289,7 +290,7 @@ def test_escalate_records_need_timeframe_and_severity(cases, clock):
     assert kinds(cases, case.id)[-1] == "escalated"
     cases.set_escalation_message(case.id, "CESCALATE", "123.456")
     assert cases.require(case.id).escalation["ts"] == "123.456"
-    assert "expected by" in str(blocks.case_message(cases.require(case.id)))
+    assert "expected by" in str(case_view.case_message(cases.require(case.id)))
 
 
 def test_escalate_twice_or_when_closed_is_refused(cases):
@@ -580,7 +581,7 @@ def test_repeat_customer_matched_case_insensitively_on_name(cases):
     assert prior.id == first.id and prior.status == "unresolved"
     assert prior.permalink == "https://example.slack.com/archives/CSUPPORT/p11"
     assert prior.failed_attempts == ("restart the sync",)
-    rendered = str(blocks.case_message(second))
+    rendered = str(case_view.case_message(second))
     assert "Repeat customer" in rendered and "restart the sync" in rendered and "clear cache" not in rendered
     assert "https://example.slack.com/archives/CSUPPORT/p11" in rendered
     assert new_case(cases, "Acme Corporation").prior_count == 0
@@ -667,7 +668,7 @@ def test_review_is_stored(cases, clock):
     with cases.db.session() as session:
         assert session.get(Review, case.id).forwarded_ts == "999.1"
     # with a review the case message no longer offers one
-    assert blocks.REVIEW_ACTION not in str(blocks.case_message(cases.require(case.id)))
+    assert closing_ids.REVIEW_ACTION not in str(case_view.case_message(cases.require(case.id)))
 
 
 def test_a_second_review_replaces_the_first(cases):

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handlers.slack import blockkit as blocks
+from handlers.handoff import ids as handoff_ids
+from handlers.intake import ids as intake_ids
 from storage.db import Database
 from storage.models import Case, Handoff
 from tests.harness import SlackSender
@@ -138,7 +139,7 @@ def test_intake_form_then_sigkill_posts_message_and_checklist_after_restart(star
     app = start_app(database_url)
     slack = SlackSender(app.url, standin)
     slack.command("")
-    view = standin.wait_for(lambda: [v for v in standin.views().values() if v["callback_id"] == blocks.INTAKE_VIEW][0])
+    view = standin.wait_for(lambda: [v for v in standin.views().values() if v["callback_id"] == intake_ids.INTAKE_VIEW][0])
     standin.set_delay("chat.postMessage", 0.3)  # the post is on its way when the process dies
     reply = slack.submit(view, {"customer": "Globex", "summary": "invoice sent to the wrong address", "channel": "CSUPPORT"})
     app.stop(signal.SIGKILL)
@@ -168,7 +169,7 @@ def test_unclear_answer_on_the_case_message_posts_it_once(start_app, standin, da
     posts, checklists = posts_and_checklists(standin)
     report(f"case message, unclear answer ({fault})", posts=dict(posts), checklists=dict(checklists))
     assert posts == Counter({1: 1}) and checklists == Counter({1: 1})
-    assert not [r for r in standin.responses() if blocks.RETRY_POST_ACTION in json.dumps(r)]  # nothing to press
+    assert not [r for r in standin.responses() if intake_ids.RETRY_POST_ACTION in json.dumps(r)]  # nothing to press
     row = case_rows(database_url)[0]
     assert row.message_ts == next(m["ts"] for m in standin.messages("CSUPPORT") if m["thread_ts"] in (None, m["ts"]))
 
@@ -221,7 +222,7 @@ def test_unclear_answer_on_a_handoff_dm_sends_it_once(start_app, standin, databa
         report("handoff DM, unclear answer", copies=dms[handoff.id])
         assert dms == Counter({handoff.id: 1}) and handoff.dm_ts == dm["ts"] and handoff.status == "pending"
         # The colleague's buttons work on that one DM.
-        world.click(dm, blocks.HANDOFF_ACCEPT_ACTION, user="UCOLLEAGUE")
+        world.click(dm, handoff_ids.HANDOFF_ACCEPT_ACTION, user="UCOLLEAGUE")
         world.wait_thread(posted, "took over")
     finally:
         world.close()

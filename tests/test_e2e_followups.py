@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handlers.slack import blockkit as blocks
+from handlers.closing import ids as closing_ids
+from handlers.followups import ids as followups_ids
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Agent, Case, Reminder
@@ -81,12 +82,12 @@ def open_and_close(slack: SlackSender, standin, probe: Probe) -> tuple[int, floa
     """/angry, then Resolved + the resolve modal. Returns (case id, closed_at as epoch seconds)."""
     assert slack.command("Acme Corp: charged twice, threatening to cancel").status == 200
     parent = standin.wait_for(lambda: [m for m in standin.messages("CSUPPORT")
-                                       if m.get("thread_ts") in (None, m["ts"]) and blocks.RESOLVE_ACTION in str(m["blocks"])][0])
+                                       if m.get("thread_ts") in (None, m["ts"]) and closing_ids.RESOLVE_ACTION in str(m["blocks"])][0])
     before = set(standin.views())
-    reply = slack.click({**parent, "channel": "CSUPPORT"}, blocks.RESOLVE_ACTION)
+    reply = slack.click({**parent, "channel": "CSUPPORT"}, closing_ids.RESOLVE_ACTION)
     assert reply.status == 200
     view = standin.wait_for(lambda: [v for vid, v in standin.views().items()
-                                     if vid not in before and v["callback_id"] == blocks.RESOLVE_VIEW][0])
+                                     if vid not in before and v["callback_id"] == closing_ids.RESOLVE_VIEW][0])
     reply = slack.submit(view, {"fix": "Refunded the second charge", "prevention": "Keep one card on file",
                                 "feedback": "yes"})
     assert reply.status == 200 and reply.elapsed < 2.0
@@ -98,7 +99,7 @@ def open_and_close(slack: SlackSender, standin, probe: Probe) -> tuple[int, floa
 def wait_thread_quiet(standin, probe: Probe, case_id: int) -> None:  # type: ignore[no-untyped-def]
     """The close's own Slack calls (thread lines, review prompt) are done."""
     ts = probe.case(case_id).message_ts
-    standin.wait_for(lambda: any(blocks.REVIEW_ACTION in str(m["blocks"]) for m in standin.thread("CSUPPORT", ts)))
+    standin.wait_for(lambda: any(closing_ids.REVIEW_ACTION in str(m["blocks"]) for m in standin.thread("CSUPPORT", ts)))
 
 
 @pytest.fixture
@@ -127,14 +128,14 @@ def test_closing_sends_the_breather_then_follow_ups_at_3_and_6_seconds(start_app
     assert "Acme Corp" in str(first["blocks"]) and "Refunded the second charge" in str(first["blocks"])
     # Followed up -> the modal -> happy: the DM is updated in place and the case record says so.
     before = set(standin.views())
-    assert slack.click(first, blocks.FOLLOWED_UP_ACTION, str(posts[0][0])).status == 200
+    assert slack.click(first, followups_ids.FOLLOWED_UP_ACTION, str(posts[0][0])).status == 200
     modal = standin.wait_for(lambda: [v for vid, v in standin.views().items()
-                                      if vid not in before and v["callback_id"] == blocks.FOLLOWED_UP_VIEW][0])
+                                      if vid not in before and v["callback_id"] == followups_ids.FOLLOWED_UP_VIEW][0])
     assert slack.submit(modal, {"outcome": "happy", "note": "she got the refund"}).status == 200
     standin.wait_for(lambda: "Followed up by" in str(dm_of(standin, posts[0][0])["blocks"]))
-    assert blocks.FOLLOWED_UP_ACTION not in str(dm_of(standin, posts[0][0])["blocks"])
+    assert followups_ids.FOLLOWED_UP_ACTION not in str(dm_of(standin, posts[0][0])["blocks"])
     # Skip on the second one.
-    assert slack.click(second, blocks.SKIP_ACTION, str(posts[1][0])).status == 200
+    assert slack.click(second, followups_ids.SKIP_ACTION, str(posts[1][0])).status == 200
     standin.wait_for(lambda: "Skipped by" in str(dm_of(standin, posts[1][0])["blocks"]))
     standin.wait_for(lambda: [r.status for r in probe.reminders("follow_up")] == ["done", "skipped"])
     answers = [(kind, data) for kind, data in probe.events(case_id) if kind.startswith("follow_up")]
@@ -142,7 +143,7 @@ def test_closing_sends_the_breather_then_follow_ups_at_3_and_6_seconds(start_app
                        ("follow_up_skipped", {"reminder": posts[1][0]})]
     # Start breather on the breather DM.
     offer = dm_of(standin, breather[0][0])
-    assert slack.click(offer, blocks.BREATHER_START_ACTION, str(breather[0][0])).status == 200
+    assert slack.click(offer, followups_ids.BREATHER_START_ACTION, str(breather[0][0])).status == 200
     standin.wait_for(lambda: "Breather started" in str(dm_of(standin, breather[0][0])["blocks"]))
     assert probe.agent("UAGENT").breather_until is not None
 

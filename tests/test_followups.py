@@ -18,7 +18,7 @@ from bot.config import load_config
 from bot.core.errors import CaseError
 from bot.followups.schedule import snooze_until
 from bot.reminders import ReminderEngine
-from handlers.slack import blockkit as blocks
+from handlers.followups import ids as followups_ids
 from storage import repositories as repo
 from storage.models import Agent, Reminder
 from tests.support import wired
@@ -251,10 +251,10 @@ def test_follow_up_dm_says_who_what_happened_what_was_done_and_links_the_case(wo
     for part in ("Acme Corp", f"#{case_id}", "charged twice, threatening to cancel", "refund issued",
                  "refunded the second charge", "check the refund arrived", case.permalink):
         assert part in body, part
-    assert action_ids(dm) == [blocks.FOLLOWED_UP_ACTION, blocks.SNOOZE_ACTION, blocks.SKIP_ACTION]
+    assert action_ids(dm) == [followups_ids.FOLLOWED_UP_ACTION, followups_ids.SNOOZE_ACTION, followups_ids.SKIP_ACTION]
     actions = next(b for b in dm["blocks"] if b["type"] == "actions")
     assert actions["block_id"] == f"reminder_{rid}"
-    snooze = next(e for e in actions["elements"] if e["action_id"] == blocks.SNOOZE_ACTION)
+    snooze = next(e for e in actions["elements"] if e["action_id"] == followups_ids.SNOOZE_ACTION)
     assert [o["value"] for o in snooze["options"]] == ["hour", "tomorrow", "week"]
     assert "Acme Corp" in dm["text"]
     row = world.reminder(rid)
@@ -410,7 +410,7 @@ def test_snooze_reschedules_a_copy_and_sends_it_then(world: World, choice):
     assert copies[0].id not in [m["metadata"]["event_payload"]["reminder_id"] for m in world.dms(kind="follow_up")]
     world.tick(expected)
     again = world.dm_for(copies[0].id)
-    assert action_ids(again) == [blocks.FOLLOWED_UP_ACTION, blocks.SNOOZE_ACTION, blocks.SKIP_ACTION]
+    assert action_ids(again) == [followups_ids.FOLLOWED_UP_ACTION, followups_ids.SNOOZE_ACTION, followups_ids.SKIP_ACTION]
 
 
 def test_snooze_tomorrow_is_the_agents_tomorrow_morning(world: World):
@@ -464,7 +464,7 @@ def test_close_offers_a_breather_at_once_with_a_calmer_task(world: World):
     dm = world.dm_for(offer.id)
     assert texts.BREATHER_DM_CLOSED in dm["text"]
     assert any(task in text_of(dm) for task in texts.BREATHER_TASKS)
-    assert action_ids(dm) == [blocks.BREATHER_START_ACTION, blocks.BREATHER_SKIP_ACTION]
+    assert action_ids(dm) == [followups_ids.BREATHER_START_ACTION, followups_ids.BREATHER_SKIP_ACTION]
     assert "Start breather (15 min)" in text_of(dm)
 
 
@@ -547,7 +547,7 @@ def test_a_case_open_for_30_minutes_gets_the_long_open_nudge(world: World):
     (dm,) = world.dms(kind="breather")
     # (The duration in it is rendered from the wall clock, not the engine's `now`: not checked here.)
     assert dm["text"].startswith(f"🌿 Case #{case_id} has been open for ")
-    assert action_ids(dm) == [blocks.BREATHER_START_ACTION, blocks.BREATHER_SKIP_ACTION]
+    assert action_ids(dm) == [followups_ids.BREATHER_START_ACTION, followups_ids.BREATHER_SKIP_ACTION]
 
 
 def test_closing_cancels_the_long_open_nudge(world: World):

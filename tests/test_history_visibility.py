@@ -13,7 +13,7 @@ import pytest
 
 from bot.cases import Cases
 from bot.core.snapshot import CaseSnapshot, PriorCase
-from handlers.slack import blockkit as blocks
+from handlers.checklist import case_message as case_view
 from tests.test_blocks import snapshot
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def posted_case(cases: Cases, channel: str, visibility: str | None, *, customer:
 
 
 def text_of(case: CaseSnapshot) -> str:
-    return str(blocks.case_message(case))
+    return str(case_view.case_message(case))
 
 
 def test_private_case_is_only_counted_from_a_public_channel(cases: Cases):
@@ -131,19 +131,19 @@ def test_withdraw_removes_an_unposted_case_only(cases: Cases):
 
 # --- rendering ---------------------------------------------------------------------------------
 def test_only_a_count_when_nothing_is_visible():
-    rendered = str(blocks.case_message(snapshot(prior=(), prior_count=2, prior_elsewhere=2)))
+    rendered = str(case_view.case_message(snapshot(prior=(), prior_count=2, prior_elsewhere=2)))
     assert "2 earlier cases elsewhere" in rendered and "Repeat customer" in rendered
 
 
 def test_count_never_exceeds_the_total():
     prior = (PriorCase(7, "resolved", T0, None, "x"),)
-    rendered = str(blocks.case_message(snapshot(prior=prior, prior_count=1, prior_elsewhere=5)))
+    rendered = str(case_view.case_message(snapshot(prior=prior, prior_count=1, prior_elsewhere=5)))
     assert "1 earlier case elsewhere" in rendered and "#7" not in rendered
 
 
 def test_case_kept_elsewhere_links_back_to_where_it_was_flagged():
-    rendered = str(blocks.case_message(snapshot(channel_id="CCASES", source_channel_id="CSHARED")))
+    rendered = str(case_view.case_message(snapshot(channel_id="CCASES", source_channel_id="CSHARED")))
     assert "Flagged in" in rendered and "<#CSHARED>" in rendered
-    assert "Flagged in" not in str(blocks.case_message(snapshot(channel_id="CSUPPORT", source_channel_id="CSUPPORT")))
-    dm = str(blocks.case_message(snapshot(channel_id="CCASES", source_channel_id="DOUTSIDE")))
+    assert "Flagged in" not in str(case_view.case_message(snapshot(channel_id="CSUPPORT", source_channel_id="CSUPPORT")))
+    dm = str(case_view.case_message(snapshot(channel_id="CCASES", source_channel_id="DOUTSIDE")))
     assert "Flagged in" in dm and "<#DOUTSIDE>" not in dm

@@ -251,17 +251,17 @@ def test_an_unfinished_claim_is_taken_over_after_an_hour(db: Database):
 
 
 def test_an_erased_case_renders_the_note_and_asks_for_nothing(db: Database):
-    from handlers.slack import blockkit as blocks
+    from handlers.checklist import case_message as case_view
 
     clock = Clock(START)
     ids = history(db, clock)
     now = clock.now + timedelta(days=400)
     Retention(db, 30, clock=lambda: now).run_daily()
-    rendered = repr(blocks.case_message(Cases(db).require(ids["full"])))
+    rendered = repr(case_view.case_message(Cases(db).require(ids["full"])))
     assert texts.ERASED_SUMMARY.format(days=30) in rendered
     assert texts.CASE_NO_CUSTOMER not in rendered and "Jane" not in rendered
     unnamed = dataclasses.replace(Cases(db).require(ids["repeat"]), customer=None)
-    assert texts.CASE_NO_CUSTOMER in repr(blocks.case_message(unnamed))  # a case not erased still asks
+    assert texts.CASE_NO_CUSTOMER in repr(case_view.case_message(unnamed))  # a case not erased still asks
 
 
 def test_cases_outside_the_window_between_others_stay_out(db: Database):

@@ -8,9 +8,10 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import texts
 from handlers.casefile import ids
+from handlers.casefile import views as casefile_views
 from handlers.common import accepted, ephemeral, later, open_case_form, reported
 from handlers.services import of
-from handlers.slack import blockkit, forms, modals
+from handlers.slack import forms
 from handlers.slack.submissions import later_keeping_words
 
 
@@ -19,7 +20,7 @@ def open_edit(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Res
     services = of(context)
     with reported(ephemeral(respond), "opening the edit form"):
         case = services.cases.require(context.get("case_id") or 0)
-        services.slack.open_view(body["trigger_id"], blockkit.edit_modal(case))
+        services.slack.open_view(body["trigger_id"], casefile_views.edit_modal(case))
 
 
 def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -36,7 +37,7 @@ def edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCont
 
 def open_attempt(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.ATTEMPT_ACTION, lambda case_id, _: modals.attempt_modal(case_id))
+    open_case_form(body, context, respond, ids.ATTEMPT_ACTION, lambda case_id, _: casefile_views.attempt_modal(case_id))
 
 
 def attempt(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
@@ -52,7 +53,7 @@ def attempt(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
 
 def open_note(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.NOTE_ACTION, lambda case_id, _: modals.note_modal(case_id))
+    open_case_form(body, context, respond, ids.NOTE_ACTION, lambda case_id, _: casefile_views.note_modal(case_id))
 
 
 def note(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:

@@ -8,15 +8,16 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import texts
 from handlers.closing import ids
+from handlers.closing import views as closing_views
 from handlers.common import accepted, ephemeral, later, open_case_form
 from handlers.services import of
-from handlers.slack import forms, modals
+from handlers.slack import forms
 from handlers.slack.submissions import later_keeping_words
 
 
 def open_resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.RESOLVE_ACTION, lambda case_id, _: modals.resolve_modal(case_id),
+    open_case_form(body, context, respond, ids.RESOLVE_ACTION, lambda case_id, _: closing_views.resolve_modal(case_id),
                    action="close")
 
 
@@ -30,7 +31,7 @@ def resolved(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
 
 def open_unresolved(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.UNRESOLVED_ACTION, lambda case_id, _: modals.unresolved_modal(case_id),
+    open_case_form(body, context, respond, ids.UNRESOLVED_ACTION, lambda case_id, _: closing_views.unresolved_modal(case_id),
                    action="close")
 
 
@@ -58,7 +59,7 @@ def reopen(ack: Ack, context: BoltContext, respond: Respond) -> None:
 
 def open_review(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.REVIEW_ACTION, modals.review_modal, action="review", says_where="review")
+    open_case_form(body, context, respond, ids.REVIEW_ACTION, closing_views.review_modal, action="review", says_where="review")
 
 
 def review(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:

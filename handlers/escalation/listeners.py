@@ -12,8 +12,9 @@ from bot import texts
 from bot.timeframe import TimeframeError, parse_timeframe
 from handlers.common import accepted, ephemeral, later, open_case_form, reported
 from handlers.escalation import ids
+from handlers.escalation import views as escalation_views
 from handlers.services import of
-from handlers.slack import forms, modals
+from handlers.slack import forms
 from handlers.slack.submissions import echo, later_keeping_words, tell_safely
 
 TIMEFRAME_ERRORS = {"format": texts.ERR_TIMEFRAME, "past": texts.ERR_TIMEFRAME_PAST, "far": texts.ERR_TIMEFRAME_FAR}
@@ -39,7 +40,7 @@ def timeframe_problem(raw: str, now: datetime, tz: tuple[bool, str | None] = (Fa
 
 def open_escalate(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.ESCALATE_ACTION, modals.escalate_modal, action="escalate",
+    open_case_form(body, context, respond, ids.ESCALATE_ACTION, escalation_views.escalate_modal, action="escalate",
                    says_where="escalate")
 
 
@@ -72,7 +73,7 @@ def open_update(ack: Ack, body: dict[str, Any], context: BoltContext, respond: R
     services = of(context)
     with reported(ephemeral(respond), "escalation update"):
         case = services.cases.require(context.get("case_id") or 0)
-        services.slack.open_view(body["trigger_id"], modals.escalation_update_modal(case.id))
+        services.slack.open_view(body["trigger_id"], escalation_views.escalation_update_modal(case.id))
 
 
 def update(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:

@@ -9,15 +9,16 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from bot import texts
 from handlers.common import accepted, ephemeral, later, parse_id, reported
 from handlers.followups import ids
+from handlers.followups import views as followups_views
 from handlers.services import of
-from handlers.slack import forms, modals
+from handlers.slack import forms
 
 
 def open_followed_up(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
     services = of(context)
     with reported(ephemeral(respond), "opening the follow-up form"):
-        services.slack.open_view(body["trigger_id"], modals.followed_up_modal(context.get("reminder_id") or 0))
+        services.slack.open_view(body["trigger_id"], followups_views.followed_up_modal(context.get("reminder_id") or 0))
 
 
 def followed_up(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:

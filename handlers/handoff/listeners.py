@@ -12,14 +12,15 @@ from bot.core import mrkdwn
 from bot.handoff import rules
 from handlers.common import accepted, ephemeral, later, open_case_form, reported
 from handlers.handoff import ids
+from handlers.handoff import views as handoff_views
 from handlers.services import of
-from handlers.slack import forms, modals
+from handlers.slack import forms
 from handlers.slack.submissions import later_keeping_words
 
 
 def open_handoff(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
-    open_case_form(body, context, respond, ids.HANDOFF_ACTION, lambda case_id, _: modals.handoff_modal(case_id),
+    open_case_form(body, context, respond, ids.HANDOFF_ACTION, lambda case_id, _: handoff_views.handoff_modal(case_id),
                    action="handoff")
 
 
@@ -37,7 +38,7 @@ def picked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         checked = dict(meta.get("checked") or {})
         if found is not None:
             checked[colleague] = found
-        updated = modals.handoff_modal(int(meta["case"]), warning=warning, checked=checked, selected=colleague)
+        updated = handoff_views.handoff_modal(int(meta["case"]), warning=warning, checked=checked, selected=colleague)
         services.slack.update_view(view["id"], updated, hash_=view.get("hash"))
 
 
@@ -78,7 +79,7 @@ def open_decline(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
         handoff = services.handoffs.get(handoff_id)
         if handoff is None or handoff.to_user != context["user_id"]:
             return tell(texts.HANDOFF_NOT_YOURS.format(user=mrkdwn.mention(handoff.to_user if handoff else None)))
-        services.slack.open_view(body["trigger_id"], modals.decline_modal(handoff_id))
+        services.slack.open_view(body["trigger_id"], handoff_views.decline_modal(handoff_id))
 
 
 def declined(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
