@@ -1,0 +1,21 @@
+"""The case file: attempts and notes."""
+
+# --- case file: attempts and notes ------------------------------------------------------------
+BUTTON_ATTEMPT = "Log attempt"
+BUTTON_NOTE = "Add note"
+BUTTON_HANDOFF = "Second contact"
+BUTTON_ESCALATE = "Escalate"
+BUTTON_RESOLVE = "Resolved"
+BUTTON_UNRESOLVED = "Not resolved"
+BUTTON_REOPEN = "Reopen"
+BUTTON_REVIEW = "Write review"
+ATTEMPT_TITLE = "Log an attempt"
+ATTEMPT_WHAT = "What did you try?"
+ATTEMPT_RESULT = "What happened?"
+ATTEMPT_OUTCOME = "Did it help?"
+ATTEMPT_OUTCOMES = {"helped": "It helped", "partly": "Partly", "failed": "It did not help"}
+ATTEMPT_POSTED = "📝 *Attempt* by {user} · {when}\n*Tried:* {what}\n*Result:* {result} ({outcome})"
+NOTE_TITLE = "Add a note"
+NOTE_TEXT = "Note"
+NOTE_POSTED = "🗒️ *Note* by {user} · {when}\n{text}"
+SAVE = "Save"
