@@ -29,11 +29,13 @@ from slack_sdk import WebClient
 
 import handlers
 from bot.casefile.service import CaseFile
-from bot.cases import Cases
 from bot.checklist.service import Checklist
 from bot.closing.service import Closing
-from bot.config import Config, ConfigError, load_config
+from bot.core.cases import Cases
+from bot.core.config import Config, ConfigError, load_config
 from bot.core.notify import Notify
+from bot.core.people import DmChannels, People
+from bot.core.reminders import ReminderEngine, TickRunner
 from bot.core.snapshot import Clock, utcnow
 from bot.delivery.audience import Audiences
 from bot.delivery.history import HistoryCheck
@@ -42,7 +44,6 @@ from bot.delivery.posting import CasePoster
 from bot.delivery.publisher import Publisher
 from bot.delivery.routing import Channels, HomeTeam, Router
 from bot.delivery.sweep import Sweep
-from bot.digest import Digest
 from bot.escalation.service import Escalation
 from bot.followups.answers import FollowUpAnswers
 from bot.followups.hooks import FollowUpHooks
@@ -51,9 +52,8 @@ from bot.followups.sending import ReminderSender
 from bot.handoff.records import Handoffs
 from bot.handoff.service import SecondContact
 from bot.intake.service import Intake
-from bot.people import DmChannels, People
-from bot.reminders import ReminderEngine, TickRunner
-from bot.retention import Retention
+from bot.learning.digest import Digest
+from bot.learning.retention import Retention
 from handlers.checklist.views import CaseViews
 from handlers.closing.views import ClosingViews
 from handlers.escalation.views import EscalationViews
@@ -207,7 +207,7 @@ def report(exc: ConfigError) -> None:
 def main() -> int:
     load_dotenv(".env", override=False)
     if sys.argv[1:2] == ["export"]:  # the operators' CSV export: needs only DATABASE_URL
-        from bot.export_cli import run
+        from bot.learning.export_cli import run
 
         return run(sys.argv[2:])
     try:

@@ -1,4 +1,4 @@
-"""Weekly digest benchmark: how long `bot.digest.collect` + `build_digest` take over a seeded history.
+"""Weekly digest benchmark: how long `bot.learning.digest.collect` + `build_digest` take over a seeded history.
 
 For each database (a SQLite file; PostgreSQL on --pg-url, skipped with the reason if unreachable) this
 seeds --cases closed cases with bench/seed.py (two years, ~200 agents, reviews, follow-ups), adds
@@ -25,7 +25,7 @@ from common import DEFAULT_PG_URL, Unavailable, database, load_average, median
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
 from sqlalchemy import insert  # noqa: E402
 
-from bot.digest import build_digest, collect  # noqa: E402
+from bot.learning.digest import build_digest, collect  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Case, Reminder  # noqa: E402
 

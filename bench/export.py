@@ -1,4 +1,4 @@
-"""Export benchmark: `bot.export.write_export` over --cases (default 100,000) seeded cases.
+"""Export benchmark: `bot.learning.export.write_export` over --cases (default 100,000) seeded cases.
 
 For each database (a SQLite file in a temp dir; with --pg-url a fresh PostgreSQL database created
 and dropped afterwards) this script bulk-inserts closed cases spread over two years (about 200
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from bot import export  # noqa: E402
-from bot.retention import Retention  # noqa: E402
+from bot.learning.retention import Retention  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Case, CaseEvent, CaseStep, Handoff, Review  # noqa: E402
 

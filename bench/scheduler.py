@@ -19,7 +19,7 @@ CREATE DATABASE on --pg-url and dropped afterwards) this script:
            engine db  inside db.session() blocks opened by the engine (claim, mark sending, record)
            deliver db inside db.session() blocks opened by deliver (people cache, breather, dm channel)
            python     the rest (building Due objects and messages, outcome handling)
-     (b) no-op deliver (returns bot.reminders.sent(None, None)): the pure database cost of the engine.
+     (b) no-op deliver (returns bot.core.reminders.sent(None, None)): the pure database cost of the engine.
      Both report this process's CPU time per reminder too: on a shared 2-core machine, wall time
      includes waiting for a core, and the CPU figure is the steadier one.
   3. times one single-row UPDATE transaction layer by layer (--breakdown N, default 1000): the bare
@@ -225,13 +225,13 @@ def vacuum_analyze(db: Any) -> float:
 
 # --------------------------------------------------------------------------- measurements
 def noop_deliver(due: Any, now: datetime) -> Any:
-    from bot.reminders import sent
+    from bot.core.reminders import sent
 
     return sent(None, None)
 
 
 def measure_idle(db: Any, ticks: int, warmup: int = 5) -> dict[str, Any]:
-    from bot.reminders import ReminderEngine
+    from bot.core.reminders import ReminderEngine
 
     engine = ReminderEngine(db, noop_deliver)
     for _ in range(warmup):
@@ -330,7 +330,7 @@ def instrument_db(db: Any, timer: Timer) -> Callable[[], None]:
         with timer.region("claim"):
             return claim_due(*args, **kwargs)
 
-    repo_module.claim_due = timed_claim  # bot.reminders looks it up on the module at call time
+    repo_module.claim_due = timed_claim  # bot.core.reminders looks it up on the module at call time
 
     def undo() -> None:
         del db.session  # back to the class attribute
@@ -376,8 +376,8 @@ def split(total: float, timer: Timer, count: int) -> dict[str, Any]:
 
 def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     from app import wire
-    from bot.config import load_config
-    from bot.reminders import ReminderEngine
+    from bot.core.config import load_config
+    from bot.core.reminders import ReminderEngine
     from handlers.slack.surface import SlackSurface, make_client
     from handlers.slack.worker import Worker
 
@@ -429,7 +429,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
 
 
 def send_noop(db: Any, count: int, *, profile: bool) -> dict[str, Any]:
-    from bot.reminders import ReminderEngine
+    from bot.core.reminders import ReminderEngine
 
     now = datetime.now(UTC)
     insert_due(db, count, tag="noop", now=now)

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import column, event, func, insert, select, table, text  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
-from bot.textutil import customer_keys  # noqa: E402
+from bot.core.textutil import customer_keys  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Agent, Case, CaseEvent, CaseStep, Handoff, Reminder, Review  # noqa: E402
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.casefile.service import CaseFile
-from bot.cases import Cases
 from bot.checklist.service import Checklist
 from bot.closing.service import Closing
-from bot.config import Config
+from bot.core.cases import Cases
+from bot.core.config import Config
 from bot.core.notify import Notify
+from bot.core.people import People
 from bot.delivery.publisher import Publisher
 from bot.delivery.routing import Router
 from bot.escalation.service import Escalation
@@ -20,7 +21,6 @@ from bot.followups.records import Reminders
 from bot.handoff.records import Handoffs
 from bot.handoff.service import SecondContact
 from bot.intake.service import Intake
-from bot.people import People
 from handlers.slack.surface import SlackSurface
 from handlers.slack.worker import Worker
 

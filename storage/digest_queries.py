@@ -1,4 +1,4 @@
-"""Queries behind the weekly digest (bot.digest): plain data for two weeks, read through indexed ranges.
+"""Queries behind the weekly digest (bot.learning.digest): plain data for two weeks, read through indexed ranges.
 
 Every query is bounded by a date range on an indexed column (cases.opened_at, cases.closed_at,
 reviews.reviewed_at, reminders (status, due_at)) or by the few open cases, so its cost follows one
@@ -66,7 +66,7 @@ class DigestData:
 
 
 def visible_in(channel: str) -> ColumnElement[bool]:
-    """SQL form of bot.digest.shareable: public, or living in the digest channel itself."""
+    """SQL form of bot.learning.digest.shareable: public, or living in the digest channel itself."""
     return or_(Case.visibility == PUBLIC, Case.channel_id == channel)
 
 

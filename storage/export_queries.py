@@ -1,4 +1,4 @@
-"""Read-only queries behind the CSV export (bot.export), one batch of cases at a time.
+"""Read-only queries behind the CSV export (bot.learning.export), one batch of cases at a time.
 
 Cases are read by keyset pagination on their id (`id > last ORDER BY id LIMIT n`), and everything
 else for a batch with `case_id IN (batch)`: memory stays bounded by the batch size whatever the
@@ -76,7 +76,7 @@ def _among(column: Any, ids: list[int]) -> Any:
 
 
 def _naive(column: Any) -> Any:
-    """A UTC time column read as a naive datetime: skips attaching a zone to every value (bot.export knows)."""
+    """A UTC time column read as a naive datetime: skips attaching a zone to every value (bot.learning.export knows)."""
     return type_coerce(column, DateTime()).label(column.name)
 
 

@@ -90,7 +90,7 @@ class Case(Base):
     escalation: Mapped[dict[str, Any] | None]
     hard_nudged: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(index=True)
-    erased_at: Mapped[datetime | None]  # customer details removed by retention (bot.retention)
+    erased_at: Mapped[datetime | None]  # customer details removed by retention (bot.learning.retention)
     # The playbook the case was opened with (name, language, steps as a list of {title, why, say, asks}),
     # so it reads true after the file changes; None on rows from before (the built-in six steps).
     playbook_name: Mapped[str | None] = mapped_column(String(60))

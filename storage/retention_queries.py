@@ -1,4 +1,4 @@
-"""Queries behind retention (bot.retention): the daily claim row and erasing a batch of cases."""
+"""Queries behind retention (bot.learning.retention): the daily claim row and erasing a batch of cases."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import playbook
-from bot.config import Offset
+from bot.core import playbook
+from bot.core.config import Offset
 from bot.core.snapshot import CaseSnapshot, Entry, PriorCase, StepState
-from bot.textutil import is_url
+from bot.core.textutil import is_url
 from handlers.casefile import ids as casefile_ids
 from handlers.casefile import views as casefile_views
 from handlers.checklist import case_message as case_view

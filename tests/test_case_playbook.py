@@ -10,10 +10,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
-from bot import playbook
-from bot.cases import Cases
+from bot.core import playbook
+from bot.core.cases import Cases
+from bot.core.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbook, PlaybookStep
 from bot.core.snapshot import StepState
-from bot.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbook, PlaybookStep
 from handlers.checklist import case_message as case_view
 from handlers.checklist import views as checklist_views
 from handlers.followups import views as followups_views

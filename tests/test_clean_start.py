@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.core.config import ConfigError, load_config
 from tests.harness import ROOT, TOKEN
 from tests.test_config import clean_env, run_app
 

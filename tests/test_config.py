@@ -1,4 +1,4 @@
-"""Configuration: bot.config.load_config unit tests, and `python app.py` refusing bad configuration."""
+"""Configuration: bot.core.config.load_config unit tests, and `python app.py` refusing bad configuration."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.core.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = {"SLACK_BOT_TOKEN": "xoxb-123-456-abc", "SLACK_SIGNING_SECRET": "s3cr3t"}

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot import texts
-from bot.config import ConfigError, DigestSchedule, load_config
-from bot.digest import build_digest, median_seconds, resolution_rate, shareable, week_key
+from bot.core.config import ConfigError, DigestSchedule, load_config
+from bot.learning.digest import build_digest, median_seconds, resolution_rate, shareable, week_key
 from storage.digest_queries import CaseRef, DigestData, Listing, WeekFigures
 
 NOW = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)  # a Monday

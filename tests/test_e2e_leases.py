@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.reminders import LEASE
+from bot.core.reminders import LEASE
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Reminder

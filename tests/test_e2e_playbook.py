@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.playbook_file import BUILT_IN, load_playbook
+from bot.core.playbook_file import BUILT_IN, load_playbook
 from tests.harness import SlackSender
 from tests.test_e2e_intake import (
     blocks_text,

@@ -10,12 +10,13 @@ from types import SimpleNamespace
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot import export, texts
-from bot.config import ConfigError, load_config
+from bot import texts
+from bot.core.config import ConfigError, load_config
 from bot.core.ports import SlackFailure
-from bot.leads import GROUP_CACHE_SECONDS, LeadCheck, Leads, parse_leads, parse_retention_days
-from bot.retention import scrub
-from bot.textutil import parse_command
+from bot.core.textutil import parse_command
+from bot.learning import export
+from bot.learning.leads import GROUP_CACHE_SECONDS, LeadCheck, Leads, parse_leads, parse_retention_days
+from bot.learning.retention import scrub
 from storage.export_queries import CaseBatch
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -158,7 +159,7 @@ def events_db(sqlite_url):  # type: ignore[no-untyped-def]
 
 
 def activity(db, kind: str, data: dict) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from bot.cases import Cases
+    from bot.core.cases import Cases
     from storage import repositories as repo
 
     case_id = Cases(db, clock=lambda: OPENED).open(team_id="T", channel_id="C1", flagged_by="UA", summary="s").id
@@ -213,7 +214,7 @@ def test_every_activity_kind_is_tested():
 
 
 def test_other_events_are_not_exported(events_db):
-    from bot.cases import Cases
+    from bot.core.cases import Cases
 
     case_id = Cases(events_db, clock=lambda: OPENED).open(team_id="T", channel_id="C1", flagged_by="UA", summary="s").id
     Cases(events_db, clock=lambda: OPENED).set_step(case_id, 1, done=True, user="UA")

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from bot import texts
-from bot.config import load_config
+from bot.core.config import load_config
 from bot.core.errors import CaseError
+from bot.core.reminders import ReminderEngine
 from bot.followups.schedule import snooze_until
-from bot.reminders import ReminderEngine
 from handlers.followups import ids as followups_ids
 from storage import repositories as repo
 from storage.models import Agent, Reminder

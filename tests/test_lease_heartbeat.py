@@ -1,4 +1,4 @@
-"""The reminder lease heartbeat (bot/reminders.py): rows stay held while a slow tick works through
+"""The reminder lease heartbeat (bot/core/reminders.py): rows stay held while a slow tick works through
 them, and are free soon after the holder stops renewing (killed)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot import reminders
-from bot.reminders import Due, ReminderEngine
+from bot.core import reminders
+from bot.core.reminders import Due, ReminderEngine
 from storage import repositories as repo
 
 LEASE = timedelta(seconds=0.9)  # heartbeat every 0.3 s

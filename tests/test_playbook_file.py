@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
-from bot.playbook_file import BUILT_IN, PlaybookError, load_playbook
+from bot.core.config import ConfigError, load_config
+from bot.core.playbook_file import BUILT_IN, PlaybookError, load_playbook
 from tests.test_config import clean_env, run_app
 
 SHIPPED = sorted(BUILT_IN.parent.glob("*.toml"))

@@ -1,4 +1,4 @@
-"""The reminder engine (bot/reminders.py) on SQLite and PostgreSQL, delivering through the real
+"""The reminder engine (bot/core/reminders.py) on SQLite and PostgreSQL, delivering through the real
 FollowUps.deliver to the Slack stand-in: due vs not due, exactly once, retries with backoff, giving
 up (and keeping the row), permanent errors, 429, leases after a crash, stop(), the dedupe key and
 the conversations.history check after a send that may have reached Slack."""
@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.config import load_config
-from bot.reminders import Due, Outcome, ReminderEngine
+from bot.core.config import load_config
+from bot.core.reminders import Due, Outcome, ReminderEngine
 from storage import repositories as repo
 from storage.models import Agent, Reminder
 from tests.support import wired

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot import reminders
-from bot.reminders import Due, ReminderEngine
+from bot.core import reminders
+from bot.core.reminders import Due, ReminderEngine
 from storage.db import Database
 from storage.models import Reminder
 

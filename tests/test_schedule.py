@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import (
+from bot.core.config import (
     Offset,
     WorkingHours,
     load_config,

@@ -1,4 +1,4 @@
-"""bot.cases.Cases over a real database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set)."""
+"""bot.core.cases.Cases over a real database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.cases import Cases
+from bot.core.cases import Cases
 from bot.core.errors import CaseError
 from storage.db import Database
 

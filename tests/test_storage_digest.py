@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import DigestSchedule
+from bot.core.config import DigestSchedule
 from bot.core.ports import Message, Posted, SlackFailure, Tag
-from bot.digest import Digest, collect
+from bot.learning.digest import Digest, collect
 from storage.db import Database
 from storage.models import Case, JobRun, Reminder, Review
 

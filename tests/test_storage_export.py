@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot import export, texts
-from bot.cases import Cases
+from bot import texts
+from bot.core.cases import Cases
 from bot.handoff.records import Handoffs
-from bot.retention import Retention
+from bot.learning import export
+from bot.learning.retention import Retention
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Case, CaseEvent, CaseStep, Handoff, JobRun, Review

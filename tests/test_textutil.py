@@ -1,4 +1,4 @@
-"""Unit tests for bot.textutil: parsing `/angry` text, escaping user text, customer keys, URLs."""
+"""Unit tests for bot.core.textutil: parsing `/angry` text, escaping user text, customer keys, URLs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.textutil import (
+from bot.core.textutil import (
     MAX_COMMAND_TEXT,
     MAX_CUSTOMER,
     customer_keys,

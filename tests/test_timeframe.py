@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.timeframe import MAX_AHEAD, TimeframeError, parse_timeframe
+from bot.escalation.timeframe import MAX_AHEAD, TimeframeError, parse_timeframe
 
 UTC = UTC
 # Wednesday 3 June 2026, 10:00 UTC

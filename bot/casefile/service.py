@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
-from bot.cases import Cases
 from bot.core import mrkdwn
+from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.snapshot import Entry
 from bot.delivery.publisher import Publisher

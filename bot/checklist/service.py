@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import playbook, texts
-from bot.cases import Cases
+from bot import texts
+from bot.core import playbook
+from bot.core.cases import Cases
 from bot.core.errors import CaseError
 from bot.delivery.publisher import Publisher
 

@@ -6,17 +6,17 @@ import logging
 from typing import Any, Protocol
 
 from bot import texts
-from bot.cases import Cases
 from bot.core import mrkdwn
+from bot.core.cases import Cases
 from bot.core.notify import Notify
+from bot.core.people import People
 from bot.core.ports import Message, SlackFailure
 from bot.core.snapshot import CaseSnapshot
+from bot.core.textutil import human_duration
 from bot.delivery.publisher import Publisher
 from bot.delivery.routing import Router
 from bot.handoff.records import Handoffs
 from bot.handoff.service import SecondContact
-from bot.people import People
-from bot.textutil import human_duration
 
 log = logging.getLogger(__name__)
 

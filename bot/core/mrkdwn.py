@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.textutil import safe
+from bot.core.textutil import safe
 
 
 def mention(user_id: str | None) -> str:

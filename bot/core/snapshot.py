@@ -1,5 +1,5 @@
 """What a case looks like to everything that reads it: frozen snapshots, so nothing lazy escapes a
-database session, built by bot.cases and rendered by the Slack side."""
+database session, built by bot.core.cases and rendered by the Slack side."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.playbook import Playbook, built_in, step_asking
+from bot.core.playbook import Playbook, built_in, step_asking
 
 Clock = Callable[[], datetime]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.cases import Cases
+from bot.core.cases import Cases
 from bot.core.ports import Message, Posted, Slack, SlackFailure, tag
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.history import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown

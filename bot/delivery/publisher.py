@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import texts
-from bot.cases import Cases
+from bot.core.cases import Cases
 from bot.core.errors import CaseError
 from bot.core.ports import CHANNEL_ERRORS, Message, Slack, SlackFailure
 from bot.core.snapshot import CaseSnapshot
+from bot.core.textutil import quote, safe_limited_echo
 from bot.delivery.posting import CasePoster, NotPosted
 from bot.delivery.routing import Destination, Refusal, Router
-from bot.textutil import quote, safe_limited_echo
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import texts
-from bot.cases import Cases
+from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.ports import Message, SlackFailure
 from bot.core.snapshot import CaseSnapshot

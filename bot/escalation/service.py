@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import texts
-from bot.cases import Cases
 from bot.core import mrkdwn
+from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.ports import Message, Posted, SlackFailure
 from bot.core.snapshot import CaseSnapshot

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 from bot import texts
-from bot.cases import Cases
 from bot.closing.service import Closing
-from bot.config import Config
 from bot.core import mrkdwn
+from bot.core.cases import Cases
+from bot.core.config import Config
 from bot.core.notify import Notify
 from bot.core.ports import Message, SlackFailure
 from bot.followups.records import Reminders, ReminderView

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.cases import CaseHooks
-from bot.config import Config
+from bot.core.cases import CaseHooks
+from bot.core.config import Config
 from bot.core.snapshot import CaseSnapshot
 from bot.followups.schedule import follow_up_times
 from storage import repositories as repo

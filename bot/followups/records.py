@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot import texts
-from bot.cases import Cases
-from bot.config import Config
+from bot.core.cases import Cases
+from bot.core.config import Config
 from bot.core.errors import CaseError
+from bot.core.people import People
 from bot.followups.schedule import snooze_until, zone
-from bot.people import People
 from storage import repositories as repo
 from storage.db import Session
 from storage.models import Reminder

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.config import Offset, WorkingHours
+from bot.core.config import Offset, WorkingHours
 
 UTC = UTC
 

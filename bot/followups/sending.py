@@ -10,15 +10,16 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot import reminders, texts
-from bot.cases import Cases
-from bot.config import Config
+from bot import texts
+from bot.core import reminders
+from bot.core.cases import Cases
+from bot.core.config import Config
+from bot.core.people import DmChannels, People
 from bot.core.ports import Message, SlackFailure, tag
+from bot.core.reminders import Due, Outcome
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.history import HistoryCheck, Unknown
 from bot.followups.schedule import in_working_hours, next_working_time
-from bot.people import DmChannels, People
-from bot.reminders import Due, Outcome
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)

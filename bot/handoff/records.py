@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import texts
-from bot.cases import Cases
+from bot.core.cases import Cases
 from bot.core.errors import CaseError
 from bot.core.rules import check_open, check_owner
 from bot.core.snapshot import CaseSnapshot

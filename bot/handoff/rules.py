@@ -8,8 +8,8 @@ from datetime import datetime
 
 from bot import texts
 from bot.core import mrkdwn
+from bot.core.people import People, Person
 from bot.delivery.routing import Router
-from bot.people import People, Person
 
 SLACKBOT = "USLACKBOT"
 

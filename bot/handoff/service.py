@@ -12,16 +12,16 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import texts
-from bot.cases import Cases
 from bot.core import mrkdwn
+from bot.core.cases import Cases
 from bot.core.notify import Notify
+from bot.core.people import DmChannels, People
 from bot.core.ports import Message, SlackFailure, tag
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.history import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown
 from bot.delivery.publisher import Publisher
 from bot.delivery.routing import Router
 from bot.handoff.records import Handoffs, HandoffView
-from bot.people import DmChannels, People
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import playbook
-from bot.cases import Cases
+from bot.core import playbook
+from bot.core.cases import Cases
 from storage import repositories as repo
 from storage.db import Session
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bot.cases import Cases
+from bot.core.cases import Cases
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.publisher import DELIVERY_LEASE, Publisher, PublishResult
 

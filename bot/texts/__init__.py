@@ -2,7 +2,7 @@
 (`texts.CASE_NOT_FOUND`), so a reviewer finds a move's words in its own file and code finds any of them.
 
 Placeholders use str.format names. Text that echoes user input is escaped by the caller
-(bot.textutil.safe) before it is formatted in here. Keys of the label dicts (CAUSES, MOODS, SEVERITIES,
+(bot.core.textutil.safe) before it is formatted in here. Keys of the label dicts (CAUSES, MOODS, SEVERITIES,
 STATUS_LABELS...) are the values of bot.core.enums.
 """
 

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
 from bot import texts
 from bot.core import mrkdwn as md
 from bot.core.snapshot import CaseSnapshot
-from bot.textutil import MAX_LINK, plain, truncate
+from bot.core.textutil import MAX_LINK, plain, truncate
 from handlers.casefile.ids import ATTEMPT_VIEW, EDIT_VIEW, NOTE_VIEW
 from handlers.slack import blockkit as b
 from handlers.slack.blockkit import (

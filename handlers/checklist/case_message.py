@@ -15,10 +15,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import playbook, texts
+from bot import texts
+from bot.core import playbook
 from bot.core.mrkdwn import mention, safe_limited, slack_date
 from bot.core.snapshot import CaseSnapshot
-from bot.textutil import human_duration, plain, safe, truncate
+from bot.core.textutil import human_duration, plain, safe, truncate
 from handlers.casefile.ids import ATTEMPT_ACTION, EDIT_ACTION, NOTE_ACTION
 from handlers.closing.ids import (
     REOPEN_ACTION,

@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot import playbook, texts
+from bot import texts
+from bot.core import playbook
 from bot.core.errors import CaseError
 from handlers.checklist import ids
 from handlers.checklist.views import guide_modal, step_modal

@@ -16,12 +16,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import playbook, texts
-from bot.config import Config, Offset
+from bot import texts
+from bot.core import playbook
+from bot.core.config import Config, Offset
 from bot.core.mrkdwn import mention, safe_limited, slack_date
 from bot.core.ports import Message
 from bot.core.snapshot import CaseSnapshot
-from bot.textutil import safe
+from bot.core.textutil import safe
 from handlers.checklist.case_message import case_fallback, case_message
 from handlers.checklist.ids import ACTION_VIEW, APOLOGY_VIEW, GUIDE_ACTION, GUIDE_VIEW, PLAN_VIEW, STEP_ACTION
 from handlers.slack import blockkit as b

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import texts
-from bot.timeframe import TimeframeError, parse_timeframe
+from bot.escalation.timeframe import TimeframeError, parse_timeframe
 from handlers.common import accepted, ephemeral, later, open_case_form, reported
 from handlers.escalation import ids
 from handlers.escalation import views as escalation_views

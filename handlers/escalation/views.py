@@ -17,7 +17,7 @@ from bot import texts
 from bot.core import mrkdwn as md
 from bot.core.ports import Message
 from bot.core.snapshot import CaseSnapshot
-from bot.textutil import truncate
+from bot.core.textutil import truncate
 from handlers.casefile.views import attempts_text, customer_name
 from handlers.escalation.ids import ESC_FIXED_ACTION, ESC_UPDATE_ACTION, ESC_UPDATE_VIEW, ESCALATE_VIEW
 from handlers.slack import blockkit as b

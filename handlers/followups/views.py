@@ -16,8 +16,8 @@ from bot import texts
 from bot.core import mrkdwn as md
 from bot.core.ports import Message
 from bot.core.snapshot import CaseSnapshot
+from bot.core.textutil import human_duration, truncate
 from bot.followups.records import breather_task
-from bot.textutil import human_duration, truncate
 from handlers.casefile.views import customer_name
 from handlers.followups.ids import (
     BREATHER_SKIP_ACTION,

@@ -18,7 +18,7 @@ from bot import texts
 from bot.core import mrkdwn as md
 from bot.core.ports import Message
 from bot.core.snapshot import CaseSnapshot
-from bot.textutil import safe, truncate
+from bot.core.textutil import safe, truncate
 from handlers.casefile.views import attempts_text, customer_name
 from handlers.handoff.ids import (
     DECLINE_VIEW,

@@ -10,8 +10,8 @@ from typing import Any
 
 from bot import texts
 from bot.core import mrkdwn
+from bot.core.textutil import human_duration, truncate
 from bot.home.data import HomeData, TeamNumbers
-from bot.textutil import human_duration, truncate
 from handlers.slack.blockkit import MAX_VIEW_BLOCKS, SECTION_LIMIT
 
 FOLLOW_UP_ICONS = {"pending": "⏰", "sent": "📬", "failed": "⚠️"}

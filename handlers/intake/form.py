@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import texts
 from bot.core.ports import SlackFailure
-from bot.textutil import plain, truncate
+from bot.core.textutil import plain, truncate
 from handlers.common import log, user_id
 from handlers.intake.views import intake_modal
 from handlers.services import Services

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import texts
 from bot.core.snapshot import CaseSnapshot
-from bot.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
+from bot.core.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
 from handlers.common import ephemeral, reported, team_id, user_id
 from handlers.intake import ids
 from handlers.intake.form import fill_in, quoted, say_where_it_goes

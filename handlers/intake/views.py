@@ -15,7 +15,7 @@ from slack_sdk.models.blocks.block_elements import ConversationFilter
 
 from bot import texts
 from bot.core.ports import Message
-from bot.textutil import MAX_LINK
+from bot.core.textutil import MAX_LINK
 from handlers.intake.ids import INTAKE_VIEW, RETRY_POST_ACTION
 from handlers.slack.blockkit import (
     button,

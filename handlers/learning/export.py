@@ -1,4 +1,4 @@
-"""`/angry export [days]`: leads get the CSV export (bot.export) in a DM with the app.
+"""`/angry export [days]`: leads get the CSV export (bot.learning.export) in a DM with the app.
 
 The command is acked at once ("preparing…"); checking a user group, building the files and
 uploading them (files.getUploadURLExternal → the bytes → files.completeUploadExternal, through
@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, Respond
 
-from bot import export, texts
+from bot import texts
 from bot.core.ports import SlackFailure
-from bot.leads import LeadCheck, Verdict
-from bot.textutil import safe_limited_echo
+from bot.core.textutil import safe_limited_echo
+from bot.learning import export
+from bot.learning.leads import LeadCheck, Verdict
 from handlers.common import ephemeral, reported
 from storage.errors import DatabaseError
 

@@ -27,7 +27,7 @@ from slack_sdk.models.views import View
 
 from bot import texts
 from bot.core.ports import Message
-from bot.textutil import truncate
+from bot.core.textutil import truncate
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100

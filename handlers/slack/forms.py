@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import texts
 from bot.core.snapshot import MOODS
-from bot.textutil import MAX_CUSTOMER, MAX_LINK, MAX_SUMMARY, clean, is_url
+from bot.core.textutil import MAX_CUSTOMER, MAX_LINK, MAX_SUMMARY, clean, is_url
 
 
 def values(view: dict[str, Any]) -> dict[str, Any]:

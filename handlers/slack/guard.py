@@ -34,7 +34,7 @@ from slack_bolt.context.ack import Ack
 from slack_bolt.response import BoltResponse
 
 from bot import texts
-from bot.textutil import quote, safe_limited_echo
+from bot.core.textutil import quote, safe_limited_echo
 from handlers.slack.incoming import (
     MAX_BODY_BYTES,
     SIGNATURE_WINDOW_SECONDS,

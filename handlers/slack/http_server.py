@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.config import ConfigError
+from bot.core.config import ConfigError
 from handlers.slack.guard import SlackGuard
 
 log = logging.getLogger("defuse")

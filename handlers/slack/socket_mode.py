@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.config import ConfigError
+from bot.core.config import ConfigError
 from handlers.slack.socket_client import RETRY_DELAYS, SteadySocketModeClient
 from handlers.slack.surface import AUTH_ERRORS, error_code
 

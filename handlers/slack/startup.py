@@ -8,7 +8,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import ConfigError
+from bot.core.config import ConfigError
 from handlers.slack.surface import AUTH_ERRORS, error_code
 
 log = logging.getLogger("defuse")

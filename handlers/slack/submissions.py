@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import texts
 from bot.core.errors import CaseError
-from bot.textutil import quote, safe_limited_echo
+from bot.core.textutil import quote, safe_limited_echo
 from handlers.common import log
 from storage.errors import DatabaseError
 

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import export
-from bot.config import DEFAULT_DATABASE_URL
+from bot.core.config import DEFAULT_DATABASE_URL
+from bot.learning import export
 from storage.urls import normalise_database_url
 
 USAGE = "usage: python app.py export [--days N] [--out DIR]"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from bot.playbook_file import ASKS, Playbook, PlaybookStep, load_playbook
+from bot.core.playbook_file import ASKS, Playbook, PlaybookStep, load_playbook
 
 __all__ = ["ASKS", "Playbook", "PlaybookStep", "built_in", "from_record", "to_record", "step", "step_asking"]
 

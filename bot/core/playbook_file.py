@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BUILT_IN = Path(__file__).resolve().parent / "playbooks" / "six-steps.toml"
+BUILT_IN = Path(__file__).resolve().parent.parent / "playbooks" / "six-steps.toml"
 ASKS = ("apology", "action", "plan")
 MIN_STEPS, MAX_STEPS = 3, 10
 # Slack's limits for where these strings are shown: a button or option label (75), a section (3000).

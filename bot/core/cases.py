@@ -13,10 +13,10 @@ from typing import Any
 
 from bot import texts
 from bot.core.errors import CaseError
+from bot.core.playbook import Playbook, built_in, from_record, to_record
 from bot.core.rules import check_open, check_owner
 from bot.core.snapshot import CLOSED_STATUSES, MOODS, CaseSnapshot, Clock, Entry, PriorCase, StepState, utcnow
-from bot.playbook import Playbook, built_in, from_record, to_record
-from bot.textutil import customer_keys, plain
+from bot.core.textutil import customer_keys, plain
 from storage import repositories as repo
 from storage.db import Database, Session
 from storage.errors import Conflict

@@ -25,10 +25,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.config import DigestSchedule
+from bot.core.config import DigestSchedule
 from bot.core.ports import Message, Posted, Slack, SlackFailure, tag
+from bot.core.textutil import human_duration, is_url, safe, truncate
 from bot.delivery.audience import PUBLIC
-from bot.textutil import human_duration, is_url, safe, truncate
 from storage import digest_queries as dq
 from storage import retention_queries as rq
 from storage.db import Database

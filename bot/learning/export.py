@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import playbook
+from bot.core import playbook
 from storage import export_queries as q
 from storage.db import Database
 

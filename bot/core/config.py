@@ -14,8 +14,8 @@ from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.leads import Leads, parse_leads, parse_retention_days
-from bot.playbook_file import Playbook, PlaybookError, load_playbook
+from bot.core.playbook_file import Playbook, PlaybookError, load_playbook
+from bot.learning.leads import Leads, parse_leads, parse_retention_days
 from storage.urls import normalise_database_url
 
 DEFAULT_API_URL = "https://slack.com/api/"

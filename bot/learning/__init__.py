@@ -1,0 +1,1 @@
+"""The learning loop: digest, export, retention and who counts as a lead."""
