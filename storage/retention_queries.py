@@ -10,8 +10,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Case, CaseEvent, CaseStep, Handoff, JobRun, Review
+from storage.sql import changed, insert_unless_exists, table_of
 
-JOBS = JobRun.__table__
+JOBS = table_of(JobRun)
 CLOSED_STATUSES = ("resolved", "unresolved")
 Scrub = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -19,12 +20,8 @@ Scrub = Callable[[dict[str, Any]], dict[str, Any]]
 def claim_day(session: Session, *, job: str, day: str, worker: str, now: datetime, stale_after: timedelta) -> bool:
     """True if this worker now holds `job` for `day`: it inserted the row (INSERT … ON CONFLICT DO
     NOTHING on both databases), or took over a claim that was never finished and has gone stale."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     values = {"job": job, "day": day, "claimed_by": worker, "claimed_at": now}
-    stmt = insert(JOBS).values(**values).on_conflict_do_nothing(index_elements=["job", "day"]).returning(JOBS.c.id)
+    stmt = insert_unless_exists(session, JOBS, values, ["job", "day"]).returning(JOBS.c.id)
     if session.execute(stmt).first() is not None:
         return True
     taken = session.execute(
@@ -32,7 +29,7 @@ def claim_day(session: Session, *, job: str, day: str, worker: str, now: datetim
         .where(JOBS.c.job == job, JOBS.c.day == day, JOBS.c.finished_at.is_(None), JOBS.c.claimed_at < now - stale_after)
         .values(claimed_by=worker, claimed_at=now)
     )
-    return taken.rowcount == 1
+    return changed(taken) == 1
 
 
 def finish_day(session: Session, *, job: str, day: str, worker: str, now: datetime, result: dict[str, Any]) -> None:
@@ -55,7 +52,7 @@ def cases_to_erase(session: Session, *, closed_before: datetime, limit: int) -> 
 
 def erase_cases(session: Session, ids: list[int], *, now: datetime, summary: str, marker: str, scrub: Scrub) -> None:
     """Remove the customer's details and every typed text from these cases and what hangs off them."""
-    cases = Case.__table__
+    cases = table_of(Case)
     rows = session.execute(
         select(cases.c.id, cases.c.resolution, cases.c.escalation)
         .where(cases.c.id.in_(ids), cases.c.erased_at.is_(None))
@@ -97,7 +94,7 @@ def erase_cases(session: Session, ids: list[int], *, now: datetime, summary: str
 
 
 def _scrub_steps(session: Session, ids: list[int], scrub: Scrub) -> None:
-    steps = CaseStep.__table__
+    steps = table_of(CaseStep)
     rows = session.execute(
         select(steps.c.case_id, steps.c.step, steps.c.details).where(steps.c.case_id.in_(ids), steps.c.details.is_not(None))
     ).all()
@@ -112,7 +109,7 @@ def _scrub_steps(session: Session, ids: list[int], scrub: Scrub) -> None:
 
 
 def _scrub_events(session: Session, ids: list[int], scrub: Scrub) -> None:
-    events = CaseEvent.__table__
+    events = table_of(CaseEvent)
     rows = session.execute(select(events.c.id, events.c.data).where(events.c.case_id.in_(ids))).all()
     changed = []
     for r in rows:

@@ -1,0 +1,53 @@
+"""Queries and writes, one function per need, in a module per room. Callers own the session and its
+transaction and read them here as `repo.<function>`; each module says which room it serves."""
+
+from __future__ import annotations
+
+from storage.repositories.agents import add_agent_if_missing, get_agent, upsert_agent
+from storage.repositories.cases import (
+    CASES,
+    STEPS,
+    count_prior_cases,
+    count_prior_cases_seen,
+    create_case,
+    delete_unposted_case,
+    get_case,
+    prior_cases,
+    set_step,
+    update_case,
+    update_case_if,
+)
+from storage.repositories.delivery import (
+    UNFINISHED_POSTS,
+    api_budget_next,
+    case_id_for_intake,
+    case_lease_holders,
+    claim_case_delivery,
+    claim_unconfirmed_handoffs,
+    claim_unfinished_cases,
+    release_leases_of,
+    reminder_maybe_sent_at,
+    set_case_delivery,
+    set_handoff_delivery,
+    set_reminder_maybe_sent,
+    take_api_budget,
+)
+from storage.repositories.events import add_event, events, events_for_cases
+from storage.repositories.handoffs import answer_handoff, create_handoff, get_handoff, pending_handoffs
+from storage.repositories.home import open_cases_for, status_counts, team_numbers
+from storage.repositories.reminders import (
+    REMINDER_OPEN,
+    add_reminder,
+    cancel_reminders,
+    claim_due,
+    finish_reminder,
+    get_reminder,
+    home_follow_ups,
+    reassign_reminders,
+    reminders_for,
+    renew_leases,
+    set_reminder_status,
+)
+from storage.repositories.reviews import cause_counts, get_review, save_review
+
+__all__ = ['create_case', 'get_case', 'update_case', 'update_case_if', 'set_step', 'prior_cases', 'count_prior_cases', 'count_prior_cases_seen', 'delete_unposted_case', 'CASES', 'STEPS', 'add_event', 'events', 'events_for_cases', 'create_handoff', 'get_handoff', 'answer_handoff', 'pending_handoffs', 'save_review', 'get_review', 'cause_counts', 'get_agent', 'upsert_agent', 'add_agent_if_missing', 'add_reminder', 'claim_due', 'renew_leases', 'finish_reminder', 'get_reminder', 'set_reminder_status', 'cancel_reminders', 'reassign_reminders', 'reminders_for', 'home_follow_ups', 'REMINDER_OPEN', 'open_cases_for', 'status_counts', 'team_numbers', 'case_id_for_intake', 'claim_case_delivery', 'set_case_delivery', 'claim_unfinished_cases', 'case_lease_holders', 'release_leases_of', 'claim_unconfirmed_handoffs', 'set_handoff_delivery', 'set_reminder_maybe_sent', 'reminder_maybe_sent_at', 'take_api_budget', 'api_budget_next', 'UNFINISHED_POSTS']

@@ -1,0 +1,137 @@
+"""Cases and their steps: create, read, conditional transitions, and a customer's earlier cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Case, CaseEvent, CaseStep, Handoff, Reminder, Review
+from storage.sql import changed, table_of
+
+# Writes on the hot paths use Core statements on the tables: the ORM's bookkeeping for bulk
+# UPDATEs costs more than the statement. Callers that read back after a write expire the session.
+STEP_COUNT = 6  # the built-in playbook's; a case opened with another playbook passes its own count
+CASES = table_of(Case)
+STEPS = table_of(CaseStep)
+
+
+def create_case(session: Session, *, now: datetime, step_count: int = STEP_COUNT, **fields: Any) -> int:
+    """Insert a case and its `step_count` unticked steps; returns the new case id."""
+    values = {"opened_at": now, "updated_at": now, "status": "open", "hard_nudged": False, **fields}
+    case_id: int = session.execute(insert(CASES).values(**values).returning(CASES.c.id)).scalar_one()
+    session.execute(insert(STEPS), [{"case_id": case_id, "step": n, "done": False} for n in range(1, step_count + 1)])
+    return case_id
+
+
+def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case | None:
+    stmt = select(Case).where(Case.id == case_id).options(selectinload(Case.steps))
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def update_case(session: Session, case_id: int, now: datetime, **fields: Any) -> None:
+    session.execute(update(CASES).where(CASES.c.id == case_id).values(updated_at=now, **fields))
+
+
+def update_case_if(session: Session, case_id: int, now: datetime, *, expect: dict[str, bool], **fields: Any) -> bool:
+    """Conditional update for state transitions; True if this call made the change.
+
+    expect: {"open": True} (status is open/escalated) or {"open": False} (closed).
+    """
+    stmt = update(CASES).where(CASES.c.id == case_id)
+    if "open" in expect:
+        statuses = ("open", "escalated")
+        stmt = stmt.where(CASES.c.status.in_(statuses) if expect["open"] else CASES.c.status.not_in(statuses))
+    result = session.execute(stmt.values(updated_at=now, **fields))
+    return changed(result) == 1
+
+
+def set_step(
+    session: Session,
+    case_id: int,
+    step: int,
+    *,
+    done: bool,
+    user: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Move a step to `done`; True only if this call changed it (a repeat is a no-op)."""
+    values: dict[str, Any] = {"done": done, "done_by": user if done else None, "done_at": now if done else None}
+    values["details"] = details if done else None
+    result = session.execute(
+        update(STEPS).where(STEPS.c.case_id == case_id, STEPS.c.step == step, STEPS.c.done.is_not(done)).values(**values)
+    )
+    return changed(result) == 1
+
+
+def _customer_match(name_key: str | None, email: str | None, user: str | None) -> Any:
+    conditions = []
+    if name_key:
+        conditions.append(Case.customer_name_key == name_key)
+    if email:
+        conditions.append(Case.customer_email == email)
+    if user:
+        conditions.append(Case.customer_user == user)
+    return or_(*conditions) if conditions else None
+
+
+def _visible_in(viewer_channel: str | None) -> Any:
+    """Earlier cases whose details may be shown in `viewer_channel` (an internal channel): those that live in
+    that same channel, and those that live in a public internal channel. Unknown visibility counts as private."""
+    if viewer_channel is None:
+        return Case.visibility == "public"
+    return or_(Case.channel_id == viewer_channel, Case.visibility == "public")
+
+
+def prior_cases(
+    session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, limit: int = 10,
+    viewer_channel: str | None = None, everywhere: bool = True,
+) -> Sequence[Case]:
+    """The same customer's cases opened before `before_id`, newest first (name, e-mail or Slack user).
+    With `everywhere=False` only those visible in `viewer_channel`."""
+    match = _customer_match(name_key, email, user)
+    if match is None:
+        return []
+    stmt = select(Case).where(match, Case.id < before_id)
+    if not everywhere:
+        stmt = stmt.where(_visible_in(viewer_channel))
+    return session.scalars(stmt.order_by(Case.id.desc()).limit(limit)).all()
+
+
+def count_prior_cases(session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int) -> int:
+    match = _customer_match(name_key, email, user)
+    if match is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(Case).where(match, Case.id < before_id)) or 0
+
+
+def count_prior_cases_seen(
+    session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, viewer_channel: str | None
+) -> tuple[int, int]:
+    """(all earlier cases, those of them visible in `viewer_channel`) in one query."""
+    match = _customer_match(name_key, email, user)
+    if match is None:
+        return 0, 0
+    seen = func.sum(sql_case((_visible_in(viewer_channel), 1), else_=0))
+    total, visible = session.execute(select(func.count(), seen).select_from(Case).where(match, Case.id < before_id)).one()
+    return int(total or 0), int(visible or 0)
+
+
+def delete_unposted_case(session: Session, case_id: int) -> bool:
+    """Remove a case that never reached Slack (its steps, events and reminders go with it); False if it was
+    posted, or a post of it was started (Slack may have it: bot.delivery)."""
+    unposted = (Case.id == case_id, Case.message_ts.is_(None), Case.post_state != "sending")
+    found = session.execute(select(Case.id).where(*unposted).with_for_update()).first()
+    if found is None:
+        return False
+    for table in (table_of(Reminder), table_of(CaseEvent), STEPS, table_of(Handoff), table_of(Review)):
+        session.execute(delete(table).where(table.c.case_id == case_id))
+    session.execute(delete(CASES).where(CASES.c.id == case_id))
+    return True

@@ -1,0 +1,152 @@
+"""Delivery to Slack (bot.delivery): case and hand-off posting leases, and the Web API budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from storage.models import ApiBudget, Case, Handoff, Reminder
+from storage.repositories.cases import CASES
+from storage.sql import changed, insert_unless_exists, table_of
+
+# A case's post_state: pending (saved, not posted) -> sending (a post started; Slack may have it) ->
+# posted (case message there, checklist not yet) -> done; failed = Slack refused, the agent was told.
+UNFINISHED_POSTS = ("pending", "sending", "posted")
+
+
+def case_id_for_intake(session: Session, intake_key: str) -> int | None:
+    return session.scalar(select(Case.id).where(Case.intake_key == intake_key))
+
+
+def claim_case_delivery(session: Session, case_id: int, *, worker: str, now: datetime, until: datetime) -> Case | None:
+    """Take (or renew) the lease on finishing a case's delivery; None if another live worker holds it.
+    A future sync_until without a holder only tells the sweep when to look again; a request may claim it."""
+    stmt = (
+        update(CASES)
+        .where(CASES.c.id == case_id, or_(CASES.c.sync_by.is_(None), CASES.c.sync_by == worker, CASES.c.sync_until < now))
+        .values(sync_by=worker, sync_until=until)
+    )
+    if changed(session.execute(stmt)) != 1:
+        return None
+    return session.get(Case, case_id, populate_existing=True)
+
+
+def set_case_delivery(session: Session, case_id: int, worker: str | None, **fields: Any) -> bool:
+    """Record delivery progress without touching updated_at (that would look like a new change).
+    With a worker: only while it holds the lease."""
+    stmt = update(CASES).where(CASES.c.id == case_id)
+    if worker is not None:
+        stmt = stmt.where(CASES.c.sync_by == worker)
+    return changed(session.execute(stmt.values(**fields))) == 1
+
+
+def claim_unfinished_cases(
+    session: Session, *, now: datetime, until: datetime, worker: str, settled_before: datetime, since: datetime,
+    max_attempts: int, limit: int, sent_before: datetime | None = None,
+) -> list[int]:
+    """Cases whose delivery a crash or an error interrupted, leased to `worker` (SKIP LOCKED on PostgreSQL).
+
+    Unfinished posts, plus changes not yet shown in Slack that are older than `settled_before` (the
+    request that made them normally updates Slack itself) and newer than `since` (older ones are history).
+    """
+    free = or_(CASES.c.sync_until.is_(None), CASES.c.sync_until < now)
+    unposted: ColumnElement[bool] = CASES.c.post_state.in_(UNFINISHED_POSTS)
+    if sent_before is not None:  # a post started later than this may not be visible in Slack yet
+        unposted = unposted & or_(CASES.c.posting_at.is_(None), CASES.c.posting_at < sent_before) & or_(
+            CASES.c.checklist_posting_at.is_(None), CASES.c.checklist_posting_at < sent_before)
+    stale = (
+        (CASES.c.post_state == "done")
+        & (CASES.c.updated_at > since)
+        & (CASES.c.updated_at < settled_before)
+        & CASES.c.rendered_at.is_not(None)  # rows never rendered by this code (imports, seeds) are left alone
+        & (CASES.c.rendered_at < CASES.c.updated_at)
+    )
+    unclear = or_(CASES.c.post_state == "sending", CASES.c.checklist_posting_at.is_not(None) & CASES.c.checklist_ts.is_(None))
+    due = (
+        select(CASES.c.id)
+        .where(free, or_(unposted, stale), CASES.c.sync_attempts < max_attempts)
+        .order_by(sql_case((unclear, 0), else_=1), CASES.c.id)  # unconfirmed posts before new ones push them back
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due_cases")
+    )
+    stmt = (
+        update(CASES)
+        .where(CASES.c.id.in_(select(due.c.id)))
+        .values(sync_by=worker, sync_until=until, sync_attempts=CASES.c.sync_attempts + 1)
+        .returning(CASES.c.id)
+    )
+    return sorted(session.execute(stmt).scalars().all())
+
+
+def case_lease_holders(session: Session, now: datetime) -> list[str]:
+    """Who holds a live lease on a case or a handoff right now (to spot holders that died)."""
+    cases = select(CASES.c.sync_by).where(CASES.c.sync_until >= now, CASES.c.sync_by.is_not(None))
+    handoffs = select(Handoff.sync_by).where(Handoff.sync_until >= now, Handoff.sync_by.is_not(None))
+    holders = {*session.execute(cases).scalars(), *session.execute(handoffs).scalars()}
+    return sorted(h for h in holders if h)
+
+
+def release_leases_of(session: Session, holders: Sequence[str]) -> int:
+    if not holders:
+        return 0
+    released = changed(session.execute(
+        update(CASES).where(CASES.c.sync_by.in_(holders)).values(sync_until=None, sync_by=None)))
+    released += changed(session.execute(
+        update(Handoff).where(Handoff.sync_by.in_(holders)).values(sync_until=None, sync_by=None)))
+    return released
+
+
+def claim_unconfirmed_handoffs(
+    session: Session, *, now: datetime, until: datetime, worker: str, settled_before: datetime, limit: int
+) -> list[int]:
+    """Pending handoffs whose request DM was started but never confirmed (crash or ambiguous answer)."""
+    table = table_of(Handoff)
+    due = (
+        select(table.c.id)
+        .where(
+            table.c.status == "pending", table.c.dm_ts.is_(None), table.c.dm_sending_at.is_not(None),
+            table.c.dm_sending_at < settled_before, or_(table.c.sync_until.is_(None), table.c.sync_until < now),
+        )
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due_handoffs")
+    )
+    stmt = (
+        update(table).where(table.c.id.in_(select(due.c.id))).values(sync_by=worker, sync_until=until)
+        .returning(table.c.id)
+    )
+    return sorted(session.execute(stmt).scalars().all())
+
+
+def set_handoff_delivery(session: Session, handoff_id: int, **fields: Any) -> None:
+    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(**fields))
+
+
+def set_reminder_maybe_sent(session: Session, reminder_id: int, at: datetime) -> None:
+    session.execute(update(Reminder).where(Reminder.id == reminder_id).values(maybe_sent_at=at))
+
+
+def reminder_maybe_sent_at(session: Session, reminder_id: int) -> datetime | None:
+    return session.scalar(select(Reminder.maybe_sent_at).where(Reminder.id == reminder_id))
+
+
+def take_api_budget(session: Session, name: str, *, now: datetime, next_at: datetime) -> bool:
+    """Spend the one call `name` allows until `next_at`; False if it was already spent."""
+    stmt = update(table_of(ApiBudget)).where(ApiBudget.name == name, ApiBudget.next_at <= now).values(next_at=next_at)
+    if changed(session.execute(stmt)) == 1:
+        return True
+    table = table_of(ApiBudget)
+    insert_new = insert_unless_exists(session, table, {"name": name, "next_at": next_at}, ["name"])
+    inserted = session.execute(insert_new.returning(table.c.name))
+    return inserted.scalar() is not None
+
+
+def api_budget_next(session: Session, name: str) -> datetime | None:
+    return session.scalar(select(ApiBudget.next_at).where(ApiBudget.name == name))

@@ -1,0 +1,162 @@
+"""Durable reminders: enqueue once, claim with a lease, finish exactly once, and what Home lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, union_all, update
+from sqlalchemy.orm import Session
+
+from storage.models import Case, Reminder
+from storage.sql import changed, insert_unless_exists, table_of
+
+REMINDER_OPEN = ("pending",)
+
+
+def add_reminder(session: Session, *, dedupe_key: str, now: datetime, **fields: Any) -> int | None:
+    """Insert unless the dedupe key exists (retries and races enqueue once). Returns the new id or None."""
+    table = table_of(Reminder)
+    values = {"dedupe_key": dedupe_key, "created_at": now, "status": "pending", "attempts": 0, "payload": {}, **fields}
+    stmt = insert_unless_exists(session, table, values, ["dedupe_key"])
+    result = session.execute(stmt.returning(table.c.id))
+    row = result.first()
+    return row[0] if row else None
+
+
+def claim_due(session: Session, *, now: datetime, until: datetime, worker: str, limit: int) -> list[Reminder]:
+    """Atomically lease up to `limit` due reminders to `worker` (FOR UPDATE SKIP LOCKED on PostgreSQL;
+    SQLite serialises writers, so the same statement is atomic there)."""
+    due = (
+        select(Reminder.id)
+        .where(
+            Reminder.status == "pending",
+            Reminder.due_at <= now,
+            or_(Reminder.locked_until.is_(None), Reminder.locked_until < now),
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    stmt = (
+        update(Reminder)
+        .where(Reminder.id.in_(select(due.c.id)))
+        .values(locked_until=until, locked_by=worker, attempts=Reminder.attempts + 1)
+        .returning(Reminder)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(session.scalars(stmt).all())
+    rows.sort(key=lambda r: (r.due_at, r.id))
+    return rows
+
+
+def renew_leases(session: Session, *, worker: str, until: datetime) -> int:
+    """Extend every lease `worker` still holds (its heartbeat); rows it finished or released are not held."""
+    table = table_of(Reminder)
+    result = session.execute(
+        update(table)
+        .where(table.c.locked_by == worker, table.c.status == "pending", table.c.locked_until.is_not(None))
+        .values(locked_until=until)
+    )
+    return changed(result)
+
+
+def finish_reminder(session: Session, reminder_id: int, worker: str, **fields: Any) -> bool:
+    """Update a reminder this worker holds the lease on; False if the lease was lost."""
+    table = table_of(Reminder)  # Core, not ORM: this runs twice per reminder sent
+    result = session.execute(
+        update(table)
+        .where(table.c.id == reminder_id, table.c.locked_by == worker, table.c.status == "pending")
+        .values(**{"locked_until": None, **fields})
+    )
+    return changed(result) == 1
+
+
+def get_reminder(session: Session, reminder_id: int) -> Reminder | None:
+    return session.get(Reminder, reminder_id)
+
+
+def set_reminder_status(session: Session, reminder_id: int, *, status: str, expect: Sequence[str], **fields: Any) -> bool:
+    result = session.execute(
+        update(Reminder).where(Reminder.id == reminder_id, Reminder.status.in_(list(expect))).values(status=status, **fields)
+    )
+    return changed(result) == 1
+
+
+def cancel_reminders(session: Session, case_id: int, kinds: Sequence[str], reason: str) -> int:
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.case_id == case_id, Reminder.kind.in_(list(kinds)), Reminder.status == "pending")
+        .values(status="cancelled", last_error=reason, locked_until=None, locked_by=None)
+    )
+    return changed(result)
+
+
+def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds: Sequence[str]) -> int:
+    result = session.execute(
+        update(Reminder)
+        .where(
+            Reminder.case_id == case_id,
+            Reminder.recipient == old,
+            Reminder.kind.in_(list(kinds)),
+            Reminder.status == "pending",
+        )
+        .values(recipient=new)
+    )
+    return changed(result)
+
+
+def _next_due(recipient: str, kind: str, due_before: datetime, limit: int) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.recipient == recipient, Reminder.status == "pending", Reminder.due_at <= due_before,
+               Reminder.kind == kind)
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+
+
+def _latest(recipient: str, status: str, kind: str, limit: int) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.recipient == recipient, Reminder.status == status, Reminder.kind == kind)
+        .order_by(Reminder.due_at.desc(), Reminder.id.desc())
+        .limit(limit)
+    )
+
+
+def reminders_for(
+    session: Session, recipient: str, *, kind: str, due_before: datetime, limit: int = 20
+) -> Sequence[Reminder]:
+    """The recipient's next pending reminders of `kind` due before `due_before`, soonest first.
+
+    Reads the (recipient, status, due_at) index from the start of the pending range, so the cost
+    does not depend on how many reminders they were sent in the past.
+    """
+    ids = _next_due(recipient, kind, due_before, limit).subquery()
+    stmt = select(Reminder).where(Reminder.id.in_(select(ids.c.id))).order_by(Reminder.due_at, Reminder.id)
+    return session.scalars(stmt).all()
+
+
+def home_follow_ups(
+    session: Session, recipient: str, *, kind: str, due_before: datetime, recent: Sequence[str], limit: int
+) -> tuple[list[tuple[Reminder, str | None]], list[tuple[Reminder, str | None]]]:
+    """For the Home tab, in one round trip: the next pending reminders (soonest first) and the latest
+    ones in `recent` statuses (newest first), at most `limit` of each, with their case's customer.
+
+    Each part is its own LIMITed walk of the (recipient, status, due_at) index, so the cost does not
+    grow with the recipient's history.
+    """
+    parts = [_next_due(recipient, kind, due_before, limit)] + [_latest(recipient, s, kind, limit) for s in recent]
+    ids = union_all(*(select(part.subquery().c.id) for part in parts)).subquery()
+    stmt = (
+        select(Reminder, Case.customer)
+        .outerjoin(Case, Case.id == Reminder.case_id)
+        .where(Reminder.id.in_(select(ids.c.id)))
+    )
+    rows = [(reminder, customer) for reminder, customer in session.execute(stmt).all()]
+    upcoming = sorted((r for r in rows if r[0].status == "pending"), key=lambda r: (r[0].due_at, r[0].id))
+    latest = sorted((r for r in rows if r[0].status != "pending"), key=lambda r: (r[0].due_at, r[0].id), reverse=True)
+    return upcoming, latest[:limit]
