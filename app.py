@@ -29,9 +29,9 @@ from slack_sdk import WebClient
 
 import handlers
 from bot.casefile.service import CaseFile
+from bot.cases import Cases
 from bot.checklist.service import Checklist
 from bot.closing.service import Closing
-from bot.core.cases import Cases
 from bot.core.config import Config, ConfigError, load_config
 from bot.core.notify import Notify
 from bot.core.people import DmChannels, People

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.casefile.service import CaseFile
+from bot.cases import Cases
 from bot.checklist.service import Checklist
 from bot.closing.service import Closing
-from bot.core.cases import Cases
 from bot.core.config import Config
 from bot.core.notify import Notify
 from bot.core.people import People

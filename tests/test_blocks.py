@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.core import playbook
-from bot.core.config import Offset
+from bot.core.settings import Offset
 from bot.core.snapshot import CaseSnapshot, Entry, PriorCase, StepState
 from bot.core.textutil import is_url
 from handlers.casefile import ids as casefile_ids

@@ -10,8 +10,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
+from bot.cases import Cases
 from bot.core import playbook
-from bot.core.cases import Cases
 from bot.core.playbook_file import MAX_SAY, MAX_SAY_LINES, MAX_TITLE, MAX_WHY, Playbook, PlaybookStep
 from bot.core.snapshot import StepState
 from handlers.checklist import case_message as case_view

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import texts
-from bot.core.cases import Cases
+from bot.cases import Cases
 from bot.core.errors import CaseError
 from bot.core.rules import check_owner
 from bot.handoff.records import Handoffs

@@ -20,8 +20,6 @@ MAX_MODULE_LINES = 300
 # Ratchet: modules still over the limit while they are split into their rooms, each with the most lines
 # it may have. An entry may only shrink or go; a module not listed must stay within MAX_MODULE_LINES.
 STILL_TOO_LONG = {
-    "bot/core/cases.py": 539,
-    "bot/core/config.py": 328,
     "bot/learning/digest.py": 348,
     "bot/learning/export.py": 358,
 }

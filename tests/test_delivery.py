@@ -16,8 +16,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot.core.errors import Unknown
 from bot.core.ports import tag
-from bot.delivery.history import HISTORY_INTERVAL, HistoryCheck, Unknown
+from bot.delivery.history import HISTORY_INTERVAL, HistoryCheck
 from bot.delivery.leases import is_dead, process_name
 from handlers.slack.surface import is_ambiguous
 from handlers.slack.worker import Worker

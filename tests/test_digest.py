@@ -8,7 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot import texts
-from bot.core.config import ConfigError, DigestSchedule, load_config
+from bot.core.config import ConfigError, load_config
+from bot.core.settings import DigestSchedule
 from bot.learning.digest import build_digest, median_seconds, resolution_rate, shareable, week_key
 from storage.digest_queries import CaseRef, DigestData, Listing, WeekFigures
 

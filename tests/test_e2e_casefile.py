@@ -71,7 +71,7 @@ class World:
         return self._db
 
     def history(self, case_id: int) -> list[dict[str, Any]]:
-        from bot.core.cases import Cases
+        from bot.cases import Cases
 
         return Cases(self.db).history(case_id)
 
@@ -79,7 +79,7 @@ class World:
         return [e["kind"] for e in self.history(case_id)]
 
     def case(self, case_id: int):  # type: ignore[no-untyped-def]
-        from bot.core.cases import Cases
+        from bot.cases import Cases
 
         return Cases(self.db).require(case_id)
 

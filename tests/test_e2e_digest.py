@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.core.config import WEEKDAYS
+from bot.core.settings import WEEKDAYS
 from storage.db import Database
 from storage.models import Case
 

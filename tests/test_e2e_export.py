@@ -159,7 +159,7 @@ def test_command_line_mistakes_are_one_line(tmp_path: Path, args: tuple[str, ...
 
 # --- retention ----------------------------------------------------------------------------------
 def test_retention_erases_old_cases_from_the_running_app(start_app, standin, tmp_path: Path):
-    from bot.core.cases import Cases
+    from bot.cases import Cases
     from storage.db import Database
 
     url = f"sqlite:///{tmp_path / 'retention.db'}"

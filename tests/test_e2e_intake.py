@@ -32,7 +32,7 @@ def app(start_app, db_url):  # overrides conftest's `app` so the test knows the 
 
 
 def history(db_url: str, case_id: int) -> list[dict[str, Any]]:
-    from bot.core.cases import Cases
+    from bot.cases import Cases
     from storage.db import Database
 
     db = Database(db_url, pool_size=1)

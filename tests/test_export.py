@@ -13,9 +13,10 @@ from slack_sdk.errors import SlackApiError
 from bot import texts
 from bot.core.config import ConfigError, load_config
 from bot.core.ports import SlackFailure
+from bot.core.settings import Leads, parse_leads, parse_retention_days
 from bot.core.textutil import parse_command
 from bot.learning import export
-from bot.learning.leads import GROUP_CACHE_SECONDS, LeadCheck, Leads, parse_leads, parse_retention_days
+from bot.learning.leads import GROUP_CACHE_SECONDS, LeadCheck
 from bot.learning.retention import scrub
 from storage.export_queries import CaseBatch
 
@@ -159,7 +160,7 @@ def events_db(sqlite_url):  # type: ignore[no-untyped-def]
 
 
 def activity(db, kind: str, data: dict) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from bot.core.cases import Cases
+    from bot.cases import Cases
     from storage import repositories as repo
 
     case_id = Cases(db, clock=lambda: OPENED).open(team_id="T", channel_id="C1", flagged_by="UA", summary="s").id
@@ -214,7 +215,7 @@ def test_every_activity_kind_is_tested():
 
 
 def test_other_events_are_not_exported(events_db):
-    from bot.core.cases import Cases
+    from bot.cases import Cases
 
     case_id = Cases(events_db, clock=lambda: OPENED).open(team_id="T", channel_id="C1", flagged_by="UA", summary="s").id
     Cases(events_db, clock=lambda: OPENED).set_step(case_id, 1, done=True, user="UA")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.cases import Cases
+from bot.cases import Cases
 from bot.core.snapshot import CaseSnapshot, PriorCase
 from handlers.checklist import case_message as case_view
 from tests.test_blocks import snapshot

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.core.cases import Cases
+from bot.cases import Cases
 from bot.home import data as home
 from handlers.home.views import home_view
 from storage import repositories as repo

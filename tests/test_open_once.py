@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.cases import Cases
+from bot.cases import Cases
 
 
 def test_the_same_intake_key_opens_one_case(db) -> None:  # type: ignore[no-untyped-def]

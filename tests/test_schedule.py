@@ -8,21 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.config import (
-    Offset,
-    WorkingHours,
-    load_config,
-    parse_offsets,
-    parse_working_hours,
-)
-from bot.followups.schedule import (
-    add_offset,
-    follow_up_times,
-    in_working_hours,
-    next_working_time,
-    retry_delay,
-    snooze_until,
-)
+from bot.core.config import load_config
+from bot.core.reminders import retry_delay
+from bot.core.settings import Offset, WorkingHours, parse_offsets, parse_working_hours
+from bot.followups.schedule import add_offset, follow_up_times, in_working_hours, next_working_time, snooze_until
 
 UTC = UTC
 BERLIN, NEW_YORK, TOKYO = "Europe/Berlin", "America/New_York", "Asia/Tokyo"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.core.cases import Cases
+from bot.cases import Cases
 from bot.home import data as home
 from handlers.home.views import home_view
 from storage import repositories as repo

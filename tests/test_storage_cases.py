@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.core.cases import Cases
+from bot.cases import Cases
 from bot.core.errors import CaseError
 from storage.db import Database
 

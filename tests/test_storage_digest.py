@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.config import DigestSchedule
 from bot.core.ports import Message, Posted, SlackFailure, Tag
+from bot.core.settings import DigestSchedule
 from bot.learning.digest import Digest, collect
 from storage.db import Database
 from storage.models import Case, JobRun, Reminder, Review

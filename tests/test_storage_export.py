@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.core.cases import Cases
+from bot.cases import Cases
 from bot.handoff.records import Handoffs
 from bot.learning import export
 from bot.learning.retention import Retention

@@ -8,15 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
+from bot.casefile.records import CaseFileRecords
 from bot.core import mrkdwn
-from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.snapshot import Entry
 from bot.delivery.publisher import Publisher
 
 
 class CaseFile:
-    def __init__(self, cases: Cases, publisher: Publisher, notify: Notify):
+    def __init__(self, cases: CaseFileRecords, publisher: Publisher, notify: Notify):
         self.cases = cases
         self.publisher = publisher
         self.notify = notify

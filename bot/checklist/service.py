@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
+from bot.checklist.records import StepRecords
 from bot.core import playbook
-from bot.core.cases import Cases
 from bot.core.errors import CaseError
 from bot.delivery.publisher import Publisher
 
 
 class Checklist:
-    def __init__(self, cases: Cases, publisher: Publisher):
+    def __init__(self, cases: StepRecords, publisher: Publisher):
         self.cases = cases
         self.publisher = publisher
 

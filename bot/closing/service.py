@@ -6,8 +6,8 @@ import logging
 from typing import Any, Protocol
 
 from bot import texts
+from bot.closing.records import ClosingRecords
 from bot.core import mrkdwn
-from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.people import People
 from bot.core.ports import Message, SlackFailure
@@ -28,7 +28,7 @@ class ClosingViews(Protocol):
 
 
 class Closing:
-    def __init__(self, cases: Cases, publisher: Publisher, router: Router, notify: Notify, people: People,
+    def __init__(self, cases: ClosingRecords, publisher: Publisher, router: Router, notify: Notify, people: People,
                  handoffs: Handoffs, second_contact: SecondContact, views: ClosingViews):
         self.cases = cases
         self.publisher = publisher

@@ -10,69 +10,31 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.playbook_file import Playbook, PlaybookError, load_playbook
-from bot.learning.leads import Leads, parse_leads, parse_retention_days
+from bot.core.settings import (
+    DEFAULT_DIGEST_SCHEDULE,
+    DEFAULT_DIGEST_TIMEZONE,
+    DEFAULT_FOLLOW_UP_SCHEDULE,
+    DEFAULT_WORKING_HOURS,
+    DigestSchedule,
+    Leads,
+    Offset,
+    WorkingHours,
+    parse_digest_schedule,
+    parse_digest_timezone,
+    parse_leads,
+    parse_offsets,
+    parse_retention_days,
+    parse_working_hours,
+)
 from storage.urls import normalise_database_url
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///data/defuse.db"
-DEFAULT_FOLLOW_UP_SCHEDULE = "1d,7d,30d"
-DEFAULT_WORKING_HOURS = "09:00-17:00"
-DEFAULT_DIGEST_SCHEDULE = "mon 09:00"
-DEFAULT_DIGEST_TIMEZONE = "UTC"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_OFFSET_RE = re.compile(r"^(\d{1,6})\s*([smhdw])$")
-_HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
-_DIGEST_RE = re.compile(r"^([A-Za-z]+)\s+(\d{1,2}):(\d{2})$")
-
-
-@dataclass(frozen=True)
-class Offset:
-    """A follow-up offset. Day and week offsets are calendar days in the recipient's time zone."""
-
-    amount: int
-    unit: str
-
-    @property
-    def is_calendar(self) -> bool:
-        return self.unit in ("d", "w")
-
-    @property
-    def days(self) -> int:
-        return self.amount * (7 if self.unit == "w" else 1)
-
-    @property
-    def delta(self) -> timedelta:
-        return timedelta(seconds=self.amount * _UNITS[self.unit])
-
-    def __str__(self) -> str:
-        return f"{self.amount}{self.unit}"
-
-
-@dataclass(frozen=True)
-class WorkingHours:
-    start: time
-    end: time
-
-
-@dataclass(frozen=True)
-class DigestSchedule:
-    """When the weekly digest goes out: a weekday (0 = Monday) and a local time in `tz`."""
-
-    weekday: int
-    at: time
-    tz: str = DEFAULT_DIGEST_TIMEZONE
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
 
 
 @dataclass(frozen=True)
@@ -106,64 +68,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def parse_offsets(raw: str) -> tuple[Offset, ...]:
-    """`1d,7d,30d` -> offsets. `off` or empty means no follow-ups. Raises ValueError."""
-    raw = raw.strip()
-    if raw.lower() in ("off", "none"):
-        return ()
-    offsets = []
-    for part in raw.split(","):
-        match = _OFFSET_RE.match(part.strip().lower())
-        if not match or int(match.group(1)) == 0:
-            raise ValueError(f"{part.strip()!r} is not an offset like 1d, 12h, 30m, 2w or 45s")
-        offsets.append(Offset(int(match.group(1)), match.group(2)))
-    return tuple(offsets)
-
-
-def parse_working_hours(raw: str) -> WorkingHours | None:
-    raw = raw.strip()
-    if raw.lower() == "off":
-        return None
-    match = _HOURS_RE.match(raw)
-    if not match:
-        raise ValueError("use HH:MM-HH:MM, e.g. 09:00-17:00, or off")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2 != 0):
-        raise ValueError("hours are 00-23 and minutes 00-59")
-    start = time(h1, m1)
-    end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
-    if end <= start:
-        raise ValueError("the end must be later than the start on the same day")
-    return WorkingHours(start, end)
-
-
-def parse_digest_schedule(raw: str) -> tuple[int, time]:
-    """`mon 09:00` -> (0, 09:00). Raises ValueError saying what is wrong."""
-    match = _DIGEST_RE.match(raw.strip())
-    if not match:
-        raise ValueError("write a weekday and a time, e.g. mon 09:00")
-    day, hour, minute = match.group(1).lower()[:3], int(match.group(2)), int(match.group(3))
-    if match.group(1).lower() not in (day, _full_day(day)) or day not in WEEKDAYS:
-        raise ValueError(f"{match.group(1)!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
-    if hour > 23 or minute > 59:
-        raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day; hours are 00-23 and minutes 00-59")
-    return WEEKDAYS.index(day), time(hour, minute)
-
-
-def _full_day(short: str) -> str:
-    names = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
-             "sat": "saturday", "sun": "sunday"}
-    return names.get(short, "")
-
-
-def parse_digest_timezone(raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{raw!r} is not a known IANA time zone; use a name like Europe/Berlin or UTC") from None
-    return raw
 
 
 def is_placeholder(value: str) -> bool:

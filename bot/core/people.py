@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.errors import Unknown
 from bot.core.ports import Slack, SlackFailure
 from bot.core.snapshot import Clock, utcnow
-from bot.delivery.history import Unknown
 from storage import repositories as repo
 from storage.db import Database
 from storage.errors import Conflict

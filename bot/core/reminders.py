@@ -22,12 +22,17 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.snapshot import Clock, utcnow
-from bot.followups.schedule import retry_delay
 from storage import repositories as repo
 from storage.db import Database
 from storage.errors import ConnectionLost, DatabaseError
 
 log = logging.getLogger(__name__)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Backoff after a failed send: 30 s, 2 min, 8 min, 30 min, then 2 h."""
+    steps = (30, 120, 480, 1800)
+    return timedelta(seconds=steps[attempt - 1] if 1 <= attempt <= len(steps) else 7200)
 
 
 @dataclass(frozen=True)

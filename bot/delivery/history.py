@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.errors import Unknown
 from bot.core.ports import Slack, SlackFailure
 from storage import repositories as repo
 from storage.db import Database
@@ -30,15 +31,6 @@ HISTORY_LIMIT = 15  # ... and at most 15 messages per page
 SETTLE = timedelta(seconds=2)  # let a post Slack accepted become visible before looking for it
 CLOCK_SKEW = 2.0  # seconds Slack's clock (message ts) may differ from ours
 PAGE_LIFE = timedelta(minutes=3)  # how long one history page may answer later questions
-
-
-class Unknown(Exception):
-    """We could not find out whether Slack has the message (budget spent, or the check failed)."""
-
-    def __init__(self, reason: str, retry_at: datetime | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_at = retry_at
 
 
 def _tagged(message: dict[str, Any], kind: str, key: str, value: Any) -> bool:

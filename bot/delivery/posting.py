@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.core.cases import Cases
+from bot.core.errors import Unknown
 from bot.core.ports import Message, Posted, Slack, SlackFailure, tag
 from bot.core.snapshot import CaseSnapshot
-from bot.delivery.history import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown
+from bot.delivery.history import HISTORY_INTERVAL, SETTLE, HistoryCheck
+from bot.delivery.records import DeliveryRecords
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class NotPosted:
 
 
 class CasePoster:
-    def __init__(self, cases: Cases, slack: Slack, history: HistoryCheck, views: CaseViews, me: str):
+    def __init__(self, cases: DeliveryRecords, slack: Slack, history: HistoryCheck, views: CaseViews, me: str):
         self.cases = cases
         self.slack = slack
         self.history = history

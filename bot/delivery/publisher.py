@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import texts
-from bot.core.cases import Cases
 from bot.core.errors import CaseError
 from bot.core.ports import CHANNEL_ERRORS, Message, Slack, SlackFailure
 from bot.core.snapshot import CaseSnapshot
 from bot.core.textutil import quote, safe_limited_echo
 from bot.delivery.posting import CasePoster, NotPosted
+from bot.delivery.records import DeliveryRecords
 from bot.delivery.routing import Destination, Refusal, Router
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class CaseLocks:
 
 
 class Publisher:
-    def __init__(self, cases: Cases, slack: Slack, router: Router, poster: CasePoster):
+    def __init__(self, cases: DeliveryRecords, slack: Slack, router: Router, poster: CasePoster):
         self.cases = cases
         self.slack = slack
         self.router = router

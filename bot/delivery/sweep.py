@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import texts
-from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.ports import Message, SlackFailure
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.history import CLOCK_SKEW, SETTLE, HistoryCheck
 from bot.delivery.leases import is_dead
 from bot.delivery.publisher import DELIVERY_LEASE, Publisher
+from bot.delivery.records import DeliveryRecords
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Sweep:
-    def __init__(self, cases: Cases, publisher: Publisher, history: HistoryCheck, notify: Notify,
+    def __init__(self, cases: DeliveryRecords, publisher: Publisher, history: HistoryCheck, notify: Notify,
                  finish_handoff_dm: Callable[[int], None], retry_view: Callable[[str, int], Message]):
         self.cases = cases
         self.db = cases.db

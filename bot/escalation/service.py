@@ -8,12 +8,12 @@ from typing import Protocol
 
 from bot import texts
 from bot.core import mrkdwn
-from bot.core.cases import Cases
 from bot.core.notify import Notify
 from bot.core.ports import Message, Posted, SlackFailure
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.publisher import Publisher
 from bot.delivery.routing import Router
+from bot.escalation.records import EscalationRecords
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class EscalationViews(Protocol):
 
 
 class Escalation:
-    def __init__(self, cases: Cases, publisher: Publisher, router: Router, notify: Notify, views: EscalationViews):
+    def __init__(self, cases: EscalationRecords, publisher: Publisher, router: Router, notify: Notify, views: EscalationViews):
         self.cases = cases
         self.publisher = publisher
         self.router = router

@@ -8,7 +8,7 @@ import logging
 from bot import texts
 from bot.closing.service import Closing
 from bot.core import mrkdwn
-from bot.core.cases import Cases
+from bot.core.cases import CaseStore
 from bot.core.config import Config
 from bot.core.notify import Notify
 from bot.core.ports import Message, SlackFailure
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class FollowUpAnswers:
-    def __init__(self, config: Config, cases: Cases, reminders: Reminders, closing: Closing, notify: Notify,
+    def __init__(self, config: Config, cases: CaseStore, reminders: Reminders, closing: Closing, notify: Notify,
                  views: ReminderViews):
         self.config = config
         self.cases = cases

@@ -10,14 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot import texts
-from bot.core.cases import Cases
+from bot.core.cases import CaseStore
 from bot.core.config import Config
 from bot.core.errors import CaseError
 from bot.core.people import People
 from bot.followups.schedule import snooze_until, zone
 from storage import repositories as repo
 from storage.db import Session
-from storage.models import Reminder
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,13 @@ class ReminderView:
     dedupe_key: str
 
 
-def _view(r: Reminder) -> ReminderView:
+def _view(r: repo.ReminderRow) -> ReminderView:
     return ReminderView(r.id, r.kind, r.case_id, r.recipient, r.status, r.due_at, dict(r.payload or {}), r.dm_channel,
                         r.dm_ts, r.dedupe_key)
 
 
 class Reminders:
-    def __init__(self, config: Config, cases: Cases, people: People):
+    def __init__(self, config: Config, cases: CaseStore, people: People):
         self.config = config
         self.cases = cases
         self.db = cases.db
@@ -51,14 +50,14 @@ class Reminders:
             reminder = repo.get_reminder(session, reminder_id)
             return _view(reminder) if reminder else None
 
-    def _answer(self, session: Session, reminder_id: int, user: str, kinds: tuple[str, ...], status: str) -> tuple[bool, Reminder]:
+    def _answer(self, session: Session, reminder_id: int, user: str, kinds: tuple[str, ...], status: str) -> tuple[bool, repo.ReminderRow]:
         reminder = repo.get_reminder(session, reminder_id)
         if reminder is None or reminder.kind not in kinds:
             raise CaseError(texts.CASE_NOT_FOUND)
         if reminder.recipient != user:
             raise CaseError(texts.HANDOFF_NOT_YOURS.format(user=f"<@{reminder.recipient}>"))
         changed = repo.set_reminder_status(session, reminder_id, status=status, expect=("sent",))
-        session.refresh(reminder)
+        repo.reload(session, reminder)
         return changed, reminder
 
     def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None) -> tuple[bool, ReminderView]:

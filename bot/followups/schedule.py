@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.core.config import Offset, WorkingHours
+from bot.core.settings import Offset, WorkingHours
 
 UTC = UTC
 
@@ -89,9 +89,3 @@ def snooze_until(now: datetime, choice: str, tz: str | None, hours: WorkingHours
     days = 1 if choice == "tomorrow" else 7
     clock = hours.start if hours else local.time().replace(tzinfo=None)
     return next_working_time(_at(local.date() + timedelta(days=days), clock, tz), tz, hours)
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """Backoff after a failed send: 30 s, 2 min, 8 min, 30 min, then 2 h."""
-    steps = (30, 120, 480, 1800)
-    return timedelta(seconds=steps[attempt - 1] if 1 <= attempt <= len(steps) else 7200)

@@ -12,13 +12,14 @@ from typing import Any, Protocol
 
 from bot import texts
 from bot.core import reminders
-from bot.core.cases import Cases
+from bot.core.cases import CaseStore
 from bot.core.config import Config
+from bot.core.errors import Unknown
 from bot.core.people import DmChannels, People
 from bot.core.ports import Message, SlackFailure, tag
 from bot.core.reminders import Due, Outcome
 from bot.core.snapshot import CaseSnapshot
-from bot.delivery.history import HistoryCheck, Unknown
+from bot.delivery.history import HistoryCheck
 from bot.followups.schedule import in_working_hours, next_working_time
 from storage import repositories as repo
 
@@ -41,7 +42,7 @@ class ReminderViews(Protocol):
 
 
 class ReminderSender:
-    def __init__(self, config: Config, cases: Cases, people: People, dms: DmChannels, history: HistoryCheck,
+    def __init__(self, config: Config, cases: CaseStore, people: People, dms: DmChannels, history: HistoryCheck,
                  views: ReminderViews):
         self.config = config
         self.cases = cases

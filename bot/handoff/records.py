@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import texts
-from bot.core.cases import Cases
+from bot.core.cases import CaseStore
 from bot.core.errors import CaseError
 from bot.core.rules import check_open, check_owner
 from bot.core.snapshot import CaseSnapshot
 from storage import repositories as repo
 from storage.db import Session
-from storage.models import Handoff
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,12 @@ class HandoffView:
     requested_at: datetime
 
 
-def _view(h: Handoff) -> HandoffView:
+def _view(h: repo.HandoffRow) -> HandoffView:
     return HandoffView(h.id, h.case_id, h.from_user, h.to_user, h.note, h.status, h.reason, h.dm_channel, h.dm_ts, h.requested_at)
 
 
 class Handoffs:
-    def __init__(self, cases: Cases):
+    def __init__(self, cases: CaseStore):
         self.cases = cases
         self.db = cases.db
 
@@ -63,7 +62,7 @@ class Handoffs:
             withdrawn = []
             for old in repo.pending_handoffs(session, case_id):
                 if repo.answer_handoff(session, old.id, status="cancelled", now=now, reason="superseded"):
-                    session.refresh(old)
+                    repo.reload(session, old)
                     withdrawn.append(_view(old))
             handoff = repo.create_handoff(
                 session, case_id=case_id, from_user=requester, to_user=colleague, note=note, requested_at=now
@@ -112,15 +111,15 @@ class Handoffs:
         with self.db.session() as session:
             handoff = self._own(session, handoff_id, user)
             case = repo.get_case(session, handoff.case_id, lock=True)
-            session.refresh(handoff)
+            repo.reload(session, handoff)
             if handoff.status != "pending":
                 return False, _view(handoff)
             if case is None or case.owner_id != handoff.from_user or case.status not in ("open", "escalated"):
                 repo.answer_handoff(session, handoff_id, status="cancelled", now=now, reason="case moved on")
-                session.refresh(handoff)
+                repo.reload(session, handoff)
                 return False, _view(handoff)
             if not repo.answer_handoff(session, handoff_id, status="accepted", now=now, reason=None):
-                session.refresh(handoff)
+                repo.reload(session, handoff)
                 return False, _view(handoff)
             repo.update_case(session, case.id, now, owner_id=user)
             repo.add_event(
@@ -128,7 +127,7 @@ class Handoffs:
                 data={"handoff": handoff_id, "from": handoff.from_user, "to": user},
             )
             self.cases.hooks.owner_changed(session, case.id, handoff.from_user, user, now)
-            session.refresh(handoff)
+            repo.reload(session, handoff)
             return True, _view(handoff)
 
     def decline(self, handoff_id: int, *, user: str, reason: str | None) -> tuple[bool, HandoffView]:
@@ -137,17 +136,17 @@ class Handoffs:
             handoff = self._own(session, handoff_id, user)
             repo.get_case(session, handoff.case_id, lock=True)  # lock order: case, then handoff (as accept)
             if not repo.answer_handoff(session, handoff_id, status="declined", now=now, reason=reason):
-                session.refresh(handoff)
+                repo.reload(session, handoff)
                 return False, _view(handoff)
             repo.add_event(
                 session, handoff.case_id, actor=user, kind="handoff_declined", now=now,
                 data={"handoff": handoff_id, "from": handoff.from_user, "reason": reason},
             )
-            session.refresh(handoff)
+            repo.reload(session, handoff)
             return True, _view(handoff)
 
     @staticmethod
-    def _own(session: Session, handoff_id: int, user: str) -> Handoff:
+    def _own(session: Session, handoff_id: int, user: str) -> repo.HandoffRow:
         handoff = repo.get_handoff(session, handoff_id)
         if handoff is None:
             raise CaseError(texts.CASE_NOT_FOUND)

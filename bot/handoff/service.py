@@ -13,12 +13,13 @@ from typing import Protocol
 
 from bot import texts
 from bot.core import mrkdwn
-from bot.core.cases import Cases
+from bot.core.cases import CaseStore
+from bot.core.errors import Unknown
 from bot.core.notify import Notify
 from bot.core.people import DmChannels, People
 from bot.core.ports import Message, SlackFailure, tag
 from bot.core.snapshot import CaseSnapshot
-from bot.delivery.history import HISTORY_INTERVAL, SETTLE, HistoryCheck, Unknown
+from bot.delivery.history import HISTORY_INTERVAL, SETTLE, HistoryCheck
 from bot.delivery.publisher import Publisher
 from bot.delivery.routing import Router
 from bot.handoff.records import Handoffs, HandoffView
@@ -34,7 +35,7 @@ class HandoffViews(Protocol):
 
 
 class SecondContact:
-    def __init__(self, cases: Cases, handoffs: Handoffs, publisher: Publisher, router: Router, notify: Notify,
+    def __init__(self, cases: CaseStore, handoffs: Handoffs, publisher: Publisher, router: Router, notify: Notify,
                  history: HistoryCheck, people: People, dms: DmChannels, views: HandoffViews):
         self.cases = cases
         self.handoffs = handoffs

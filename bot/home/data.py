@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import playbook
-from bot.core.cases import Cases
+from bot.core.cases import CaseStore
 from storage import repositories as repo
 from storage.db import Session
 
@@ -61,7 +61,7 @@ class HomeData:
 _team_cache: dict[int, TeamNumbers] = {}
 
 
-def team_numbers(cases: Cases, session: Session, now: datetime) -> TeamNumbers:
+def team_numbers(cases: CaseStore, session: Session, now: datetime) -> TeamNumbers:
     """The last 30 days' team numbers, recounted at most once a minute per database."""
     cached = _team_cache.get(id(cases.db))
     if cached and cached.computed_at <= now < cached.computed_at + TEAM_NUMBERS_TTL:
@@ -82,7 +82,7 @@ def my_follow_ups(session: Session, user: str, now: datetime) -> list[MyFollowUp
             for r, customer in (upcoming + recent)[:FOLLOW_UPS_SHOWN]]
 
 
-def home_data(cases: Cases, user: str) -> HomeData:
+def home_data(cases: CaseStore, user: str) -> HomeData:
     now = cases.clock()
     with cases.db.session() as session:
         # Each case's total comes from the playbook it keeps on its row (already loaded: no extra query).

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bot.core.cases import Cases
 from bot.core.snapshot import CaseSnapshot
 from bot.delivery.publisher import DELIVERY_LEASE, Publisher, PublishResult
+from bot.intake.records import IntakeRecords
 
 T = TypeVar("T")
 SAVE_DEADLINE = 1.0  # seconds the ack waits for the case to be saved (Slack allows 3 s in all)
@@ -23,7 +23,7 @@ Within = Callable[[Callable[[], T], float, Callable[[T], None]], T | None]
 
 
 class Intake:
-    def __init__(self, cases: Cases, publisher: Publisher, within: Within[CaseSnapshot]):
+    def __init__(self, cases: IntakeRecords, publisher: Publisher, within: Within[CaseSnapshot]):
         self.cases = cases
         self.publisher = publisher
         self.within = within

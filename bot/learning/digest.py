@@ -25,8 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.core.config import DigestSchedule
 from bot.core.ports import Message, Posted, Slack, SlackFailure, tag
+from bot.core.settings import DigestSchedule
 from bot.core.textutil import human_duration, is_url, safe, truncate
 from bot.delivery.audience import PUBLIC
 from storage import digest_queries as dq

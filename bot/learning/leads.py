@@ -8,7 +8,6 @@ lookup fails, the answer is "no" with the reason, never a guess.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,65 +15,11 @@ from dataclasses import dataclass
 
 from bot import texts
 from bot.core.ports import Slack, SlackFailure
+from bot.core.settings import Leads
 
 log = logging.getLogger(__name__)
 
-_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_RE = re.compile(r"^S[A-Z0-9]{2,}$")
 GROUP_CACHE_SECONDS = 300.0
-RETENTION_RANGE = (1, 3650)
-
-
-@dataclass(frozen=True)
-class Leads:
-    users: frozenset[str] = frozenset()
-    groups: tuple[str, ...] = ()
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.users or self.groups)
-
-    def named(self) -> str:
-        """Who can export, as Slack mrkdwn (mentions render as names, groups as @group)."""
-        names = [f"<@{u}>" for u in sorted(self.users)] + [f"<!subteam^{g}>" for g in self.groups]
-        return ", ".join(names)
-
-
-def parse_leads(raw: str | None) -> tuple[Leads, list[str]]:
-    """`U01,W02,S03` -> Leads; one problem line per entry that is not a user or user-group ID."""
-    if not raw:
-        return Leads(), []
-    users: set[str] = set()
-    groups: list[str] = []
-    problems: list[str] = []
-    for part in raw.split(","):
-        entry = part.strip()
-        if not entry:
-            continue
-        if _USER_RE.match(entry):
-            users.add(entry)
-        elif _GROUP_RE.match(entry):
-            if entry not in groups:
-                groups.append(entry)
-        else:
-            problems.append(
-                f"LEADS: {entry[:40]!r} is not a Slack user ID (U… or W…, from the person's profile > ⋮ > "
-                "Copy member ID) or user-group ID (S…, from the group's page); separate IDs with commas."
-            )
-    return Leads(frozenset(users), tuple(groups)), problems
-
-
-def parse_retention_days(raw: str | None) -> tuple[int | None, str | None]:
-    """RETENTION_DAYS: a whole number of days from 1 to 3650, or unset (kept forever)."""
-    if raw is None:
-        return None, None
-    low, high = RETENTION_RANGE
-    if raw.isdigit() and low <= int(raw) <= high:
-        return int(raw), None
-    return None, (
-        f"RETENTION_DAYS {raw[:20]!r} must be a whole number of days from {low} to {high} "
-        "(customer details of cases closed longer ago are erased); unset it to keep them."
-    )
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from slack_sdk.models.blocks import (
 
 from bot import texts
 from bot.core import playbook
-from bot.core.config import Config, Offset
+from bot.core.config import Config
 from bot.core.mrkdwn import mention, safe_limited, slack_date
 from bot.core.ports import Message
+from bot.core.settings import Offset
 from bot.core.snapshot import CaseSnapshot
 from bot.core.textutil import safe
 from handlers.checklist.case_message import case_fallback, case_message

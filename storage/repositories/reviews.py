@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Review
 
 
-def save_review(session: Session, review: Review) -> Review:
-    return session.merge(review)
+def save_review(session: Session, case_id: int, **fields: Any) -> Review:
+    """Write the case's one review (a second review replaces the first, keeping where it was forwarded)."""
+    previous = session.get(Review, case_id)
+    if previous is not None:
+        fields.setdefault("forwarded_ts", previous.forwarded_ts)
+    return session.merge(Review(case_id=case_id, **fields))
+
+
+def set_review_forwarded(session: Session, case_id: int, ts: str) -> None:
+    """Remember where the UX issue was forwarded, so a second review does not send it again."""
+    session.execute(update(Review).where(Review.case_id == case_id).values(forwarded_ts=ts))
 
 
 def get_review(session: Session, case_id: int) -> Review | None:

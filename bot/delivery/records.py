@@ -1,0 +1,66 @@
+"""Delivery bookkeeping on the case row: where it goes, what is posted, who holds the lease.
+
+Written as part of the case record (bot.cases.Cases): every change with its event, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bot.core.cases import CaseStore
+from bot.core.snapshot import CaseSnapshot
+from storage import repositories as repo
+
+_log = logging.getLogger(__name__)
+
+
+class DeliveryRecords(CaseStore):
+    """Delivery bookkeeping on the case row: where it goes, what is posted, who holds the lease."""
+
+    def set_posted(
+        self, case_id: int, *, message_ts: str | None = None, checklist_ts: str | None = None, permalink: str | None = None
+    ) -> None:
+        fields: dict[str, Any] = {
+            k: v for k, v in dict(message_ts=message_ts, checklist_ts=checklist_ts, permalink=permalink).items() if v
+        }
+        if not fields:
+            return
+        if message_ts:
+            fields["post_state"] = "posted"
+        with self.db.session() as session:
+            if checklist_ts:  # case message and checklist both there: nothing left to finish
+                fields["post_state"] = "done"
+            repo.set_case_delivery(session, case_id, None, **fields)  # not a change of the case itself
+
+    def claim_delivery(self, case_id: int, worker: str, lease: timedelta) -> CaseSnapshot | None:
+        """Take or renew the lease on posting/updating this case in Slack; None if someone else has it."""
+        now = self.clock()
+        with self.db.session() as session:
+            case = repo.claim_case_delivery(session, case_id, worker=worker, now=now, until=now + lease)
+            return self._snapshot(session, case) if case is not None else None
+
+    def record_delivery(self, case_id: int, worker: str | None = None, **fields: Any) -> bool:
+        """Delivery progress (post_state, ts, markers, lease); with `worker`, only while it holds the lease."""
+        with self.db.session() as session:
+            return repo.set_case_delivery(session, case_id, worker, **fields)
+
+    def set_destination(self, case_id: int, *, channel_id: str, visibility: str) -> CaseSnapshot:
+        """Before the first post: the channel the case will live in and who reads it. The earlier cases shown
+        on it follow from that, so the snapshot is read afresh."""
+        with self.db.session() as session:
+            repo.update_case(session, case_id, self.clock(), channel_id=channel_id, visibility=visibility)
+            return self._fresh(session, case_id)
+
+    def withdraw(self, case_id: int, *, reason: str) -> bool:
+        """Take back a case that was never posted (nowhere it may go); True if it was removed."""
+        with self.db.session() as session:
+            removed = repo.delete_unposted_case(session, case_id)
+        if removed:
+            _log.info("case %s withdrawn before posting: %s", case_id, reason)
+        return removed
+
+    def move_channel(self, case_id: int, channel_id: str) -> None:
+        """Before a case is posted anywhere the agent may pick another channel for it."""
+        with self.db.session() as session:
+            repo.update_case(session, case_id, self.clock(), channel_id=channel_id)
