@@ -25,7 +25,8 @@ from common import DEFAULT_PG_URL, Unavailable, database, load_average, median
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
 from sqlalchemy import insert  # noqa: E402
 
-from bot.learning.digest import build_digest, collect  # noqa: E402
+from bot.learning.digest import collect  # noqa: E402
+from bot.learning.digest_message import build_digest  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Case, Reminder  # noqa: E402
 

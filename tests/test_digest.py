@@ -10,7 +10,8 @@ import pytest
 from bot import texts
 from bot.core.config import ConfigError, load_config
 from bot.core.settings import DigestSchedule
-from bot.learning.digest import build_digest, median_seconds, resolution_rate, shareable, week_key
+from bot.learning.digest import week_key
+from bot.learning.digest_message import build_digest, median_seconds, resolution_rate, shareable
 from storage.digest_queries import CaseRef, DigestData, Listing, WeekFigures
 
 NOW = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)  # a Monday

@@ -15,7 +15,7 @@ from bot.core.config import ConfigError, load_config
 from bot.core.ports import SlackFailure
 from bot.core.settings import Leads, parse_leads, parse_retention_days
 from bot.core.textutil import parse_command
-from bot.learning import export
+from bot.learning import export, export_columns
 from bot.learning.leads import GROUP_CACHE_SECONDS, LeadCheck
 from bot.learning.retention import scrub
 from storage.export_queries import CaseBatch
@@ -40,7 +40,7 @@ def batch(row, **parts) -> CaseBatch:
 
 
 def as_dict(cells: list[str]) -> dict[str, str]:
-    names = [c.name for c in export.CASE_COLUMNS]
+    names = [c.name for c in export_columns.CASE_COLUMNS]
     assert len(cells) == len(names)
     return dict(zip(names, cells, strict=True))
 
@@ -66,7 +66,7 @@ def test_cells_for_none_bools_numbers_and_times():
 
 
 def test_injection_survives_the_csv_round_trip():
-    text = export.to_text(export.ACTIVITY_COLUMNS, [[export.cell("=HYPERLINK(\"http://x\")"), export.cell('a,"b"\nc')]])
+    text = export.to_text(export_columns.ACTIVITY_COLUMNS, [[export.cell("=HYPERLINK(\"http://x\")"), export.cell('a,"b"\nc')]])
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1] == ["'=HYPERLINK(\"http://x\")", 'a,"b"\nc']
 
@@ -167,7 +167,7 @@ def activity(db, kind: str, data: dict) -> dict[str, str]:  # type: ignore[no-un
     with db.session() as session:
         repo.add_event(session, case_id, actor="UA", kind=kind, now=OPENED, data=data)
     (row,) = [r for r in export.activity_rows(db, OPENED - timedelta(days=1)) if r[1] == str(case_id)]
-    return dict(zip([c.name for c in export.ACTIVITY_COLUMNS], row, strict=True))
+    return dict(zip([c.name for c in export_columns.ACTIVITY_COLUMNS], row, strict=True))
 
 
 def test_activity_attempt_row(events_db):
@@ -211,7 +211,7 @@ def test_every_activity_kind_is_tested():
     tested = {"attempt", "note", "handoff_requested", "handoff_accepted", "handoff_declined", "handoff_failed",
               "escalated", "escalation_update", "escalation_fixed", "resolved", "unresolved", "reviewed", "follow_up",
               "follow_up_skipped", "follow_up_snoozed", "reopened"}
-    assert set(export.ACTIVITY_KINDS) == tested
+    assert set(export_columns.ACTIVITY_KINDS) == tested
 
 
 def test_other_events_are_not_exported(events_db):
@@ -223,10 +223,10 @@ def test_other_events_are_not_exported(events_db):
 
 
 def test_readme_tables_document_every_column_and_kind():
-    tables = export.readme_tables()
-    for column in (*export.CASE_COLUMNS, *export.ACTIVITY_COLUMNS):
+    tables = export_columns.readme_tables()
+    for column in (*export_columns.CASE_COLUMNS, *export_columns.ACTIVITY_COLUMNS):
         assert f"| `{column.name}` |" in tables
-    for kind in export.ACTIVITY_KINDS:
+    for kind in export_columns.ACTIVITY_KINDS:
         assert f"| `{kind}` |" in tables
 
 
