@@ -28,7 +28,9 @@ from tests.slack_standin import SlackStandIn
 HOME = "T0001"
 
 
-class Clock:
+class MonotonicClock:
+    """time.monotonic() for the audience cache: seconds, not a date."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
@@ -60,12 +62,12 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> MonotonicClock:
+    return MonotonicClock()
 
 
 @pytest.fixture
-def audiences(slack: SlackStandIn, clock: Clock) -> Audiences:
+def audiences(slack: SlackStandIn, clock: MonotonicClock) -> Audiences:
     client = WebClient(token="xoxb-test", base_url=slack.url)
     return Audiences(SlackSurface(client), lambda: HOME, ttl=60, size=100, clock=clock)
 
@@ -129,7 +131,7 @@ def test_dm_with_the_bot_uses_the_other_person(audiences: Audiences, slack: Slac
     assert audiences.of("DUAGENT").kind == PRIVATE
 
 
-def test_answers_are_cached_briefly(audiences: Audiences, slack: SlackStandIn, clock: Clock):
+def test_answers_are_cached_briefly(audiences: Audiences, slack: SlackStandIn, clock: MonotonicClock):
     audiences.of("CSUPPORT")
     audiences.of("CSUPPORT")
     assert len(slack.calls_to("conversations.info")) == 1
@@ -138,7 +140,7 @@ def test_answers_are_cached_briefly(audiences: Audiences, slack: SlackStandIn, c
     assert len(slack.calls_to("conversations.info")) == 2
 
 
-def test_a_channel_shared_later_is_noticed_after_the_cache_expires(audiences: Audiences, slack: SlackStandIn, clock: Clock):
+def test_a_channel_shared_later_is_noticed_after_the_cache_expires(audiences: Audiences, slack: SlackStandIn, clock: MonotonicClock):
     assert audiences.of("CSUPPORT").kind == PUBLIC
     slack.add_channel("CSUPPORT", "support", shared_with=["TACME"])
     clock.now += 61
@@ -169,7 +171,7 @@ def test_a_member_lookup_failure_is_unknown_not_internal(audiences: Audiences, s
 
 
 def test_cache_is_bounded_and_expires():
-    clock = Clock()
+    clock = MonotonicClock()
     cache: TTLCache[int] = TTLCache(ttl=10, size=3, clock=clock)
     for n in range(5):
         cache.put(f"k{n}", n)

@@ -19,20 +19,10 @@ from handlers.checklist import case_message as case_view
 from handlers.closing import ids as closing_ids
 from storage import repositories as repo
 from storage.models import Case, CaseEvent, Handoff, Review
+from tests.support import Clock
 
 UTC = UTC
 OWNER, COLLEAGUE, THIRD = "UAGENT", "UCOLLEAGUE", "UTHIRD"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

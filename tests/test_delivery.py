@@ -23,6 +23,7 @@ from bot.delivery.leases import is_dead, process_name
 from handlers.slack.surface import is_ambiguous
 from handlers.slack.worker import Worker
 from storage.db import Database
+from tests.support import Clock
 
 
 def api_error(status: int, error: str = "internal_error") -> SlackApiError:
@@ -51,14 +52,6 @@ def test_dead_holders_are_told_from_live_ones():
     assert not is_dead(me, me)
     assert not is_dead(f"{host}:{os.getppid()}:abcd1234", me)  # alive
     assert not is_dead(f"elsewhere:{child.pid}:abcd1234", me)  # another host: its lease must expire
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeHistory:
@@ -92,7 +85,7 @@ def ours(ts: float, case_id: int) -> dict[str, Any]:
 
 
 def test_history_is_read_once_a_minute_and_a_page_answers_several_questions(sqlite_db):
-    clock = Clock()
+    clock = Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
     sent = clock.now - timedelta(seconds=30)
     base = sent.timestamp()
     client = FakeHistory([ours(base + 0.1, 1), ours(base + 0.2, 2), {"ts": f"{base + 0.3:.6f}", "user": "UHUMAN"}])
@@ -111,7 +104,7 @@ def test_history_is_read_once_a_minute_and_a_page_answers_several_questions(sqli
 
 
 def test_a_long_window_is_read_page_by_page_before_saying_absent(sqlite_db):
-    clock = Clock()
+    clock = Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
     sent = clock.now - timedelta(seconds=30)
     base = sent.timestamp()
     client = FakeHistory([ours(base + n / 100, n) for n in range(1, 21)])  # 20 posts after ours was sent

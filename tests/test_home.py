@@ -15,23 +15,16 @@ from bot.cases import Cases
 from bot.home import data as home
 from handlers.home.views import home_view
 from storage import repositories as repo
+from tests.support import Clock
 
 UTC = UTC
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 AGENT = "UAGENT"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -11,23 +11,12 @@ from sqlalchemy import text
 from bot.cases import Cases
 from bot.core.errors import CaseError
 from storage.db import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, **kw) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
+from tests.support import Clock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2024, 3, 5, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -113,13 +102,13 @@ def test_move_channel_before_posting(cases):
 # --- steps -----------------------------------------------------------------------------------
 def test_set_step_done_then_repeat_is_a_no_op(cases, clock):
     snap = open_case(cases)
-    done_at = clock.tick(minutes=3)
+    done_at = clock.advance(minutes=3)
     changed, after = cases.set_step(snap.id, 2, done=True, user="UCOLLEAGUE")
     assert changed
     step = after.step(2)
     assert step.done and step.done_by == "UCOLLEAGUE" and step.done_at == done_at
     assert after.done_count == 1
-    clock.tick(minutes=1)
+    clock.advance(minutes=1)
     changed, again = cases.set_step(snap.id, 2, done=True, user="UAGENT")
     assert not changed
     assert again.step(2).done_by == "UCOLLEAGUE" and again.step(2).done_at == done_at
@@ -237,7 +226,7 @@ def test_concurrent_different_steps_all_recorded(cases):
 # --- editing ---------------------------------------------------------------------------------
 def test_edit_logs_only_what_changed(cases, clock):
     snap = open_case(cases, customer=None, summary="refund failed")
-    clock.tick(minutes=5)
+    clock.advance(minutes=5)
     after = cases.edit(snap.id, user="UCOLLEAGUE", customer="Acme Corp", summary="refund failed", mood="angry", link=None)
     assert after.customer == "Acme Corp" and after.mood == "angry"
     events = cases.history(snap.id)

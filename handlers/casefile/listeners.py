@@ -12,7 +12,7 @@ from handlers.casefile import views as casefile_views
 from handlers.common import accepted, ephemeral, later, open_case_form, reported
 from handlers.services import of
 from handlers.slack import forms
-from handlers.slack.submissions import later_keeping_words
+from handlers.slack.submissions import Form, take
 
 
 def open_edit(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -40,15 +40,15 @@ def open_attempt(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
     open_case_form(body, context, respond, ids.ATTEMPT_ACTION, lambda case_id, _: casefile_views.attempt_modal(case_id))
 
 
-def attempt(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, required={"what": 2000, "result": 2000}, choices={"outcome": texts.ATTEMPT_OUTCOMES})
-    if not accepted(ack, errors):
-        return
-    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
+ATTEMPT_FORM = Form(required={"what": 2000, "result": 2000}, choices={"outcome": texts.ATTEMPT_OUTCOMES},
+                    words=("what", "result"))
+NOTE_FORM = Form(required={"text": 2900}, words=("text",))
 
-    def work() -> None:
-        services.casefile.log_attempt(case_id, user=user, what=v["what"], result=v["result"], outcome=v["outcome"])
-    later_keeping_words(services, user, "logging the attempt", work, [v["what"], v["result"]])
+
+def attempt(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    if s := take(ack, view, context, ATTEMPT_FORM):
+        s.later("logging the attempt", lambda: s.services.casefile.log_attempt(
+            s.case_id, user=s.user, what=s["what"], result=s["result"], outcome=s["outcome"]))
 
 
 def open_note(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -57,14 +57,8 @@ def open_note(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Res
 
 
 def note(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, required={"text": 2900})
-    if not accepted(ack, errors):
-        return
-    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
-
-    def work() -> None:
-        services.casefile.add_note(case_id, user=user, text=v["text"])
-    later_keeping_words(services, user, "the note", work, [v["text"]])
+    if s := take(ack, view, context, NOTE_FORM):
+        s.later("the note", lambda: s.services.casefile.add_note(s.case_id, user=s.user, text=s["text"]))
 
 
 def register(app: App) -> None:

@@ -11,10 +11,11 @@ from bot.core import playbook
 from bot.core.errors import CaseError
 from handlers.checklist import ids
 from handlers.checklist.views import guide_modal, step_modal
-from handlers.common import accepted, action_value, ephemeral, reported
+from handlers.common import action_value, ephemeral, reported
 from handlers.intake.views import retry_post
 from handlers.services import Services, of
 from handlers.slack import forms
+from handlers.slack.submissions import Form, Submission, take
 
 
 def parse_step_value(value: str) -> tuple[int, int, bool, str | None] | None:
@@ -68,39 +69,44 @@ def open_guide(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Re
         services.slack.open_view(body["trigger_id"], guide_modal(case.playbook))
 
 
+APOLOGY_FORM = Form(optional={"note": 2000}, choices={"apology": texts.APOLOGY_ANSWERS}, words=("note",))
+ACTION_FORM = Form(required={"action": 2000}, optional={"offer": 2000}, words=("action", "offer"))
+PLAN_FORM = Form(required={"plan": 2000}, words=("plan",))
+
+
 def apology(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, optional={"note": 2000}, choices={"apology": texts.APOLOGY_ANSWERS})
-    if accepted(ack, errors):
-        of(context).worker.submit(finish_step, of(context), context, view, "apology", v)
+    if s := take(ack, view, context, APOLOGY_FORM):
+        finish_step(s, view, "apology", s.values)
 
 
 def action(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, required={"action": 2000}, optional={"offer": 2000})
-    if accepted(ack, errors):
-        of(context).worker.submit(finish_step, of(context), context, view, "action", v)
+    if s := take(ack, view, context, ACTION_FORM):
+        finish_step(s, view, "action", s.values)
 
 
 def plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    services = of(context)
-    v, errors = forms.check(view, required={"plan": 2000})
-    first, problem = services.reminders.check_plan_date(forms.values(view).get("first_date"), context["user_id"])
-    if problem:
-        errors["first_date"] = problem
-    if accepted(ack, errors):
-        details = {"plan": v["plan"], "first_date": first.isoformat() if first else None}
-        services.worker.submit(finish_step, services, context, view, "plan", details)
+    first, problem = of(context).reminders.check_plan_date(forms.values(view).get("first_date"), context["user_id"])
+
+    def check_date(values: dict[str, Any], errors: dict[str, str]) -> None:
+        if problem:
+            errors["first_date"] = problem
+
+    if s := take(ack, view, context, PLAN_FORM, more=check_date):
+        finish_step(s, view, "plan", {"plan": s["plan"], "first_date": first.isoformat() if first else None})
 
 
-def finish_step(services: Services, context: BoltContext, view: dict[str, Any], asks: str,
-                details: dict[str, Any]) -> None:
-    user, meta = context["user_id"], forms.metadata(view)
-    case_id = context.get("case_id") or 0
-    with reported(lambda text: services.notify.tell(user, text), f"{asks} step of case {case_id}"):
-        # The step the form was opened for; a form opened before forms carried it: the step asking `asks`.
+def finish_step(s: Submission, view: dict[str, Any], asks: str, details: dict[str, Any]) -> None:
+    """Tick the step the form was opened for, after the ack (a form opened before forms carried their
+    step: the step asking `asks`)."""
+    meta = forms.metadata(view)
+
+    def work() -> None:
+        services, case_id = s.services, s.case_id
         number = meta["step"] if isinstance(meta.get("step"), int) else services.checklist.step_asking(case_id, asks)
-        error = services.checklist.tick(case_id, number, done=True, user=user, details=details)
+        error = services.checklist.tick(case_id, number, done=True, user=s.user, details=details)
         if error:
-            services.notify.dm(user, retry_post(texts.UPDATE_FAILED.format(number=case_id, error=error), case_id))
+            services.notify.dm(s.user, retry_post(texts.UPDATE_FAILED.format(number=case_id, error=error), case_id))
+    s.later(f"the {asks} step", work)
 
 
 def register(app: App) -> None:

@@ -9,10 +9,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from bot import texts
 from handlers.closing import ids
 from handlers.closing import views as closing_views
-from handlers.common import accepted, ephemeral, later, open_case_form
+from handlers.common import ephemeral, later, open_case_form
 from handlers.services import of
-from handlers.slack import forms
-from handlers.slack.submissions import later_keeping_words
+from handlers.slack.submissions import Form, Submission, take
 
 
 def open_resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -21,12 +20,15 @@ def open_resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
                    action="close")
 
 
+RESOLVED_FORM = Form(required={"fix": 2000}, optional={"prevention": 2000}, choices={"feedback": texts.YES_NO},
+                     words=("fix", "prevention"))
+UNRESOLVED_FORM = Form(required={"explanation": 2500}, choices={"apologised": texts.YES_NO}, words=("explanation",))
+REVIEW_FORM = Form(optional={"improve": 2000, "ux": 2000}, choices={"cause": texts.CAUSES}, words=("improve", "ux"))
+
+
 def resolved(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, required={"fix": 2000}, optional={"prevention": 2000}, choices={"feedback": texts.YES_NO})
-    if not accepted(ack, errors):
-        return
-    details = {"fix": v["fix"], "prevention": v["prevention"], "feedback_asked": v["feedback"] == "yes"}
-    close(context, "resolved", details, [v["fix"], v["prevention"]])
+    if s := take(ack, view, context, RESOLVED_FORM):
+        close(s, "resolved", {"fix": s["fix"], "prevention": s["prevention"], "feedback_asked": s["feedback"] == "yes"})
 
 
 def open_unresolved(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -36,19 +38,12 @@ def open_unresolved(ack: Ack, body: dict[str, Any], context: BoltContext, respon
 
 
 def unresolved(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, required={"explanation": 2500}, choices={"apologised": texts.YES_NO})
-    if not accepted(ack, errors):
-        return
-    details = {"explanation": v["explanation"], "apologised": v["apologised"] == "yes"}
-    close(context, "unresolved", details, [v["explanation"]])
+    if s := take(ack, view, context, UNRESOLVED_FORM):
+        close(s, "unresolved", {"explanation": s["explanation"], "apologised": s["apologised"] == "yes"})
 
 
-def close(context: BoltContext, outcome: str, details: dict[str, Any], words: list[str | None]) -> None:
-    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
-
-    def work() -> None:
-        services.closing.close(case_id, user=user, outcome=outcome, details=details)
-    later_keeping_words(services, user, "closing the case", work, words)
+def close(s: Submission, outcome: str, details: dict[str, Any]) -> None:
+    s.later("closing the case", lambda: s.services.closing.close(s.case_id, user=s.user, outcome=outcome, details=details))
 
 
 def reopen(ack: Ack, context: BoltContext, respond: Respond) -> None:
@@ -63,14 +58,9 @@ def open_review(ack: Ack, body: dict[str, Any], context: BoltContext, respond: R
 
 
 def review(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, optional={"improve": 2000, "ux": 2000}, choices={"cause": texts.CAUSES})
-    if not accepted(ack, errors):
-        return
-    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
-
-    def work() -> None:
-        services.closing.review(case_id, user=user, cause=v["cause"], improve=v["improve"], ux_issue=v["ux"])
-    later_keeping_words(services, user, "the review", work, [v["improve"], v["ux"]])
+    if s := take(ack, view, context, REVIEW_FORM):
+        s.later("the review", lambda: s.services.closing.review(
+            s.case_id, user=s.user, cause=s["cause"], improve=s["improve"], ux_issue=s["ux"]))
 
 
 def register(app: App) -> None:

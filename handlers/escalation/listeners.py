@@ -10,12 +10,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import texts
 from bot.escalation.timeframe import TimeframeError, parse_timeframe
-from handlers.common import accepted, ephemeral, later, open_case_form, reported
+from handlers.common import ephemeral, later, open_case_form, reported
 from handlers.escalation import ids
 from handlers.escalation import views as escalation_views
 from handlers.services import of
-from handlers.slack import forms
-from handlers.slack.submissions import echo, later_keeping_words, tell_safely
+from handlers.slack.submissions import Form, Submission, echo, take, tell_safely
 
 TIMEFRAME_ERRORS = {"format": texts.ERR_TIMEFRAME, "past": texts.ERR_TIMEFRAME_PAST, "far": texts.ERR_TIMEFRAME_FAR}
 # The time zones furthest ahead and behind: a timeframe wrong in both is wrong wherever the agent is.
@@ -44,28 +43,32 @@ def open_escalate(ack: Ack, body: dict[str, Any], context: BoltContext, respond:
                    says_where="escalate")
 
 
+ESCALATE_FORM = Form(required={"need": 2000, "timeframe": 40}, choices={"severity": texts.SEVERITIES},
+                     words=("need", "timeframe"))
+
+
 def escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     services, user = of(context), context["user_id"]
-    v, errors = forms.check(view, required={"need": 2000, "timeframe": 40}, choices={"severity": texts.SEVERITIES})
-    raw = v["timeframe"]
-    if raw and "timeframe" not in errors:
-        problem = timeframe_problem(raw, services.cases.clock(), services.people.remembered_tz(user))
-        if problem:
-            errors["timeframe"] = TIMEFRAME_ERRORS[problem]
-    if not accepted(ack, errors):
-        return
-    case_id = context.get("case_id") or 0
 
-    def work() -> None:
-        person = services.people.cached(user)
-        try:  # exactly, in the agent's own time zone
-            expected_by = parse_timeframe(raw or "", services.cases.clock(), person.tz if person else None)
-        except TimeframeError as exc:
-            tell_safely(services, user, texts.ESCALATION_NOT_SENT.format(
-                number=case_id, problem=TIMEFRAME_ERRORS[exc.reason], echo=echo([v["need"], raw])))
-            return
-        services.escalation.escalate(case_id, user=user, need=v["need"], expected_by=expected_by, severity=v["severity"])
-    later_keeping_words(services, user, "the escalation", work, [v["need"], raw])
+    def check_timeframe(values: dict[str, Any], errors: dict[str, str]) -> None:
+        if values["timeframe"] and "timeframe" not in errors:
+            problem = timeframe_problem(values["timeframe"], services.cases.clock(), services.people.remembered_tz(user))
+            if problem:
+                errors["timeframe"] = TIMEFRAME_ERRORS[problem]
+
+    if s := take(ack, view, context, ESCALATE_FORM, more=check_timeframe):
+        s.later("the escalation", lambda: escalate_after_ack(s))
+
+
+def escalate_after_ack(s: Submission) -> None:
+    person = s.services.people.cached(s.user)
+    try:  # exactly, in the agent's own time zone
+        expected_by = parse_timeframe(s["timeframe"] or "", s.services.cases.clock(), person.tz if person else None)
+    except TimeframeError as exc:
+        tell_safely(s.services, s.user, texts.ESCALATION_NOT_SENT.format(
+            number=s.case_id, problem=TIMEFRAME_ERRORS[exc.reason], echo=echo([s["need"], s["timeframe"]])))
+        return
+    s.services.escalation.escalate(s.case_id, user=s.user, need=s["need"], expected_by=expected_by, severity=s["severity"])
 
 
 def open_update(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -76,15 +79,12 @@ def open_update(ack: Ack, body: dict[str, Any], context: BoltContext, respond: R
         services.slack.open_view(body["trigger_id"], escalation_views.escalation_update_modal(case.id))
 
 
-def update(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, required={"text": 2500})
-    if not accepted(ack, errors):
-        return
-    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
+UPDATE_FORM = Form(required={"text": 2500}, words=("text",))
 
-    def work() -> None:
-        services.escalation.update(case_id, user=user, text=v["text"])
-    later_keeping_words(services, user, "the escalation update", work, [v["text"]])
+
+def update(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    if s := take(ack, view, context, UPDATE_FORM):
+        s.later("the escalation update", lambda: s.services.escalation.update(s.case_id, user=s.user, text=s["text"]))
 
 
 def fixed(ack: Ack, context: BoltContext, respond: Respond) -> None:

@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import texts
-from handlers.common import accepted, ephemeral, later, parse_id, reported
+from handlers.common import ephemeral, later, parse_id, reported
 from handlers.followups import ids
 from handlers.followups import views as followups_views
 from handlers.services import of
-from handlers.slack import forms
+from handlers.slack.submissions import Form, take
 
 
 def open_followed_up(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -21,15 +21,13 @@ def open_followed_up(ack: Ack, body: dict[str, Any], context: BoltContext, respo
         services.slack.open_view(body["trigger_id"], followups_views.followed_up_modal(context.get("reminder_id") or 0))
 
 
-def followed_up(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, optional={"note": 2000}, choices={"outcome": texts.FOLLOWED_UP_OUTCOMES})
-    if not accepted(ack, errors):
-        return
-    services, user, reminder_id = of(context), context["user_id"], context.get("reminder_id") or 0
+FOLLOWED_UP_FORM = Form(optional={"note": 2000}, choices={"outcome": texts.FOLLOWED_UP_OUTCOMES}, words=("note",))
 
-    def work() -> None:
-        services.answers.followed_up(reminder_id, user=user, outcome=v["outcome"], note=v["note"])
-    later(services, lambda text: services.notify.tell(user, text), "recording a follow-up", work)
+
+def followed_up(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    if s := take(ack, view, context, FOLLOWED_UP_FORM):
+        s.later("recording a follow-up", lambda: s.services.answers.followed_up(
+            s.reminder_id, user=s.user, outcome=s["outcome"], note=s["note"]))
 
 
 def snooze(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:

@@ -10,12 +10,12 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from bot import texts
 from bot.core import mrkdwn
 from bot.handoff import rules
-from handlers.common import accepted, ephemeral, later, open_case_form, reported
+from handlers.common import ephemeral, later, open_case_form, reported
 from handlers.handoff import ids
 from handlers.handoff import views as handoff_views
 from handlers.services import of
 from handlers.slack import forms
-from handlers.slack.submissions import later_keeping_words
+from handlers.slack.submissions import Form, Submission, take
 
 
 def open_handoff(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -42,27 +42,30 @@ def picked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         services.slack.update_view(view["id"], updated, hash_=view.get("hash"))
 
 
+HANDOFF_FORM = Form(optional={"note": 2000}, words=("note",))
+
+
 def submitted(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    services, user = of(context), context["user_id"]
     colleague = forms.values(view).get("colleague")
-    v, errors = forms.check(view, optional={"note": 2000})
     checked = forms.metadata(view).get("checked")
     checked = checked if isinstance(checked, dict) else {}
-    problem = rules.submission_problem(user, colleague, checked)
-    if problem:
-        errors["colleague"] = problem
-    if not accepted(ack, errors) or not colleague:
-        return
-    case_id = context.get("case_id") or 0
 
-    def work() -> None:
-        if checked.get(colleague) != "ok":  # not looked at when picked: check now, after the ack
-            unfit = rules.unfit_now(services.people, colleague)
-            if unfit:
-                services.notify.tell(user, unfit)
-                return
-        services.second_contact.request(case_id, requester=user, colleague=colleague, note=v["note"])
-    later_keeping_words(services, user, "asking for a second contact", work, [v["note"]])
+    def check_colleague(values: dict[str, Any], errors: dict[str, str]) -> None:
+        problem = rules.submission_problem(context["user_id"], colleague, checked)
+        if problem:
+            errors["colleague"] = problem
+
+    if (s := take(ack, view, context, HANDOFF_FORM, more=check_colleague)) and colleague:
+        s.later("asking for a second contact", lambda: ask_colleague(s, colleague, looked_at=checked.get(colleague) == "ok"))
+
+
+def ask_colleague(s: Submission, colleague: str, *, looked_at: bool) -> None:
+    if not looked_at:  # not looked at when picked: check now, after the ack
+        unfit = rules.unfit_now(s.services.people, colleague)
+        if unfit:
+            s.services.notify.tell(s.user, unfit)
+            return
+    s.services.second_contact.request(s.case_id, requester=s.user, colleague=colleague, note=s["note"])
 
 
 def accept(ack: Ack, context: BoltContext, respond: Respond) -> None:
@@ -82,15 +85,12 @@ def open_decline(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
         services.slack.open_view(body["trigger_id"], handoff_views.decline_modal(handoff_id))
 
 
-def declined(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    v, errors = forms.check(view, optional={"reason": 1000})
-    if not accepted(ack, errors):
-        return
-    services, user, handoff_id = of(context), context["user_id"], context.get("handoff_id") or 0
+DECLINE_FORM = Form(optional={"reason": 1000}, words=("reason",))
 
-    def work() -> None:
-        services.second_contact.decline(handoff_id, user=user, reason=v["reason"])
-    later_keeping_words(services, user, "declining the handoff", work, [v["reason"]])
+
+def declined(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    if s := take(ack, view, context, DECLINE_FORM):
+        s.later("declining the handoff", lambda: s.services.second_contact.decline(s.handoff_id, user=s.user, reason=s["reason"]))
 
 
 def register(app: App) -> None:

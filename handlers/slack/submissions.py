@@ -3,13 +3,16 @@ so nothing they typed is lost."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot import texts
 from bot.core.errors import CaseError
 from bot.core.textutil import quote, safe_limited_echo
 from handlers.common import log
+from handlers.services import Services, of
+from handlers.slack import forms
 from storage.errors import DatabaseError
 
 
@@ -40,3 +43,69 @@ def later_keeping_words(services: Any, user: str, what: str, work: Callable[[], 
             tell_safely(services, user, texts.GENERIC_FAILURE)
 
     services.worker.submit(job)
+
+
+@dataclass(frozen=True)
+class Form:
+    """What a modal asks for and how it is checked before the ack (bot-side rules run after it):
+    {block: max length} for texts, {block: allowed labels} for choices. `words` names the blocks that
+    hold the agent's own writing, given back by DM if saving fails after the modal closed."""
+
+    required: Mapping[str, int] = field(default_factory=dict)
+    optional: Mapping[str, int] = field(default_factory=dict)
+    choices: Mapping[str, dict[str, str]] = field(default_factory=dict)
+    words: tuple[str, ...] = ()
+
+    def read(self, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        return forms.check(view, required=dict(self.required), optional=dict(self.optional), choices=dict(self.choices))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An accepted submission: the values, who sent it, the ids its view carried, and the services."""
+
+    form: Form
+    values: dict[str, Any]
+    context: Any
+
+    def __getitem__(self, block: str) -> Any:
+        return self.values[block]
+
+    @property
+    def services(self) -> Services:
+        return of(self.context)
+
+    @property
+    def user(self) -> str:
+        return str(self.context["user_id"])
+
+    @property
+    def case_id(self) -> int:
+        return int(self.context.get("case_id") or 0)
+
+    @property
+    def handoff_id(self) -> int:
+        return int(self.context.get("handoff_id") or 0)
+
+    @property
+    def reminder_id(self) -> int:
+        return int(self.context.get("reminder_id") or 0)
+
+    def later(self, what: str, work: Callable[[], Any], *, words: list[str | None] | None = None) -> None:
+        """Do `work` after the ack, keeping the agent's words (the form's, or `words`) if it fails."""
+        kept = words if words is not None else [self.values.get(block) for block in self.form.words]
+        later_keeping_words(self.services, self.user, what, work, kept)
+
+
+def take(ack: Callable[..., Any], view: dict[str, Any], context: Any, form: Form,
+         more: Callable[[dict[str, Any], dict[str, str]], None] | None = None) -> Submission | None:
+    """Check the form and answer Slack: errors keep the modal open (None), else it closes. `more` may add
+    errors of its own (values, errors) before the answer."""
+    values, errors = form.read(view)
+    if more is not None:
+        more(values, errors)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return None
+    ack()
+    return Submission(form, values, context)

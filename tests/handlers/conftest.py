@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.handlers.kit import World
+from tests.handlers.kit import World, migrated_template
+
+
+@pytest.fixture(scope="session")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database file for the session; each world starts from a copy of it."""
+    return migrated_template(tmp_path_factory.mktemp("schema"))
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    built = World(tmp_path)
-    try:
-        yield built
-    finally:
-        built.close()
+def make_world(tmp_path: Path, schema: Path) -> Iterator[Callable[..., World]]:
+    """Factory: a world configured with extra environment variables (ESCALATION_CHANNEL=..., LEADS=...)."""
+    built: list[World] = []
+
+    def make(**env: str) -> World:
+        home = tmp_path / f"world{len(built)}"
+        home.mkdir()
+        built.append(World(home, schema, **env))
+        return built[-1]
+
+    yield make
+    for world in built:
+        world.close()
+
+
+@pytest.fixture
+def world(make_world: Callable[..., World]) -> World:
+    return make_world()

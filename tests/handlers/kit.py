@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,12 +25,21 @@ from tests.support import Clock, FakeSlack, Sent
 
 AGENT, COLLEAGUE, EXPERT = "UAGENT", "UCOLLEAGUE", "UEXPERT"
 BOTTY, STRANGER = "UBOTTY", "USTRANGER"
+WEST = "UWEST"  # a colleague in Los Angeles
 TEAM = "T0001"
 CHANNEL, SHARED, ESCALATE, PRODUCT = "CSUPPORT", "CSHARED", "CESCALATE", "CPRODUCT"
+PRIVATE = "GPRIVATE"
 
 # User text that must never ping anyone or form markup when it is echoed back into Slack.
 NASTY = "Tom & Jerry <b>bold</b> <!channel> <!here> @here <@U1>"
 NASTY_SAFE = safe(NASTY)
+
+
+def content(sent: Sent) -> str:
+    """Everything a message shows: its text and its blocks."""
+    if sent.message is None:
+        return ""
+    return sent.message.text + json.dumps(sent.message.blocks or [], ensure_ascii=False)
 
 
 def assert_escaped(text: str) -> None:
@@ -136,8 +146,17 @@ class Call:
 
 
 # --- the world: services over fakes and a fresh database ---------------------------------------
+def migrated_template(folder: Path) -> Path:
+    """An empty database at the newest schema, to copy for each test (migrating every time is slower)."""
+    path = folder / "template.db"
+    database = Database(f"sqlite:///{path}", pool_size=1)
+    database.migrate()
+    database.dispose()
+    return path
+
+
 class World:
-    def __init__(self, tmp_path: Path, **env: str) -> None:
+    def __init__(self, tmp_path: Path, template: Path | None = None, **env: str) -> None:
         from app import wire
 
         self.clock = Clock()
@@ -147,8 +166,13 @@ class World:
         settings = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": "secret", "DATABASE_URL": url,
                     "FOLLOW_UP_WORKING_HOURS": "off", **env}
         self.config = load_config({k: v for k, v in settings.items() if v is not None})
+        if template is not None:
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{template}{suffix}").exists():
+                    shutil.copyfile(f"{template}{suffix}", tmp_path / f"listeners.db{suffix}")
         self.db = Database(url, pool_size=2)
-        self.db.migrate()
+        if template is None:
+            self.db.migrate()
         self.worker = InlineWorker()
         self.services, self.sweep, self.sender = wire(self.config, self.db, self.slack, self.slack, self.worker,
                                                       self.clock)
@@ -222,6 +246,14 @@ class World:
                                            details={"fix": "refunded", "feedback_asked": True})
 
     # --- looking -----------------------------------------------------------------------------
+    def case_count(self) -> int:
+        from sqlalchemy import func, select
+
+        from storage.models import Case
+
+        with self.db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(Case)) or 0)
+
     def case(self, case_id: int) -> Any:
         return self.cases.require(case_id)
 
@@ -252,9 +284,10 @@ def seed(slack: FakeSlack) -> None:
         SHARED: {"id": SHARED, "name": "acme-shared", "is_channel": True, "is_ext_shared": True},
         ESCALATE: {"id": ESCALATE, "name": "experts", "is_channel": True},
         PRODUCT: {"id": PRODUCT, "name": "product-feedback", "is_channel": True},
+        PRIVATE: {"id": PRIVATE, "name": "vip-support", "is_channel": True, "is_private": True},
     })
     for user, name, tz in ((AGENT, "alex", "Europe/Berlin"), (COLLEAGUE, "sam", "America/New_York"),
-                           (EXPERT, "robin", "Europe/London")):
+                           (EXPERT, "robin", "Europe/London"), (WEST, "lee", "America/Los_Angeles")):
         slack.users[user] = {"id": user, "name": name, "team_id": TEAM, "tz": tz, "profile": {"display_name": name}}
     slack.users[BOTTY] = {"id": BOTTY, "name": "otherbot", "team_id": TEAM, "is_bot": True, "profile": {}}
     slack.users[STRANGER] = {"id": STRANGER, "name": "jane", "team_id": "TOTHER", "is_stranger": True,
