@@ -61,8 +61,9 @@ class Escalation:
             self._remember(case.id, self.slack.post(case.channel_id, message, thread_ts=case.message_ts))
         except SlackFailure as exc:
             log.warning("posting escalation of case %s in its thread failed: %s", case.id, exc.code)
-            if failure is not None:
-                self.notify.tell(user, texts.POST_FAILED.format(number=case.id, error=failure.code))
+            # Nowhere took the experts' request: the case says "escalated", so its owner must hear it.
+            self.notify.tell(user, texts.ESCALATION_NOT_POSTED.format(
+                number=case.id, error=(failure or exc).code, url=case.permalink or ""))
         return False
 
     def _remember(self, case_id: int, posted: Posted) -> None:

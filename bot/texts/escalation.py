@@ -43,3 +43,8 @@ ESC_FIXED_DM = "✅ {user} marked the escalation of case #{number} fixed. Let th
 ESC_ALREADY_FIXED = "This escalation was already marked fixed."
 CASE_FIELD_ESCALATION = "*Escalation*\nexpected by {expected}"
 CASE_FIELD_ESCALATION_FIXED = "*Escalation*\nfixed {when}"
+
+ESCALATION_NOT_POSTED = (
+    "Case #{number} is marked escalated, but Slack refused the request for the experts (`{error}`), so nobody "
+    "has been asked yet. Please ask them directly and share the case: {url}"
+)

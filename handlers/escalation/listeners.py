@@ -61,9 +61,9 @@ def escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
 
 
 def escalate_after_ack(s: Submission) -> None:
-    person = s.services.people.cached(s.user)
+    zone = s.services.people.tz(s.user)  # users.info for an agent Defuse has not met yet
     try:  # exactly, in the agent's own time zone
-        expected_by = parse_timeframe(s["timeframe"] or "", s.services.cases.clock(), person.tz if person else None)
+        expected_by = parse_timeframe(s["timeframe"] or "", s.services.cases.clock(), zone)
     except TimeframeError as exc:
         tell_safely(s.services, s.user, texts.ESCALATION_NOT_SENT.format(
             number=s.case_id, problem=TIMEFRAME_ERRORS[exc.reason], echo=echo([s["need"], s["timeframe"]])))

@@ -236,26 +236,20 @@ def test_both_places_refusing_the_request_is_told_to_the_owner(make_world) -> No
     world.slack.fail("post", "not_in_channel")
     world.slack.fail("post", "msg_blocks_too_long")
     escalate(world, case_id).ack.assert_plain()
-    assert world.dms(AGENT) == [texts.POST_FAILED.format(number=case_id, error="not_in_channel")]
+    url = world.case(case_id).permalink
+    assert world.dms(AGENT) == [texts.ESCALATION_NOT_POSTED.format(number=case_id, error="not_in_channel", url=url)]
 
 
-@pytest.mark.xfail(strict=True, reason="bot/escalation/service.py _post_request tells the owner only when an "
-                   "ESCALATION_CHANNEL post failed first; with no ESCALATION_CHANNEL a refused thread post of the "
-                   "experts' request is only logged, so the case shows 'escalated' and nobody learns the experts "
-                   "were never asked")
 def test_a_refused_thread_post_without_an_escalation_channel_is_told_to_the_owner(world: World) -> None:
     case_id = world.open_case()
     world.slack.fail("post", "msg_blocks_too_long")
     escalate(world, case_id).ack.assert_plain()
     assert world.case(case_id).status == "escalated"
     assert [s for s in world.slack.posts(CHANNEL) if s.message.text.startswith("Escalation for case")] == []
-    assert world.dms(AGENT) != []  # the owner hears the experts' request did not go out
+    url = world.case(case_id).permalink  # the owner hears the experts' request did not go out
+    assert world.dms(AGENT) == [texts.ESCALATION_NOT_POSTED.format(number=case_id, error="msg_blocks_too_long", url=url)]
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/escalation/listeners.py: after the ack the timeframe is parsed in "
-                   "`people.cached(user)`'s zone, which only reads the database; an agent Defuse never "
-                   "looked up has no row, so their timeframe is judged in UTC: at 15:00 in Los Angeles 'today' is "
-                   "refused as past (and 'tomorrow' means 10:00 their time)")
 def test_a_timeframe_is_judged_in_the_zone_of_an_agent_never_looked_up_before(world: World) -> None:
     case_id = world.open_case(owner=WEST)
     world.clock.now = datetime(2026, 6, 3, 22, 0, tzinfo=UTC)  # 15:00 in Los Angeles: today's 17:00 is ahead
