@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 
 from bot import texts
-from bot.core.cases import CaseStore
+from bot.core.cases import CaseStore, customer_columns
 from bot.core.errors import CaseError
 from bot.core.snapshot import CaseSnapshot
 from bot.core.textutil import customer_keys, plain
@@ -51,10 +51,7 @@ class CaseFileRecords(CaseStore):
                     session,
                     case_id,
                     now,
-                    customer=customer,
-                    customer_name_key=keys.name,
-                    customer_email=keys.email,
-                    customer_user=keys.user,
+                    **customer_columns(customer, keys),
                     summary=summary,
                     mood=mood,
                     link=link,

@@ -14,10 +14,17 @@ from bot import texts
 from bot.core.errors import CaseError
 from bot.core.playbook import Playbook, built_in, from_record
 from bot.core.snapshot import CaseSnapshot, Clock, Entry, PriorCase, StepState, utcnow
+from bot.core.textutil import CustomerKeys
 from storage import repositories as repo
 from storage.db import Database, Session
 
 _log = logging.getLogger(__name__)
+
+
+def customer_columns(customer: str | None, keys: CustomerKeys) -> dict[str, str | None]:
+    """The case's customer as stored: the name as typed and the keys a repeat customer is found by."""
+    return {"customer": customer, "customer_name_key": keys.name, "customer_email": keys.email,
+            "customer_user": keys.user}
 
 
 class CaseHooks:

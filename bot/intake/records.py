@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.cases import CaseStore
+from bot.core.cases import CaseStore, customer_columns
 from bot.core.playbook import to_record
 from bot.core.snapshot import MOODS, CaseSnapshot, StepState
 from bot.core.textutil import customer_keys
@@ -59,10 +59,7 @@ class IntakeRecords(CaseStore):
                 now=now,
                 team_id=team_id,
                 channel_id=channel_id,
-                customer=customer,
-                customer_name_key=keys.name,
-                customer_email=keys.email,
-                customer_user=keys.user,
+                **customer_columns(customer, keys),
                 summary=summary,
                 mood=mood,
                 link=link,

@@ -25,6 +25,7 @@ from typing import Any
 from bot.core.ports import Message, Posted, Slack, SlackFailure, tag
 from bot.core.settings import DigestSchedule
 from bot.learning.digest_message import LIST_LIMIT, OPEN_TOO_LONG, OWNERS_LIMIT, WEEK, build_digest
+from bot.learning.jobs import start_in_background
 from storage import digest_queries as dq
 from storage import retention_queries as rq
 from storage.db import Database
@@ -90,13 +91,7 @@ class Digest:
             return
         if self._quiet_until is not None and now < self._quiet_until:
             return
-        threading.Thread(target=self._run_logged, name="digest", daemon=True).start()
-
-    def _run_logged(self) -> None:
-        try:
-            self.run_weekly()
-        except Exception:
-            log.exception("digest run failed; a later tick tries again")
+        start_in_background("digest", self.run_weekly)
 
     def run_weekly(self, now: datetime | None = None) -> str | None:
         """Post this week's digest unless a process already has. Returns what happened here:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import texts
+from bot.learning.jobs import start_in_background
 from storage import retention_queries as rq
 from storage.db import Database
 
@@ -79,13 +80,7 @@ class Retention:
         day = self.clock().astimezone(UTC).date().isoformat()
         if self._checked_day == day or self._lock.locked():
             return
-        threading.Thread(target=self._run_logged, name="retention", daemon=True).start()
-
-    def _run_logged(self) -> None:
-        try:
-            self.run_daily()
-        except Exception:
-            log.exception("retention run failed; a later tick tries again")
+        start_in_background("retention", self.run_daily)
 
     def run_daily(self, now: datetime | None = None) -> RetentionRun | None:
         """Erase old cases if no process has done so today (UTC). None when nothing was run here."""
