@@ -87,6 +87,7 @@ def case_page(session: Session, since: datetime, after_id: int, limit: int) -> S
         select(
             c.id, _naive(c.opened_at), _naive(c.closed_at), c.status, c.owner_id, c.flagged_by, c.closed_by, c.mood,
             c.resolution["mood"].as_string().label("close_mood"),
+            c.resolution["mood_later"].as_string().label("later_mood"),
             c.escalation["severity"].as_string().label("severity"),
             c.escalation["expected_by"].as_string().label("expected_by"),
             c.escalation["fixed_at"].as_string().label("fixed_at"),

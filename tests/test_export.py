@@ -27,7 +27,7 @@ OPENED = datetime(2026, 11, 20, 9, 0, 0, 123456, tzinfo=UTC)
 def case(**fields):  # a row as storage.export_queries.case_page returns it
     base = dict(
         id=7, opened_at=OPENED, closed_at=None, status="open", owner_id="UOWNER", flagged_by="UFLAG", closed_by=None,
-        mood=None, close_mood=None, severity=None, expected_by=None, fixed_at=None, erased_at=None, repeat=False, playbook=None,
+        mood=None, close_mood=None, later_mood=None, severity=None, expected_by=None, fixed_at=None, erased_at=None, repeat=False, playbook=None,
     )
     base.update(fields)
     return SimpleNamespace(**base)
@@ -87,7 +87,7 @@ def test_an_open_case_with_nothing_done():
         assert row[name] == "0", name
     assert row["escalation_severity"] == row["escalation_timeframe_met"] == ""
     assert row["repeat_customer"] == "no"
-    assert row["erased_at"] == row["mood_at_close"] == ""
+    assert row["erased_at"] == row["mood_at_close"] == row["mood_latest"] == row["mood_change"] == ""
     assert row["playbook"] == "Six steps"  # a row from before playbooks were recorded: the built-in one
 
 
@@ -107,6 +107,7 @@ def test_a_resolved_case_with_its_whole_history():
     assert (row["status"], row["outcome"], row["closed_by"]) == ("resolved", "resolved", "UCLOSER")
     assert (row["steps_done_count"], row["steps_done"], row["apology_accepted"]) == ("3", "1;2;4", "accepted")
     assert (row["mood_at_flagging"], row["mood_at_close"]) == ("furious", "calm")
+    assert (row["mood_latest"], row["mood_change"]) == ("calm", "calmer")
     assert row["time_to_resolve_seconds"] == row["time_to_close_seconds"] == str(2 * 3600 + 30 * 60)
     assert (row["cause"], row["ux_issue"]) == ("ux", "yes")
     assert (row["attempts"], row["attempts_helped"], row["attempts_failed"]) == ("3", "1", "2")

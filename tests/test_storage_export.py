@@ -64,11 +64,13 @@ def history(db: Database, clock: Clock) -> dict[str, int]:
     cases.escalation_fixed(full.id, user="UEXPERT")
     clock.advance(hours=1)
     cases.close(full.id, user="UB", outcome="resolved", details={"fix": "refunded Jane", "prevention": None,
-                                                                    "feedback_asked": True})
+                                                                    "feedback_asked": True, "mood": "upset"})
     cases.save_review(full.id, user="UB", cause="ux", improve="tell Jane sooner", ux_issue="refund button hidden")
     with db.session() as session:
         repo.add_event(session, full.id, actor="UB", kind="follow_up", now=clock.now + timedelta(days=1),
-                       data={"reminder": 1, "outcome": "happy", "note": "Jane is happy"})
+                       data={"reminder": 1, "outcome": "happy", "note": "Jane is happy", "mood": "calm"})
+        resolution = repo.get_case(session, full.id).resolution  # as a follow-up answer with a mood records it
+        repo.update_case(session, full.id, clock.now, resolution={**resolution, "mood_later": "calm"})
     clock.advance(days=2)
     repeat = cases.open(team_id="T", channel_id="C1", flagged_by="UC", summary="again", customer="jane@example.com")
     return {"old": old.id, "full": full.id, "repeat": repeat.id}
@@ -85,7 +87,8 @@ def test_export_rows_match_what_was_done(db: Database, tmp_path: Path):
     assert (full["status"], full["outcome"], full["owner"], full["flagged_by"], full["closed_by"]) == (
         "resolved", "resolved", "UB", "UA", "UB")
     assert (full["steps_done_count"], full["steps_done"], full["apology_accepted"]) == ("3", "1;4;5", "accepted")
-    assert full["mood_at_flagging"] == "furious"
+    assert (full["mood_at_flagging"], full["mood_at_close"], full["mood_latest"], full["mood_change"]) == (
+        "furious", "upset", "calm", "calmer")
     assert full["time_to_resolve_seconds"] == full["time_to_close_seconds"] == "7200"
     assert (full["cause"], full["ux_issue"]) == ("ux", "yes")
     assert (full["attempts"], full["attempts_helped"], full["attempts_failed"], full["notes"]) == ("2", "1", "1", "1")
@@ -159,7 +162,7 @@ def test_retention_erases_exactly_what_it_should(db: Database, tmp_path: Path):
     for kept in ("mood", "status", "opened_at", "closed_at", "owner_id"):
         assert case[kept] == before_full["case"][kept], kept
     assert case["resolution"] == {"outcome": "resolved", "fix": texts.ERASED_TEXT, "prevention": None,
-                                  "feedback_asked": True}
+                                  "feedback_asked": True, "mood": "upset", "mood_later": "calm"}  # moods stay
     assert case["escalation"]["need"] == texts.ERASED_TEXT
     assert {k: v for k, v in case["escalation"].items() if k != "need"} == {
         k: v for k, v in before_full["case"]["escalation"].items() if k != "need"}

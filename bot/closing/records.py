@@ -11,7 +11,7 @@ from bot import texts
 from bot.core.cases import CaseStore
 from bot.core.errors import CaseError
 from bot.core.rules import check_owner
-from bot.core.snapshot import CLOSED_STATUSES, CaseSnapshot
+from bot.core.snapshot import CLOSED_STATUSES, MOODS, CaseSnapshot
 from storage import repositories as repo
 
 _log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ class ClosingRecords(CaseStore):
         """Resolved or not: owner only, once. A repeated submission changes nothing."""
         if outcome not in CLOSED_STATUSES:
             raise ValueError(f"unknown outcome {outcome!r}")
+        if details.get("mood") not in (None, *MOODS):
+            raise ValueError(f"unknown mood {details['mood']!r}")
         now = self.clock()
         with self.db.session() as session:
             case = self._load(session, case_id)

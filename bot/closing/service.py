@@ -93,11 +93,22 @@ def closing_line(case: CaseSnapshot, user: str, outcome: str, details: dict[str,
     duration = human_duration(((case.closed_at or case.opened_at) - case.opened_at).total_seconds())
     if outcome != "resolved":
         return texts.UNRESOLVED_THREAD.format(user=mrkdwn.mention(user), duration=duration,
-                                              explanation=mrkdwn.safe_limited(details.get("explanation"), 2000))
+                                              explanation=mrkdwn.safe_limited(details.get("explanation"), 2000)
+                                              ) + mood_line(case.mood, details.get("mood"))
     line = texts.RESOLVED_THREAD.format(user=mrkdwn.mention(user), duration=duration,
                                         fix=mrkdwn.safe_limited(details.get("fix"), 1500))
     if details.get("prevention"):
         line += "\n" + texts.RESOLVED_PREVENTION.format(advice=mrkdwn.safe_limited(details["prevention"], 1000))
     if details.get("feedback_asked") is not None:
         line += "\n" + texts.RESOLVED_FEEDBACK.format(answer="yes" if details["feedback_asked"] else "no")
-    return line
+    return line + mood_line(case.mood, details.get("mood"))
+
+
+def mood_line(before: str | None, after: str | None) -> str:
+    """The mood change for the thread ("Mood: Furious → Calm"); nothing if no mood was given now."""
+    if after is None:
+        return ""
+    label = texts.MOODS.get
+    if before is None:
+        return "\n" + texts.MOOD_NOW_LINE.format(after=label(after, after))
+    return "\n" + texts.MOOD_CHANGE_LINE.format(before=label(before, before), after=label(after, after))

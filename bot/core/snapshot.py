@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.mood import MOODS as MOODS  # re-exported: read as snapshot.MOODS too
+from bot.core.mood import later_mood
 from bot.core.playbook import Playbook, built_in, step_asking
 
 Clock = Callable[[], datetime]
 
 OPEN_STATUSES = ("open", "escalated")
 CLOSED_STATUSES = ("resolved", "unresolved")
-MOODS = ("calm", "upset", "angry", "furious")
 
 
 def utcnow() -> datetime:
@@ -95,6 +96,11 @@ class CaseSnapshot:
     @property
     def done_count(self) -> int:
         return sum(1 for s in self.steps if s.done)
+
+    @property
+    def mood_after(self) -> str | None:
+        """The latest mood recorded since the case was flagged (closing, follow-ups)."""
+        return later_mood(self.resolution)
 
     @property
     def is_open(self) -> bool:

@@ -28,8 +28,9 @@ class FollowUpAnswers:
         self.notify = notify
         self.views = views
 
-    def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None) -> None:
-        changed, reminder = self.reminders.followed_up(reminder_id, user=user, outcome=outcome, note=note)
+    def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None,
+                    mood: str | None = None) -> None:
+        changed, reminder = self.reminders.followed_up(reminder_id, user=user, outcome=outcome, note=note, mood=mood)
         if not changed:
             return self._stale(reminder)
         label = texts.FOLLOWED_UP_OUTCOMES[outcome]
@@ -37,11 +38,14 @@ class FollowUpAnswers:
         self._update_dm(reminder, texts.FOLLOWED_UP_DONE.format(user=mrkdwn.mention(user), when=when, outcome=label))
         case = self.cases.get(reminder.case_id or 0)
         if case is not None:
-            extra = f"\n{mrkdwn.safe_limited(note, 1500)}" if note else ""
+            extra = texts.FOLLOWED_UP_MOOD_NOTE.format(mood=texts.MOODS[mood]) if mood else ""
+            extra += f"\n{mrkdwn.safe_limited(note, 1500)}" if note else ""
             self.notify.thread_note(case, texts.FOLLOWED_UP_THREAD.format(
                 user=mrkdwn.mention(user), outcome=label.lower(), note=extra))
             if outcome == "unhappy":
-                self.closing.reopen(case.id, user=user)
+                self.closing.reopen(case.id, user=user)  # shows the case afresh, mood and all
+            elif mood:
+                self.closing.publisher.refresh(case.id)  # the case message shows the mood it ended in
 
     def snooze(self, reminder_id: int, *, user: str, choice: str) -> None:
         changed, reminder, until = self.reminders.snooze(reminder_id, user=user, choice=choice)

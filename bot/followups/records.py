@@ -13,6 +13,7 @@ from bot import texts
 from bot.core.cases import CaseStore
 from bot.core.config import Config
 from bot.core.errors import CaseError
+from bot.core.mood import MOODS
 from bot.core.people import People
 from bot.followups.schedule import snooze_until, zone
 from storage import repositories as repo
@@ -60,16 +61,26 @@ class Reminders:
         repo.reload(session, reminder)
         return changed, reminder
 
-    def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None) -> tuple[bool, ReminderView]:
-        if outcome not in texts.FOLLOWED_UP_OUTCOMES:
-            raise ValueError(outcome)
+    def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None,
+                    mood: str | None = None) -> tuple[bool, ReminderView]:
+        """Record the answer (and the customer's mood now, the latest outcome of the case) once."""
+        if outcome not in texts.FOLLOWED_UP_OUTCOMES or mood not in (None, *MOODS):
+            raise ValueError(f"{outcome!r}, {mood!r}")
         now = self.cases.clock()
         with self.db.session() as session:
             changed, reminder = self._answer(session, reminder_id, user, ("follow_up",), "done")
             if changed and reminder.case_id:
                 repo.add_event(session, reminder.case_id, actor=user, kind="follow_up", now=now,
-                               data={"reminder": reminder_id, "outcome": outcome, "note": note})
+                               data={"reminder": reminder_id, "outcome": outcome, "note": note, **({"mood": mood} if mood else {})})
+                if mood:
+                    self._note_later_mood(session, reminder.case_id, mood, now)
             return changed, _view(reminder)
+
+    @staticmethod
+    def _note_later_mood(session: Session, case_id: int, mood: str, now: datetime) -> None:
+        case = repo.get_case(session, case_id)
+        if case is not None and case.resolution is not None:
+            repo.update_case(session, case_id, now, resolution={**case.resolution, "mood_later": mood})
 
     def skip(self, reminder_id: int, *, user: str) -> tuple[bool, ReminderView]:
         now = self.cases.clock()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.core import playbook
+from bot.core import mood, playbook
 from bot.learning.export_columns import ACTIVITY_COLUMNS, ACTIVITY_KINDS, CASE_COLUMNS, Column
 from storage import export_queries as q
 from storage.db import Database
@@ -107,6 +107,7 @@ def case_row(row: Any, batch: q.CaseBatch, now: datetime) -> list[str]:
     outcomes = batch.attempt_outcomes.get(case_id, EMPTY)
     closed = row.status in CLOSED
     took = _seconds(row.opened_at, row.closed_at) if closed else None
+    latest = mood.later_mood({"mood": row.close_mood, "mood_later": row.later_mood})
     values: list[Any] = [
         case_id,
         row.opened_at,
@@ -122,6 +123,8 @@ def case_row(row: Any, batch: q.CaseBatch, now: datetime) -> list[str]:
         batch.apology.get(case_id),
         row.mood,
         row.close_mood if closed else None,
+        latest,
+        mood.change(row.mood, latest),
         took if row.status == "resolved" else None,
         took,
         review[0] if review else None,

@@ -35,7 +35,7 @@ STALE_CLAIM = timedelta(hours=1)
 # Keys of the JSON records (event data, step answers, resolution, escalation) that hold no free
 # text: ids, fixed choices, moods and timestamps. Everything else is typed text and is erased.
 KEEP_KEYS = frozenset({
-    "step", "apology", "first_date", "outcome", "feedback_asked", "apologised", "mood", "cause",
+    "step", "apology", "first_date", "outcome", "feedback_asked", "apologised", "mood", "mood_later", "cause",
     "severity", "expected_by", "by", "at", "channel", "ts", "fixed_by", "fixed_at",
     "handoff", "to", "from", "error", "reminder", "until", "choice", "was", "index", "of",
 })

@@ -71,3 +71,6 @@ ACTION_WHAT = "What did you do for the customer?"
 ACTION_OFFER = "What else did you offer? (you asked: what else can I do?)"
 STEP_SUBMIT = "Mark done"
 NOTE_LABEL = "Note"
+
+CASE_FIELD_MOOD_CHANGE = "*Mood*\n{before} → {after}"
+CASE_FIELD_MOOD_NOW = "*Mood now*\n{after}"

@@ -47,3 +47,9 @@ REVIEW_IMPROVE_LINE = "\n*Improve:* {text}"
 REVIEW_UX_LINE = "\n*UX issue:* {text}"
 REVIEW_FORWARDED = " Forwarded to <#{channel}>."
 PRODUCT_FEEDBACK = "💡 *UX issue from a support case* (#{number}, cause: {cause})\n{text}\n<{url}|Case thread> · reported by {user}"
+
+CLOSE_MOOD = "How does the customer feel now?"
+CLOSE_MOOD_HINT = "One tap: with the mood they were flagged in, this is how Defuse measures what the case achieved."
+MOOD_CHANGE_LINE = "*Mood:* {before} → {after}"
+MOOD_NOW_LINE = "*Mood now:* {after}"
+MOOD_CHANGES = {"calmer": "calmer", "same": "no change", "worse": "worse"}

@@ -63,3 +63,6 @@ BREATHER_SKIPPED = "👍 No problem. The offer stands whenever you need it."
 BREATHER_WELCOME_BACK = "👋 Welcome back! Your breather is over. Take the next case whenever you're ready."
 HANDOFF_COLLEAGUE_ON_BREATHER = "\n⏸️ {user} is on a breather until {until}, so they may answer a bit later."
 HANDOFF_DM_YOU_ON_BREATHER = "⏸️ You're on a breather until {until}; this can wait until you're back."
+
+FOLLOWED_UP_MOOD = "Their mood now"
+FOLLOWED_UP_MOOD_NOTE = " Mood now: {mood}."

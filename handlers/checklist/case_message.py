@@ -79,6 +79,16 @@ def flagged_in(case: CaseSnapshot) -> str | None:
     return texts.CASE_FIELD_FLAGGED_IN.format(where=texts.FLAGGED_IN_DM)
 
 
+def mood_field(before: str | None, after: str | None) -> str | None:
+    """The mood as flagged, and once it is known how it ended, the change (the case's outcome)."""
+    label = texts.MOODS.get
+    if before and after:
+        return texts.CASE_FIELD_MOOD_CHANGE.format(before=label(before, before), after=label(after, after))
+    if after:
+        return texts.CASE_FIELD_MOOD_NOW.format(after=label(after, after))
+    return texts.CASE_FIELD_MOOD.format(mood=label(before, before)) if before else None
+
+
 def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
     fields = [
         texts.CASE_FIELD_FLAGGED.format(user=mention(case.flagged_by)),
@@ -86,8 +96,9 @@ def case_fields(case: CaseSnapshot) -> list[MarkdownTextObject]:
         texts.CASE_FIELD_STATUS.format(status=texts.STATUS_LABELS.get(case.status, case.status)),
         texts.CASE_FIELD_PROGRESS.format(done=case.done_count, total=case.total),
     ]
-    if case.mood:
-        fields.append(texts.CASE_FIELD_MOOD.format(mood=texts.MOODS.get(case.mood, case.mood)))
+    mood = mood_field(case.mood, case.mood_after)
+    if mood:
+        fields.append(mood)
     for template, url in ((texts.CASE_FIELD_LINK, case.link), (texts.CASE_FIELD_SOURCE, case.source_permalink)):
         if url:
             linked = template.format(url=safe(url))

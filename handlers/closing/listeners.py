@@ -21,8 +21,9 @@ def open_resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
 
 
 RESOLVED_FORM = Form(required={"fix": 2000}, optional={"prevention": 2000}, choices={"feedback": texts.YES_NO},
-                     words=("fix", "prevention"))
-UNRESOLVED_FORM = Form(required={"explanation": 2500}, choices={"apologised": texts.YES_NO}, words=("explanation",))
+                     maybe={"mood": texts.MOODS}, words=("fix", "prevention"))
+UNRESOLVED_FORM = Form(required={"explanation": 2500}, choices={"apologised": texts.YES_NO},
+                       maybe={"mood": texts.MOODS}, words=("explanation",))
 REVIEW_FORM = Form(optional={"improve": 2000, "ux": 2000}, choices={"cause": texts.CAUSES}, words=("improve", "ux"))
 
 
@@ -43,6 +44,8 @@ def unresolved(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
 
 
 def close(s: Submission, outcome: str, details: dict[str, Any]) -> None:
+    if s["mood"]:  # the customer's mood now, if the agent gave it: the case's outcome
+        details["mood"] = s["mood"]
     s.later("closing the case", lambda: s.services.closing.close(s.case_id, user=s.user, outcome=outcome, details=details))
 
 

@@ -43,11 +43,17 @@ def product_feedback(case: CaseSnapshot, user: str, cause: str, ux_issue: str) -
     )
 
 
+def mood_now() -> Block:
+    """The customer's mood at closing: optional, one tap (the outcome the case is measured by)."""
+    return b.select_input("mood", texts.CLOSE_MOOD, texts.MOODS, hint=texts.CLOSE_MOOD_HINT)
+
+
 def resolve_modal(case_id: int) -> dict[str, Any]:
     items: list[Block] = [
         b.text_input("fix", texts.RESOLVE_FIX, multiline=True, max_length=2000),
         b.text_input("prevention", texts.RESOLVE_PREVENTION, multiline=True, optional=True, max_length=2000),
         b.radio_input("feedback", texts.RESOLVE_FEEDBACK, texts.YES_NO),
+        mood_now(),
     ]
     return b.modal(callback_id=RESOLVE_VIEW, title=texts.RESOLVE_TITLE, submit=texts.RESOLVE_SUBMIT, blocks=items,
                    metadata={"case": case_id})
@@ -59,6 +65,7 @@ def unresolved_modal(case_id: int) -> dict[str, Any]:
         b.text_input("explanation", texts.UNRESOLVED_EXPLANATION, multiline=True, hint=texts.UNRESOLVED_EXPLANATION_HINT,
                      max_length=2500),
         b.radio_input("apologised", texts.UNRESOLVED_APOLOGISED, texts.YES_NO),
+        mood_now(),
     ]
     return b.modal(callback_id=UNRESOLVED_VIEW, title=texts.UNRESOLVED_TITLE, submit=texts.RESOLVE_SUBMIT, blocks=items,
                    metadata={"case": case_id})

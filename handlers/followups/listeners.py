@@ -21,13 +21,14 @@ def open_followed_up(ack: Ack, body: dict[str, Any], context: BoltContext, respo
         services.slack.open_view(body["trigger_id"], followups_views.followed_up_modal(context.get("reminder_id") or 0))
 
 
-FOLLOWED_UP_FORM = Form(optional={"note": 2000}, choices={"outcome": texts.FOLLOWED_UP_OUTCOMES}, words=("note",))
+FOLLOWED_UP_FORM = Form(optional={"note": 2000}, choices={"outcome": texts.FOLLOWED_UP_OUTCOMES},
+                        maybe={"mood": texts.MOODS}, words=("note",))
 
 
 def followed_up(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     if s := take(ack, view, context, FOLLOWED_UP_FORM):
         s.later("recording a follow-up", lambda: s.services.answers.followed_up(
-            s.reminder_id, user=s.user, outcome=s["outcome"], note=s["note"]))
+            s.reminder_id, user=s.user, outcome=s["outcome"], note=s["note"], mood=s["mood"]))
 
 
 def snooze(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:

@@ -101,6 +101,7 @@ def breather_dm(case: CaseSnapshot, reminder_id: int, payload: dict[str, Any], m
 def followed_up_modal(reminder_id: int) -> dict[str, Any]:
     items: list[Block] = [
         b.radio_input("outcome", texts.FOLLOWED_UP_HOW, texts.FOLLOWED_UP_OUTCOMES),
+        b.select_input("mood", texts.FOLLOWED_UP_MOOD, texts.MOODS),
         b.text_input("note", texts.NOTE_LABEL, multiline=True, optional=True, max_length=2000),
     ]
     return b.modal(callback_id=FOLLOWED_UP_VIEW, title=texts.FOLLOWED_UP_TITLE, submit=texts.SAVE, blocks=items,

@@ -112,12 +112,14 @@ def text_input(
     )
 
 
-def select_input(block_id: str, label: str, labels: dict[str, str], *, initial: str | None = None, optional: bool = True) -> InputBlock:
+def select_input(block_id: str, label: str, labels: dict[str, str], *, initial: str | None = None, optional: bool = True,
+                 hint: str | None = None) -> InputBlock:
     opts = options(labels)
     chosen = next((o for o in opts if o.value == initial), None)
     return InputBlock(
         block_id=block_id,
         label=PlainTextObject(text=label),
+        hint=PlainTextObject(text=hint) if hint else None,
         optional=optional,
         element=StaticSelectElement(action_id="value", options=opts, initial_option=chosen),
     )

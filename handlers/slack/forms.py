@@ -90,8 +90,10 @@ def check(
     required: dict[str, int] | None = None,
     optional: dict[str, int] | None = None,
     choices: dict[str, dict[str, str]] | None = None,
+    maybe: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Read a modal by a small spec: {block: max length} for texts, {block: allowed labels} for choices.
+    """Read a modal by a small spec: {block: max length} for texts, {block: allowed labels} for choices
+    (`maybe`: choices that may be left empty).
     Returns (values, errors per block) where errors is empty when the input is acceptable."""
     raw = values(view)
     out: dict[str, Any] = {}
@@ -103,6 +105,11 @@ def check(
     for block, allowed in (choices or {}).items():
         value = raw.get(block)
         if value not in allowed:
+            errors[block] = texts.ERR_REQUIRED
+        out[block] = value if value in allowed else None
+    for block, allowed in (maybe or {}).items():  # optional choices: none is an answer too
+        value = raw.get(block)
+        if value is not None and value not in allowed:
             errors[block] = texts.ERR_REQUIRED
         out[block] = value if value in allowed else None
     return out, errors

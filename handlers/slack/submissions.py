@@ -54,10 +54,12 @@ class Form:
     required: Mapping[str, int] = field(default_factory=dict)
     optional: Mapping[str, int] = field(default_factory=dict)
     choices: Mapping[str, dict[str, str]] = field(default_factory=dict)
+    maybe: Mapping[str, dict[str, str]] = field(default_factory=dict)
     words: tuple[str, ...] = ()
 
     def read(self, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        return forms.check(view, required=dict(self.required), optional=dict(self.optional), choices=dict(self.choices))
+        return forms.check(view, required=dict(self.required), optional=dict(self.optional), choices=dict(self.choices),
+                           maybe=dict(self.maybe))
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,11 @@ def content(sent: Sent) -> str:
     return sent.message.text + json.dumps(sent.message.blocks or [], ensure_ascii=False)
 
 
+def shows(sent: Sent, text: str) -> bool:
+    """Whether the message shows `text` (multi-line too) in its text or any block."""
+    return text in content(sent) or json.dumps(text, ensure_ascii=False)[1:-1] in content(sent)
+
+
 def assert_escaped(text: str) -> None:
     """`text` echoes NASTY escaped: broadcasts inert, bare markup and ampersands escaped, mentions kept."""
     assert NASTY_SAFE in text, text

@@ -14,7 +14,7 @@ from handlers.closing import ids, listeners
 from handlers.closing.views import resolve_modal, review_modal, unresolved_modal
 from storage.errors import DatabaseError
 from storage.models import Reminder
-from tests.handlers.kit import AGENT, COLLEAGUE, EXPERT, NASTY, PRIVATE, PRODUCT, World, assert_escaped, content
+from tests.handlers.kit import AGENT, COLLEAGUE, EXPERT, NASTY, PRIVATE, PRODUCT, World, assert_escaped, content, shows
 
 RESOLVE = {"fix": "refunded the second charge", "prevention": "turn on billing alerts", "feedback": "yes"}
 UNRESOLVED = {"explanation": "the data could not be recovered", "apologised": "yes"}
@@ -283,3 +283,34 @@ def test_closing_withdraws_a_pending_second_contact_request(world: World) -> Non
     assert world.services.handoffs.get(request["data"]["handoff"]).status == "cancelled"
     (withdrawn,) = world.updates(f"D{COLLEAGUE}")
     assert withdrawn.message.text == texts.HANDOFF_CANCELLED.format(number=case_id)
+
+
+# --- the customer's mood at closing: the outcome of the case ----------------------------------------
+def test_closing_records_the_mood_now_and_shows_the_change_on_the_case(world: World) -> None:
+    case_id = world.open_case(mood="furious")
+    resolve(world, case_id, mood="calm").ack.assert_plain()
+    case = world.case(case_id)
+    assert case.resolution["mood"] == "calm" and case.mood_after == "calm"
+    closing_line = world.thread(case_id)[-2]
+    assert closing_line.endswith(texts.MOOD_CHANGE_LINE.format(before=texts.MOODS["furious"], after=texts.MOODS["calm"]))
+    message = [s for s in world.updates() if s.ts == case.message_ts][-1]
+    change = texts.CASE_FIELD_MOOD_CHANGE.format(before=texts.MOODS["furious"], after=texts.MOODS["calm"])
+    assert shows(message, change)
+
+
+def test_closing_without_a_mood_keeps_the_mood_at_intake(world: World) -> None:
+    case_id = world.open_case(mood="angry")
+    world.call(listeners.unresolved, world.submission(unresolved_modal(case_id), UNRESOLVED)).ack.assert_plain()
+    case = world.case(case_id)
+    assert "mood" not in case.resolution and case.mood_after is None
+    assert "Mood:" not in world.thread(case_id)[-2]
+    message = [s for s in world.updates() if s.ts == case.message_ts][-1]
+    assert shows(message, texts.CASE_FIELD_MOOD.format(mood=texts.MOODS["angry"]))
+
+
+def test_a_mood_that_is_not_one_of_the_choices_keeps_the_form_open(world: World) -> None:
+    case_id = world.open_case(mood="angry")
+    sent_before = len(world.slack.sent)
+    call = resolve(world, case_id, mood="ecstatic")
+    assert call.ack.errors == {"mood": texts.ERR_REQUIRED}
+    still_open(world, case_id, sent_before)

@@ -13,7 +13,7 @@ from bot.core.reminders import ReminderEngine
 from handlers.followups import ids, listeners
 from handlers.followups.views import followed_up_modal
 from storage.models import Agent, Reminder
-from tests.handlers.kit import AGENT, COLLEAGUE, NASTY, World, assert_escaped, content
+from tests.handlers.kit import AGENT, COLLEAGUE, NASTY, World, assert_escaped, content, shows
 
 
 def rows(world: World, kind: str | None = None) -> list[Reminder]:
@@ -201,4 +201,23 @@ def test_breather_of_someone_else_is_refused(world: World) -> None:
     reminder = deliver(world, "breather")
     call = world.call(listeners.breather_skip, world.action(ids.BREATHER_SKIP_ACTION, str(reminder.id), user=COLLEAGUE))
     assert call.respond.texts == [texts.HANDOFF_NOT_YOURS.format(user=f"<@{AGENT}>")]
+    assert status(world, reminder.id) == "sent"
+
+
+def test_a_mood_given_at_a_follow_up_is_the_case_s_latest_outcome(world: World) -> None:
+    reminder = deliver(world, "follow_up")
+    answer_followed_up(world, reminder.id, mood="calm").ack.assert_plain()
+    case = world.case(reminder.case_id)
+    assert case.resolution["mood_later"] == "calm" and case.mood_after == "calm"
+    (event,) = world.events(reminder.case_id, "follow_up")
+    assert event["data"]["mood"] == "calm"
+    assert texts.FOLLOWED_UP_MOOD_NOTE.format(mood=texts.MOODS["calm"]) in world.thread(reminder.case_id)[-1]
+    message = [s for s in world.updates(case.channel_id) if s.ts == case.message_ts][-1]
+    assert shows(message, texts.CASE_FIELD_MOOD_NOW.format(after=texts.MOODS["calm"]))
+
+
+def test_a_mood_that_is_not_one_of_the_choices_is_refused_at_a_follow_up(world: World) -> None:
+    reminder = deliver(world, "follow_up")
+    call = answer_followed_up(world, reminder.id, mood="ecstatic")
+    assert call.ack.errors == {"mood": texts.ERR_REQUIRED}
     assert status(world, reminder.id) == "sent"
