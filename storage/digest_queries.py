@@ -41,6 +41,7 @@ class WeekFigures:
     resolved: int = 0
     unresolved: int = 0
     resolve_seconds: tuple[float, ...] = ()  # one per resolved case closed in the week
+    moods: tuple[tuple[str | None, dict[str, Any]], ...] = ()  # (mood when flagged, resolution) per closed case
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,14 @@ def week_figures(session: Session, start: datetime, end: datetime) -> WeekFigure
         select(func.count()).select_from(Case).where(Case.opened_at >= start, Case.opened_at < end)
     ) or 0
     # Index-only on ix_cases_closed_status_opened: closed_at range, then status and opened_at.
+    # The closed_at range of ix_cases_closed_status_opened, then the week's few rows for their moods.
     rows = session.execute(
-        select(Case.status, Case.opened_at, Case.closed_at)
+        select(Case.status, Case.opened_at, Case.closed_at, Case.mood, Case.resolution)
         .where(Case.closed_at >= start, Case.closed_at < end, Case.status.in_(("resolved", "unresolved")))
     ).all()
     resolved = [(r.closed_at - r.opened_at).total_seconds() for r in rows if r.status == "resolved"]
-    return WeekFigures(opened, len(resolved), len(rows) - len(resolved), tuple(resolved))
+    moods = tuple((r.mood, dict(r.resolution or {})) for r in rows)
+    return WeekFigures(opened, len(resolved), len(rows) - len(resolved), tuple(resolved), moods)
 
 
 def cause_counts(session: Session, start: datetime, end: datetime) -> dict[str, int]:

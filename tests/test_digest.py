@@ -178,3 +178,19 @@ def test_digest_setting_mistakes_are_one_line_each(name: str, value: str, words:
     assert len(caught.value.problems) == 1
     for word in words:
         assert word in caught.value.problems[0]
+
+
+def test_the_week_says_how_many_customers_left_calmer_than_they_came() -> None:
+    week = WeekFigures(opened=4, resolved=3, unresolved=1, moods=(
+        ("furious", {"mood": "upset", "mood_later": "calm"}), ("angry", {"mood": "calm"}),
+        ("upset", {"mood": "angry"}), ("angry", {}),  # the last one has no second mood: not counted
+    ))
+    previous = WeekFigures(opened=2, resolved=1, unresolved=1, moods=(("angry", {"mood": "angry"}),))
+    text, _, shown = message(data(week=week, previous=previous))
+    line = texts.DIGEST_MOOD.format(calmer=2, measured=3, worse=1, rate="67 %", previous_rate="0 %")
+    assert json.dumps(line, ensure_ascii=False)[1:-1] in shown
+
+
+def test_a_week_without_moods_says_how_to_record_them() -> None:
+    _, _, shown = message(data())
+    assert json.dumps(texts.DIGEST_MOOD_NONE, ensure_ascii=False)[1:-1] in shown

@@ -29,9 +29,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def cases(db, clock) -> Iterator[Cases]:  # type: ignore[no-untyped-def]
-    getattr(home, "_team_cache", {}).clear()
+    home.forget_cached()
     yield Cases(db, clock=clock)
-    getattr(home, "_team_cache", {}).clear()
+    home.forget_cached()
 
 
 def closed_case(cases: Cases, customer: str, *, opened: datetime, hours: float = 2, status: str = "resolved") -> int:

@@ -70,7 +70,7 @@ def test_seed_fills_realistic_closed_cases_that_the_app_reads(database_url):
                          summary="again")
         assert new.id == 1001 and new.prior_count >= 1
         agent = latest.owner_id
-        home._team_cache.clear()
+        home.forget_cached()
         assert "Opened:" in str(home_view(home.home_data(cases, agent)))
         with db.session() as session:
             assert repo.team_numbers(session, NOW - timedelta(days=30))["resolved"] > 0

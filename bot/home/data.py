@@ -6,12 +6,14 @@ Read here, rendered on the Slack side (handlers/home/views.py).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import playbook
 from bot.core.cases import CaseStore
+from bot.learning.insights import Figures, figures, per_agent
+from storage import insight_queries as iq
 from storage import repositories as repo
 from storage.db import Session
 
@@ -21,6 +23,7 @@ TEAM_WINDOW = timedelta(days=30)
 # The team's numbers are the same for everyone and move slowly; recounting them for every Home
 # render would read a month of cases each time. A minute old is fresh enough.
 TEAM_NUMBERS_TTL = timedelta(minutes=1)
+INSIGHT_WINDOWS = (30, 90)  # days: the last month, and a quarter for the slower signals
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,48 @@ class TeamNumbers:
 
 
 @dataclass(frozen=True)
+class Insights:
+    """What works, for the last 30 and 90 days; `agents`: each owner's last 30 days (for leads)."""
+
+    computed_at: datetime
+    windows: dict[int, Figures]
+    agents: dict[str, Figures]
+
+
+@dataclass(frozen=True)
 class HomeData:
     cases: list[MyCase]
     follow_ups: list[MyFollowUp]
     team: TeamNumbers
     breather_until: datetime | None
+    insights: Insights | None = None
+    mine: Figures | None = None  # the viewer's own last 30 days
+    lead: bool = False  # a lead sees the figures per agent
+    step_titles: dict[int, str] = field(default_factory=dict)  # the team's playbook, for the skipped steps
 
 
 _team_cache: dict[int, TeamNumbers] = {}
+_insight_cache: dict[int, Insights] = {}
+
+
+def forget_cached() -> None:
+    """Drop the minute-old team figures (tests that move the clock back, a seeded database)."""
+    _team_cache.clear()
+    _insight_cache.clear()
+
+
+def team_insights(cases: CaseStore, session: Session, now: datetime) -> Insights:
+    """The team's insights, worked out at most once a minute per database (the same for everyone)."""
+    cached = _insight_cache.get(id(cases.db))
+    if cached and cached.computed_at <= now < cached.computed_at + TEAM_NUMBERS_TTL:
+        return cached
+    rows = iq.closed_cases(session, now - timedelta(days=max(INSIGHT_WINDOWS)), now)
+    windows = {days: figures([r for r in rows if r.closed_at >= now - timedelta(days=days)])
+               for days in INSIGHT_WINDOWS}
+    month = [r for r in rows if r.closed_at >= now - TEAM_WINDOW]
+    fresh = Insights(now, windows, per_agent(month))
+    _insight_cache[id(cases.db)] = fresh
+    return fresh
 
 
 def team_numbers(cases: CaseStore, session: Session, now: datetime) -> TeamNumbers:
@@ -82,7 +119,7 @@ def my_follow_ups(session: Session, user: str, now: datetime) -> list[MyFollowUp
             for r, customer in (upcoming + recent)[:FOLLOW_UPS_SHOWN]]
 
 
-def home_data(cases: CaseStore, user: str) -> HomeData:
+def home_data(cases: CaseStore, user: str, *, lead: bool = False) -> HomeData:
     now = cases.clock()
     with cases.db.session() as session:
         # Each case's total comes from the playbook it keeps on its row (already loaded: no extra query).
@@ -90,9 +127,11 @@ def home_data(cases: CaseStore, user: str) -> HomeData:
                 for c, done in repo.open_cases_for(session, user, limit=15)]
         follow_ups = my_follow_ups(session, user, now)
         team = team_numbers(cases, session, now)
+        found = team_insights(cases, session, now)
         agent = repo.get_agent(session, user)
         breather_until = agent.breather_until if agent and agent.breather_until and agent.breather_until > now else None
-    return HomeData(mine, follow_ups, team, breather_until)
+    titles = {step.number: step.title for step in cases.playbook.steps}
+    return HomeData(mine, follow_ups, team, breather_until, found, found.agents.get(user, Figures()), lead, titles)
 
 
 def _total(steps: Any) -> int:

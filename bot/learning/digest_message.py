@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
+from bot.core import mood
 from bot.core.textutil import human_duration, is_url, safe, truncate
 from bot.delivery.audience import PUBLIC
 from storage import digest_queries as dq
@@ -91,7 +92,20 @@ def _week_section(data: dq.DigestData) -> str:
         rate=_percent(resolution_rate(week)), previous_rate=_percent(resolution_rate(before)),
         median=_duration(median_seconds(week.resolve_seconds)),
         previous_median=_duration(median_seconds(before.resolve_seconds)),
-    )
+    ) + "\n" + _mood_line(week, before)
+
+
+def week_moods(week: dq.WeekFigures) -> mood.MoodTally:
+    return mood.tally((before, mood.later_mood(resolution)) for before, resolution in week.moods)
+
+
+def _mood_line(week: dq.WeekFigures, before: dq.WeekFigures) -> str:
+    """The headline outcome: how many closed customers ended calmer than they were flagged."""
+    now, then = week_moods(week), week_moods(before)
+    if not now.measured:
+        return texts.DIGEST_MOOD_NONE
+    return texts.DIGEST_MOOD.format(calmer=now.calmer, measured=now.measured, worse=now.worse,
+                                    rate=_percent(now.calmer_share), previous_rate=_percent(then.calmer_share))
 
 
 def _causes_section(data: dq.DigestData) -> str:

@@ -60,3 +60,7 @@ DIGEST_FOLLOW_UPS = "*Follow-ups more than a day overdue:* {count}{owners}"
 DIGEST_FOLLOW_UPS_OWNERS = " — owners: {owners}"
 DIGEST_FOOTER = "Last 7 days against the 7 before, up to {now} ({tz}). Posted by Defuse every week."
 DIGEST_CASE = "Case #{number}"
+
+DIGEST_MOOD = ("• Mood: *{calmer}* of {measured} customers left calmer than they came, {worse} worse "
+               "(*{rate}*; week before: {previous_rate})")
+DIGEST_MOOD_NONE = "• Mood: no case closed with a mood this week (one tap on the close form records it)"

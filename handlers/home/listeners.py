@@ -22,9 +22,17 @@ def home_opened(event: dict[str, Any], context: BoltContext) -> None:
 
 def publish_home(services: Services, user: str) -> None:
     try:
-        services.slack.publish_home(user, home_view(home_data(services.cases, user)))
+        services.slack.publish_home(user, home_view(home_data(services.cases, user, lead=is_lead(services, user))))
     except SlackFailure as exc:
         log.warning("publishing the home tab for %s failed: %s", user, exc.code)
+
+
+def is_lead(services: Services, user: str) -> bool:
+    """Leads see each agent's figures; when group membership cannot be read, nobody does."""
+    if services.exports is None or not services.config.leads.configured:
+        return False
+    verdict = services.exports.leads.quick(user) or services.exports.leads.check(user)
+    return verdict.allowed
 
 
 def register(app: App) -> None:

@@ -12,6 +12,7 @@ from bot import texts
 from bot.core import mrkdwn
 from bot.core.textutil import human_duration, truncate
 from bot.home.data import HomeData, TeamNumbers
+from handlers.home.insights_view import insight_blocks
 from handlers.slack.blockkit import MAX_VIEW_BLOCKS, SECTION_LIMIT
 
 FOLLOW_UP_ICONS = {"pending": "⏰", "sent": "📬", "failed": "⚠️"}
@@ -42,6 +43,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
             when=mrkdwn.slack_date(r.when),
         )))
     items += [DIVIDER, _header(texts.HOME_TEAM), *team_blocks(data.team)]
+    items += [DIVIDER, *insight_blocks(data)] if data.insights is not None else []
     return {"type": "home", "blocks": items[:MAX_VIEW_BLOCKS]}
 
 

@@ -17,9 +17,9 @@ from tests.handlers.kit import AGENT, COLLEAGUE, NASTY, TEAM, World, assert_esca
 @pytest.fixture(autouse=True)
 def fresh_team_numbers() -> Iterator[None]:
     """The team numbers are cached per database for a minute; each test starts without them."""
-    home_data._team_cache.clear()
+    home_data.forget_cached()
     yield
-    home_data._team_cache.clear()
+    home_data.forget_cached()
 
 
 def opened(user: str | None = AGENT, tab: str | None = "home") -> dict:
@@ -78,3 +78,36 @@ def test_a_tab_slack_refuses_to_publish_is_logged_not_raised(world: World, monke
     world.call(listeners.home_opened, opened())
     assert world.worker.jobs == 1 and world.slack.views == []
     assert "not_enabled" in caplog.text
+
+
+# --- what works: the team's insights, the viewer's own, per agent for leads only ----------------------
+def close_with_mood(world: World, owner: str, before: str, after: str) -> int:
+    case_id = world.open_case(owner=owner, mood=before)
+    assert world.services.closing.close(case_id, user=owner, outcome="resolved", details={"fix": "f", "mood": after})
+    return case_id
+
+
+def test_the_tab_shows_the_mood_change_for_30_and_90_days_and_the_viewers_own(world: World) -> None:
+    close_with_mood(world, AGENT, "furious", "calm")
+    close_with_mood(world, COLLEAGUE, "angry", "furious")
+    world.call(listeners.home_opened, opened())
+    shown = published(world)
+    for days in (30, 90):
+        assert json.dumps(texts.HOME_INSIGHTS_WINDOW.format(days=days))[1:-1] in shown
+    assert texts.HOME_INSIGHTS_MOOD.format(calmer=1, same=0, worse=1) in shown
+    assert texts.HOME_INSIGHTS_MINE.format(closed=1, rate="100 %",
+                                           mood=texts.HOME_INSIGHTS_MINE_MOOD.format(calmer=1, measured=1)) in shown
+    assert texts.HOME_AGENTS not in shown  # not a lead: no figures per person
+
+
+def test_a_lead_also_sees_each_agents_figures(make_world) -> None:  # type: ignore[no-untyped-def]
+    world = make_world(LEADS=AGENT)
+    close_with_mood(world, AGENT, "furious", "calm")
+    close_with_mood(world, COLLEAGUE, "angry", "furious")
+    world.call(listeners.home_opened, opened())
+    shown = published(world)
+    assert texts.HOME_AGENTS in shown
+    mood = texts.HOME_INSIGHTS_MINE_MOOD.format(calmer=0, measured=1)
+    assert texts.HOME_AGENT_LINE.format(user=f"<@{COLLEAGUE}>", closed=1, rate="100 %", mood=mood) in shown
+    world.call(listeners.home_opened, opened(COLLEAGUE))
+    assert texts.HOME_AGENTS not in published(world, COLLEAGUE)  # the colleague is not a lead
