@@ -54,12 +54,14 @@ from bot.handoff.service import SecondContact
 from bot.intake.service import Intake
 from bot.learning.digest import Digest
 from bot.learning.retention import Retention
+from bot.learning.trend import TrendChart
 from handlers.checklist.views import CaseViews
 from handlers.closing.views import ClosingViews
 from handlers.escalation.views import EscalationViews
 from handlers.followups.views import ReminderViews
 from handlers.handoff.views import HandoffViews
 from handlers.intake.views import retry_post
+from handlers.learning.chart import draw_trend
 from handlers.learning.export import Exports
 from handlers.services import Services
 from handlers.slack.guard import protect_bolt
@@ -124,11 +126,18 @@ def build(config: Config) -> Runtime:
     protect_bolt(bolt)
     engine = ReminderEngine(db, sender.deliver)
     retention = Retention(db, config.retention_days) if config.retention_days else None
-    digest = (Digest(db, SlackSurface(reminder_client), config.digest_channel, config.digest_schedule)
-              if config.digest_channel else None)
+    digest = make_digest(config, db, SlackSurface(reminder_client))
     jobs = [job.on_tick for job in (retention, digest) if job is not None]
     scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, jobs))
     return Runtime(config, db, client, bolt, services, executor, scheduler, team_id, enterprise_id)
+
+
+def make_digest(config: Config, db: Database, slack: SlackSurface) -> Digest | None:
+    """The weekly digest, with its trend chart, when DIGEST_CHANNEL is set."""
+    if not config.digest_channel:
+        return None
+    chart = TrendChart(db, slack, config.digest_channel, draw_trend)
+    return Digest(db, slack, config.digest_channel, config.digest_schedule, chart=chart.send)
 
 
 def wire(config: Config, db: Database, slack: SlackSurface, reminder_slack: SlackSurface, worker: Worker,

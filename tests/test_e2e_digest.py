@@ -57,9 +57,11 @@ def test_digest_posted_once_by_two_processes_and_not_again_after_restart(start_a
     dumped = json.dumps(posted["blocks"])
     assert "Visible Inc" in dumped and "Secret Corp" not in dumped and "GPRIVATE" not in dumped
     assert "Cases open more than 3 days:* 2" in dumped and "1 of them from private channels" in dumped
+    [chart] = standin.wait_for(lambda: standin.files(DIGEST), timeout=20)  # the trend chart, drawn once
+    assert chart["filename"] == "defuse-trend.png" and chart["content"].startswith(b"\x89PNG\r\n")
 
     first.stop()
     second.stop()
     third = start_app(**env)
     standin.wait_for(lambda: f"digest for the week of {week}: already posted" in third.log(), timeout=20)
-    assert len(digests(standin)) == 1
+    assert len(digests(standin)) == 1 and len(standin.files(DIGEST)) == 1

@@ -73,7 +73,8 @@ def week_key(schedule: DigestSchedule, now: datetime) -> str:
 
 class Digest:
     def __init__(self, db: Database, slack: Slack, channel: str, schedule: DigestSchedule,
-                 clock: Callable[[], datetime] = utcnow, worker: str | None = None):
+                 clock: Callable[[], datetime] = utcnow, worker: str | None = None,
+                 chart: Callable[[datetime], object] | None = None):
         self.db = db
         self.slack = slack
         self.channel = channel
@@ -83,6 +84,7 @@ class Digest:
         self._done_week: str | None = None
         self._quiet_until: datetime | None = None
         self._lock = threading.Lock()
+        self.chart = chart  # sends the trend chart after the digest (bot.learning.trend)
 
     def on_tick(self, *_: Any) -> None:
         """After every scheduler tick: a compare once this week is done; the run gets its own thread."""
@@ -139,7 +141,17 @@ class Digest:
             return self._give_up(week, exc.code)  # a 5xx or a timeout: Slack may have posted it
         self._finish(week, {"channel": posted.channel, "ts": posted.ts})
         log.info("digest for the week of %s posted to %s", week, self.channel)
+        self._send_chart(now)
         return "sent"
+
+    def _send_chart(self, now: datetime) -> None:
+        """The picture goes with the digest; the digest stands without it (it is never sent twice)."""
+        if self.chart is None:
+            return
+        try:
+            self.chart(now)
+        except Exception:
+            log.exception("the digest's trend chart failed; the digest itself went out")
 
     def _post(self, week: str, message: Message) -> Posted:
         marker = tag("digest", week=week)

@@ -64,3 +64,9 @@ DIGEST_CASE = "Case #{number}"
 DIGEST_MOOD = ("• Mood: *{calmer}* of {measured} customers left calmer than they came, {worse} worse "
                "(*{rate}*; week before: {previous_rate})")
 DIGEST_MOOD_NONE = "• Mood: no case closed with a mood this week (one tap on the close form records it)"
+
+DIGEST_CHART_COMMENT = "📈 The last eight weeks: cases opened, and the share of customers who left calmer than they came."
+CHART_TITLE = "Cases and mood, week by week"
+CHART_OPENED = "Cases opened"
+CHART_CALMER = "Left calmer (%)"
+CHART_WEEK_OF = "Week of"
