@@ -45,16 +45,16 @@ class Figures:
 def figures(rows: Sequence[ClosedRow]) -> Figures:
     resolved = [r for r in rows if r.status == "resolved"]
     helped_pairs = [r for r in rows if r.second_contact]
-    escalated = [r for r in rows if r.escalation]
+    escalated = [r for r in rows if r.escalated]
     return Figures(
         closed=len(rows),
         resolved=len(resolved),
         median_resolve_seconds=_median((r.closed_at - r.opened_at).total_seconds() for r in resolved),
-        moods=mood.tally((r.mood, mood.later_mood(r.resolution)) for r in rows),
+        moods=mood.tally((r.mood, latest_mood(r)) for r in rows),
         second_contact=len(helped_pairs),
         second_contact_resolved=sum(1 for r in helped_pairs if r.status == "resolved"),
         escalated=len(escalated),
-        escalations_on_time=sum(1 for r in escalated if on_time(r.escalation or {})),
+        escalations_on_time=sum(1 for r in escalated if on_time(r.expected_by, r.fixed_at)),
         repeat_cases=repeat_cases(rows),
         skipped_bad=skipped_shares([r for r in rows if r.status != "resolved"]),
         skipped_good=skipped_shares(resolved),
@@ -70,10 +70,13 @@ def per_agent(rows: Sequence[ClosedRow]) -> dict[str, Figures]:
     return {owner: figures(owned) for owner, owned in sorted(by_owner.items())}
 
 
-def on_time(escalation: dict[str, object]) -> bool:
+def latest_mood(row: ClosedRow) -> str | None:
+    return mood.later_mood({"mood": row.mood_at_close, "mood_later": row.mood_later})
+
+
+def on_time(promised: str | None, fixed: str | None) -> bool:
     """Fixed no later than the timeframe the customer was given."""
-    fixed, promised = escalation.get("fixed_at"), escalation.get("expected_by")
-    if not isinstance(fixed, str) or not isinstance(promised, str):
+    if not promised or not fixed:
         return False
     return datetime.fromisoformat(fixed) <= datetime.fromisoformat(promised)
 
