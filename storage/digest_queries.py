@@ -141,6 +141,22 @@ def job_row(session: Session, job: str, day: str) -> JobRun | None:
     return session.scalars(select(JobRun).where(JobRun.job == job, JobRun.day == day)).first()
 
 
+def note_chart(session: Session, *, job: str, day: str, file_id: str) -> None:
+    """Keep the trend chart's file id with the digest it went out with (App Home shows the latest)."""
+    row = job_row(session, job, day)
+    if row is not None:
+        row.result = {**(row.result or {}), "chart": file_id}
+
+
+def latest_chart(session: Session, job: str, weeks: int = 4) -> str | None:
+    """The newest chart's file id among the last few digests (a digest without one is skipped)."""
+    results = session.scalars(
+        select(JobRun.result).where(JobRun.job == job, JobRun.finished_at.is_not(None))
+        .order_by(JobRun.day.desc()).limit(weeks)
+    )
+    return next((str(r["chart"]) for r in results if r and r.get("chart")), None)
+
+
 def record_retry(session: Session, *, job: str, day: str, worker: str, error: str, claimed_at: datetime) -> None:
     """Leave the claim unfinished with the error in it, dated so claim_day lets a later tick take it over."""
     session.execute(

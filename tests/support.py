@@ -100,9 +100,11 @@ class FakeSlack:
         self._maybe_fail("open_dm")
         return f"D{user}"
 
-    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> None:
+    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> list[str]:
         self._maybe_fail("upload")
-        self.sent.append(Sent("upload", channel, Message(comment), extra={"files": list(files)}))
+        ids = [f"F{len(self.sent):05d}{n}" for n in range(len(files))]
+        self.sent.append(Sent("upload", channel, Message(comment), extra={"files": list(files), "file_ids": ids}))
+        return ids
 
     def team_id(self) -> str | None:
         return self._team

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.settings import WEEKDAYS
 from storage.db import Database
 from storage.models import Case
+from tests.harness import SlackSender
 
 DIGEST = "CDIGEST"
 
@@ -59,6 +60,11 @@ def test_digest_posted_once_by_two_processes_and_not_again_after_restart(start_a
     assert "Cases open more than 3 days:* 2" in dumped and "1 of them from private channels" in dumped
     [chart] = standin.wait_for(lambda: standin.files(DIGEST), timeout=20)  # the trend chart, drawn once
     assert chart["filename"] == "defuse-trend.png" and chart["content"].startswith(b"\x89PNG\r\n")
+
+    standin.wait_for(lambda: any("is on App Home" in p.log() for p in (first, second)), timeout=20)
+    SlackSender(first.url, standin).event({"type": "app_home_opened", "user": "UAGENT", "tab": "home"})
+    home = standin.wait_for(lambda: standin.home("UAGENT"), timeout=20)
+    assert {"id": chart["id"]} in [b.get("slack_file") for b in home["blocks"]]  # App Home shows the latest chart
 
     first.stop()
     second.stop()

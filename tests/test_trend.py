@@ -25,9 +25,10 @@ class KeepingSlack(FakeSlack):
         super().__init__()
         self.uploaded: list[tuple[str, str, bytes, str]] = []
 
-    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> None:
-        super().upload(channel, files, comment=comment)
+    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> list[str]:
+        ids = super().upload(channel, files, comment=comment)
         self.uploaded += [(channel, name, Path(path).read_bytes(), comment) for path, name in files]
+        return ids
 
 
 def test_the_picture_is_a_png_with_the_weeks(tmp_path: Path) -> None:
@@ -62,7 +63,7 @@ def test_weekly_figures_count_cases_opened_and_customers_left_calmer(db) -> None
 def test_the_chart_goes_to_the_digest_channel_once_drawn(db) -> None:  # type: ignore[no-untyped-def]
     Cases(db, clock=Clock(NOW - timedelta(days=3))).open(team_id="T", channel_id="C1", flagged_by="UA", summary="a")
     slack = KeepingSlack()
-    assert TrendChart(db, slack, CHANNEL, draw_trend).send(NOW) is True
+    assert TrendChart(db, slack, CHANNEL, draw_trend).send(NOW) == slack.sent[-1].extra["file_ids"][0]
     ((channel, name, content, comment),) = slack.uploaded
     assert (channel, name) == (CHANNEL, FILENAME) and content.startswith(b"\x89PNG") and comment
 
@@ -70,7 +71,7 @@ def test_the_chart_goes_to_the_digest_channel_once_drawn(db) -> None:  # type: i
 @pytest.mark.db
 def test_eight_quiet_weeks_send_no_chart(db) -> None:  # type: ignore[no-untyped-def]
     slack = KeepingSlack()
-    assert TrendChart(db, slack, CHANNEL, draw_trend).send(NOW) is False
+    assert TrendChart(db, slack, CHANNEL, draw_trend).send(NOW) is None
     assert slack.uploaded == []
 
 
@@ -79,6 +80,31 @@ def test_a_refused_upload_is_logged_and_the_digest_stands(db, caplog) -> None:  
     Cases(db, clock=Clock(NOW - timedelta(days=3))).open(team_id="T", channel_id="C1", flagged_by="UA", summary="a")
     slack = KeepingSlack()
     slack.fail("upload", "not_in_channel")
-    assert TrendChart(db, slack, CHANNEL, draw_trend).send(NOW) is False
+    assert TrendChart(db, slack, CHANNEL, draw_trend).send(NOW) is None
     assert "trend chart was not uploaded" in caplog.text and "not_in_channel" in caplog.text
     assert slack.uploaded == []
+
+
+@pytest.mark.db
+def test_the_digest_keeps_the_charts_file_id_and_home_shows_the_latest(db) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.settings import DigestSchedule
+    from bot.home import data as home
+    from bot.learning.digest import Digest
+    from handlers.home.views import home_view
+
+    clock = Clock(NOW - timedelta(days=1))
+    cases = Cases(db, clock=clock)
+    cases.open(team_id="T", channel_id="C1", flagged_by="UA", summary="a")
+    clock.now = NOW
+    slack = KeepingSlack()
+    chart = TrendChart(db, slack, CHANNEL, draw_trend)
+    schedule = DigestSchedule(NOW.weekday(), (NOW - timedelta(minutes=1)).time())
+    assert Digest(db, slack, CHANNEL, schedule, clock=clock, chart=chart.send).run_weekly() == "sent"
+    ((_, _, content, _),) = slack.uploaded
+    file_id = slack.sent[-1].extra["file_ids"][0]
+    home.forget_cached()
+    view = home_view(home.home_data(cases, "UA"))
+    images = [b for b in view["blocks"] if b["type"] == "image"]
+    assert images == [{"type": "image", "slack_file": {"id": file_id}, "alt_text": images[0]["alt_text"],
+                       "title": images[0]["title"]}] and content.startswith(b"\x89PNG")
+    home.forget_cached()

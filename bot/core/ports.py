@@ -84,8 +84,8 @@ class Slack(Protocol):
 
     def open_dm(self, user: str) -> str: ...
 
-    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> None:
-        """Upload files (path, filename) into a conversation with one comment."""
+    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> list[str]:
+        """Upload files (path, filename) into a conversation with one comment; their file ids."""
         ...
 
     # --- reading -----------------------------------------------------------------------------

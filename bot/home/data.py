@@ -14,7 +14,9 @@ from typing import Any
 
 from bot.core import playbook
 from bot.core.cases import CaseStore
+from bot.learning.digest import JOB as DIGEST_JOB
 from bot.learning.insights import Figures, figures, per_agent
+from storage import digest_queries as dq
 from storage import insight_queries as iq
 from storage import repositories as repo
 from storage.db import Session
@@ -74,6 +76,7 @@ class HomeData:
     mine: Figures | None = None  # the viewer's own last 30 days
     lead: bool = False  # a lead sees the figures per agent
     step_titles: dict[int, str] = field(default_factory=dict)  # the team's playbook, for the skipped steps
+    chart_file: str | None = None  # the latest weekly trend chart (bot.learning.trend), a Slack file id
 
 
 _team_cache: dict[int, TeamNumbers] = {}
@@ -152,8 +155,9 @@ def home_data(cases: CaseStore, user: str, *, lead: bool = False) -> HomeData:
         team = team_numbers(cases, session, now)
         agent = repo.get_agent(session, user)
         breather_until = agent.breather_until if agent and agent.breather_until and agent.breather_until > now else None
+        chart = dq.latest_chart(session, DIGEST_JOB)
     titles = {step.number: step.title for step in cases.playbook.steps}
-    return HomeData(mine, follow_ups, team, breather_until, found, found.agents.get(user, Figures()), lead, titles)
+    return HomeData(mine, follow_ups, team, breather_until, found, found.agents.get(user, Figures()), lead, titles, chart)
 
 
 def _total(steps: Any) -> int:

@@ -74,7 +74,7 @@ def week_key(schedule: DigestSchedule, now: datetime) -> str:
 class Digest:
     def __init__(self, db: Database, slack: Slack, channel: str, schedule: DigestSchedule,
                  clock: Callable[[], datetime] = utcnow, worker: str | None = None,
-                 chart: Callable[[datetime], object] | None = None):
+                 chart: Callable[[datetime], str | None] | None = None):
         self.db = db
         self.slack = slack
         self.channel = channel
@@ -141,15 +141,19 @@ class Digest:
             return self._give_up(week, exc.code)  # a 5xx or a timeout: Slack may have posted it
         self._finish(week, {"channel": posted.channel, "ts": posted.ts})
         log.info("digest for the week of %s posted to %s", week, self.channel)
-        self._send_chart(now)
+        self._send_chart(week, now)
         return "sent"
 
-    def _send_chart(self, now: datetime) -> None:
-        """The picture goes with the digest; the digest stands without it (it is never sent twice)."""
+    def _send_chart(self, week: str, now: datetime) -> None:
+        """The picture goes with the digest (and on App Home); the digest stands without it."""
         if self.chart is None:
             return
         try:
-            self.chart(now)
+            file_id = self.chart(now)
+            if file_id:
+                with self.db.session() as session:
+                    dq.note_chart(session, job=JOB, day=week, file_id=file_id)
+                log.info("trend chart %s of the week of %s is on App Home", file_id, week)
         except Exception:
             log.exception("the digest's trend chart failed; the digest itself went out")
 

@@ -62,16 +62,17 @@ class TrendChart:
     def __init__(self, db: Database, slack: Slack, channel: str, draw: DrawChart):
         self.db, self.slack, self.channel, self.draw = db, slack, channel, draw
 
-    def send(self, now: datetime) -> bool:
+    def send(self, now: datetime) -> str | None:
+        """Draw and upload the chart; its file id (App Home shows it too), or None."""
         points = weekly_trend(self.db, now)
         if not any(p.opened or p.measured for p in points):
-            return False  # nothing happened in eight weeks: an empty chart says nothing
+            return None  # nothing happened in eight weeks: an empty chart says nothing
         try:
             with tempfile.TemporaryDirectory(prefix="defuse-chart-") as folder:
                 path = Path(folder) / FILENAME
                 self.draw(points, path)
-                self.slack.upload(self.channel, [(str(path), FILENAME)], comment=texts.DIGEST_CHART_COMMENT)
+                ids = self.slack.upload(self.channel, [(str(path), FILENAME)], comment=texts.DIGEST_CHART_COMMENT)
         except SlackFailure as exc:
             log.warning("the digest's trend chart was not uploaded to %s: %s", self.channel, exc.code)
-            return False
-        return True
+            return None
+        return ids[0] if ids else None

@@ -24,6 +24,9 @@ def insight_blocks(data: HomeData) -> list[dict[str, Any]]:
         {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_INSIGHTS}},
         {"type": "section", "fields": [_field(window_text(days, f)) for days, f in sorted(windows.items())]},
     ]
+    if data.chart_file:  # drawn with the weekly digest; the bot uploaded it, so Slack shows it here
+        blocks.append({"type": "image", "slack_file": {"id": data.chart_file}, "alt_text": texts.CHART_ALT,
+                       "title": {"type": "plain_text", "text": texts.CHART_TITLE}})
     quarter = windows[max(windows)]
     for line in (skipped_line(quarter, data.step_titles), helped_line(quarter)):
         if line:

@@ -171,9 +171,11 @@ class SlackSurface:
         except (KeyError, TypeError):
             raise SlackFailure("no_channel", method="conversations.open") from None
 
-    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> None:
+    def upload(self, channel: str, files: Sequence[tuple[str, str]], *, comment: str) -> list[str]:
         uploads = [{"file": path, "filename": name, "title": name} for path, name in files]
-        call("files.upload", lambda: self.client.files_upload_v2(file_uploads=uploads, channel=channel, initial_comment=comment))
+        answer = call("files.upload", lambda: self.client.files_upload_v2(
+            file_uploads=uploads, channel=channel, initial_comment=comment))
+        return [str(f["id"]) for f in answer.get("files") or [] if f.get("id")]
 
     # --- reading -----------------------------------------------------------------------------
     def team_id(self) -> str | None:
