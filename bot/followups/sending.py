@@ -94,11 +94,12 @@ class ReminderSender:
     def _maybe_sent_since(self, due: Due) -> datetime | None:
         """When an earlier attempt may have reached Slack: a crash mid-send (sending_at, which the engine
         clears when it records a retry) or an unclear answer (maybe_sent_at, which stays until sent)."""
-        with self.db.session() as session:
-            marked = repo.reminder_maybe_sent_at(session, due.id)
-            if marked is None and due.sending_at is not None:  # keep it past the engine's retry bookkeeping
+        if due.maybe_sent_at is not None:  # read with the claim: no query for the usual first send
+            return due.maybe_sent_at
+        if due.sending_at is not None:  # keep it past the engine's retry bookkeeping
+            with self.db.session() as session:
                 repo.set_reminder_maybe_sent(session, due.id, due.sending_at)
-        return marked or due.sending_at
+        return due.sending_at
 
     def _send(self, due: Due, message: Message) -> Outcome:
         started = self.cases.clock()
