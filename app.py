@@ -35,8 +35,9 @@ from bot.closing.service import Closing
 from bot.core.config import Config, ConfigError, load_config
 from bot.core.notify import Notify
 from bot.core.people import DmChannels, People
-from bot.core.reminders import ReminderEngine, TickRunner
+from bot.core.reminders import ReminderEngine
 from bot.core.snapshot import Clock, utcnow
+from bot.core.tick import TickRunner
 from bot.delivery.audience import Audiences
 from bot.delivery.history import HistoryCheck
 from bot.delivery.leases import process_name
