@@ -13,6 +13,7 @@ SMOKES = {
     "scale.py": ["home", "repeat", "step", "defuse RSS MB"],
     "ack_latency.py": ["defuse / bare", "load average"],
     "digest.py": ["digest build", "target < 1000 ms"],
+    "insights.py": ["insights p50", "load average"],
     "scheduler.py": ["all sent", "load average"],
 }
 

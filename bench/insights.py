@@ -1,0 +1,80 @@
+"""App Home insights benchmark: how long working out *What works* takes over a seeded history
+(`storage.insight_queries.closed_cases` for 90 days, then the 30/90-day figures and each agent's).
+
+For each database (a SQLite file; PostgreSQL on --pg-url, skipped with the reason if unreachable) this
+seeds --cases closed cases with bench/seed.py and times the work --samples times. A Home render waits
+for it only once per process (bot.home.data keeps the answer and refreshes it on a thread), so this is
+the cost of one refresh, not of a render.
+
+    /work/main/.venv/bin/python bench/insights.py                 # 100,000 cases, both databases
+    /work/main/.venv/bin/python bench/insights.py --databases sqlite --cases 20000
+    /work/main/.venv/bin/python bench/insights.py --smoke         # seconds: proves the benchmark still runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from common import DEFAULT_PG_URL, Unavailable, database, load_average, median
+from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
+
+from bot.cases import Cases  # noqa: E402
+from bot.home.data import work_out_insights  # noqa: E402
+from storage.db import Database  # noqa: E402
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def measure(url: str, samples: int) -> tuple[list[float], int]:
+    db = Database(url, pool_size=2)
+    try:
+        cases = Cases(db, clock=lambda: NOW)
+        found = work_out_insights(cases, NOW)  # warm the pool and the statement cache
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            found = work_out_insights(cases, NOW)
+            times.append(time.perf_counter() - started)
+        return times, found.windows[90].closed
+    finally:
+        db.dispose()
+
+
+def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
+    try:
+        with database(kind, tmp, args.pg_url) as url:
+            started = time.perf_counter()
+            seed(url, args.cases, now=NOW, quiet=True)
+            seeded = time.perf_counter() - started
+            times, closed = measure(url, args.samples)
+    except Unavailable as exc:
+        print(f"{kind}: skipped ({exc})")
+        return
+    print(f"{kind}: {args.cases:,} cases ({closed:,} closed in 90 days), seeded in {seeded:.1f} s; insights "
+          f"p50 {median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over {len(times)} runs; "
+          f"load average {load_average()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000, help="closed cases to seed")
+    parser.add_argument("--samples", type=int, default=5, help="timed refreshes per database")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server where databases may be created")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, SQLite only: seconds, to check it still runs")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.cases, args.samples, args.databases = 500, 2, "sqlite"
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.databases.split(","):
+            run(kind.strip(), args, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
