@@ -19,4 +19,8 @@ def register(app: App, services: Services) -> None:
 
     app.use(provide(services))
     for move in (intake, checklist, casefile, handoff, escalation, closing, followups, home):
-        move.register(app)
+        routes = {app.action: "ACTIONS", app.view: "VIEWS", app.event: "EVENTS", app.command: "COMMANDS",
+                  app.shortcut: "SHORTCUTS"}
+        for listen, table in routes.items():
+            for key, listener in getattr(move, table, {}).items():
+                listen(key)(listener)

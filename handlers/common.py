@@ -17,6 +17,7 @@ from handlers.slack.surface import error_code
 from storage.errors import DatabaseError
 
 log = logging.getLogger("defuse.handlers")
+Listener = Callable[..., Any]  # a Bolt listener: takes the arguments it names (ack, body, context...)
 
 
 def user_id(body: dict[str, Any]) -> str:

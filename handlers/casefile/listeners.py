@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
 from handlers.casefile import ids
 from handlers.casefile import views as casefile_views
-from handlers.common import accepted, ephemeral, later, open_case_form, reported
+from handlers.common import Listener, accepted, ephemeral, later, open_case_form, reported
 from handlers.services import of
 from handlers.slack import forms
 from handlers.slack.submissions import Form, take
@@ -61,10 +61,14 @@ def note(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         s.later("the note", lambda: s.services.casefile.add_note(s.case_id, user=s.user, text=s["text"]))
 
 
-def register(app: App) -> None:
-    app.action(ids.EDIT_ACTION)(open_edit)
-    app.view(ids.EDIT_VIEW)(edit)
-    app.action(ids.ATTEMPT_ACTION)(open_attempt)
-    app.view(ids.ATTEMPT_VIEW)(attempt)
-    app.action(ids.NOTE_ACTION)(open_note)
-    app.view(ids.NOTE_VIEW)(note)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.EDIT_ACTION: open_edit,
+    ids.ATTEMPT_ACTION: open_attempt,
+    ids.NOTE_ACTION: open_note,
+}
+VIEWS: dict[str, Listener] = {
+    ids.EDIT_VIEW: edit,
+    ids.ATTEMPT_VIEW: attempt,
+    ids.NOTE_VIEW: note,
+}

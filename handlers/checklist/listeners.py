@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
 from bot.core import playbook
 from bot.core.errors import CaseError
 from handlers.checklist import ids
 from handlers.checklist.views import guide_modal, step_modal
-from handlers.common import action_value, ephemeral, reported
+from handlers.common import Listener, action_value, ephemeral, reported
 from handlers.intake.views import retry_post
 from handlers.services import Services, of
 from handlers.slack import forms
@@ -109,10 +109,14 @@ def finish_step(s: Submission, view: dict[str, Any], asks: str, details: dict[st
     s.later(f"the {asks} step", work)
 
 
-def register(app: App) -> None:
-    app.action(ids.STEP_ACTION)(step_set)
-    app.action(ids.GUIDE_ACTION)(open_guide)
-    app.view(ids.APOLOGY_VIEW)(apology)
-    app.view(ids.ACTION_VIEW)(action)
-    app.view(ids.PLAN_VIEW)(plan)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.STEP_ACTION: step_set,
+    ids.GUIDE_ACTION: open_guide,
+}
+VIEWS: dict[str, Listener] = {
+    ids.APOLOGY_VIEW: apology,
+    ids.ACTION_VIEW: action,
+    ids.PLAN_VIEW: plan,
+}
 

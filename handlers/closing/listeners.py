@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
 from handlers.closing import ids
 from handlers.closing import views as closing_views
-from handlers.common import ephemeral, later, open_case_form
-from handlers.services import of
-from handlers.slack.submissions import Form, Submission, take
+from handlers.common import Listener, open_case_form
+from handlers.slack.submissions import Form, Submission, clicked, take
 
 
 def open_resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -50,9 +49,8 @@ def close(s: Submission, outcome: str, details: dict[str, Any]) -> None:
 
 
 def reopen(ack: Ack, context: BoltContext, respond: Respond) -> None:
-    ack()
-    services, user, case_id = of(context), context["user_id"], context.get("case_id") or 0
-    later(services, ephemeral(respond), "reopen", lambda: services.closing.reopen(case_id, user=user))
+    c = clicked(ack, context, respond)
+    c.later("reopen", lambda: c.services.closing.reopen(c.case_id, user=c.user))
 
 
 def open_review(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -66,11 +64,15 @@ def review(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
             s.case_id, user=s.user, cause=s["cause"], improve=s["improve"], ux_issue=s["ux"]))
 
 
-def register(app: App) -> None:
-    app.action(ids.RESOLVE_ACTION)(open_resolve)
-    app.view(ids.RESOLVE_VIEW)(resolved)
-    app.action(ids.UNRESOLVED_ACTION)(open_unresolved)
-    app.view(ids.UNRESOLVED_VIEW)(unresolved)
-    app.action(ids.REOPEN_ACTION)(reopen)
-    app.action(ids.REVIEW_ACTION)(open_review)
-    app.view(ids.REVIEW_VIEW)(review)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.RESOLVE_ACTION: open_resolve,
+    ids.UNRESOLVED_ACTION: open_unresolved,
+    ids.REOPEN_ACTION: reopen,
+    ids.REVIEW_ACTION: open_review,
+}
+VIEWS: dict[str, Listener] = {
+    ids.RESOLVE_VIEW: resolved,
+    ids.UNRESOLVED_VIEW: unresolved,
+    ids.REVIEW_VIEW: review,
+}

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
 from bot.escalation.timeframe import TimeframeError, parse_timeframe
-from handlers.common import ephemeral, later, open_case_form, reported
+from handlers.common import Listener, ephemeral, later, open_case_form, reported
 from handlers.escalation import ids
 from handlers.escalation import views as escalation_views
 from handlers.services import of
@@ -97,9 +97,13 @@ def fixed(ack: Ack, context: BoltContext, respond: Respond) -> None:
     later(services, tell, "escalation fixed", work)
 
 
-def register(app: App) -> None:
-    app.action(ids.ESCALATE_ACTION)(open_escalate)
-    app.view(ids.ESCALATE_VIEW)(escalate)
-    app.action(ids.ESC_UPDATE_ACTION)(open_update)
-    app.view(ids.ESC_UPDATE_VIEW)(update)
-    app.action(ids.ESC_FIXED_ACTION)(fixed)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.ESCALATE_ACTION: open_escalate,
+    ids.ESC_UPDATE_ACTION: open_update,
+    ids.ESC_FIXED_ACTION: fixed,
+}
+VIEWS: dict[str, Listener] = {
+    ids.ESCALATE_VIEW: escalate,
+    ids.ESC_UPDATE_VIEW: update,
+}

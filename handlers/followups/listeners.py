@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
-from handlers.common import ephemeral, later, parse_id, reported
+from handlers.common import Listener, ephemeral, later, parse_id, reported
 from handlers.followups import ids
 from handlers.followups import views as followups_views
 from handlers.services import of
-from handlers.slack.submissions import Form, take
+from handlers.slack.submissions import Form, clicked, take
 
 
 def open_followed_up(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -45,29 +45,28 @@ def snooze(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respon
 
 
 def skip(ack: Ack, context: BoltContext, respond: Respond) -> None:
-    ack()
-    services, user, reminder_id = of(context), context["user_id"], context.get("reminder_id") or 0
-    later(services, ephemeral(respond), "skipping a reminder", lambda: services.answers.skip(reminder_id, user=user))
+    c = clicked(ack, context, respond)
+    c.later("skipping a reminder", lambda: c.services.answers.skip(c.reminder_id, user=c.user))
 
 
 def breather_start(ack: Ack, context: BoltContext, respond: Respond) -> None:
-    ack()
-    services, user, reminder_id = of(context), context["user_id"], context.get("reminder_id") or 0
-    later(services, ephemeral(respond), "starting a breather",
-          lambda: services.answers.start_breather(reminder_id, user=user))
+    c = clicked(ack, context, respond)
+    c.later("starting a breather", lambda: c.services.answers.start_breather(c.reminder_id, user=c.user))
 
 
 def breather_skip(ack: Ack, context: BoltContext, respond: Respond) -> None:
-    ack()
-    services, user, reminder_id = of(context), context["user_id"], context.get("reminder_id") or 0
-    later(services, ephemeral(respond), "declining a breather",
-          lambda: services.answers.skip_breather(reminder_id, user=user))
+    c = clicked(ack, context, respond)
+    c.later("declining a breather", lambda: c.services.answers.skip_breather(c.reminder_id, user=c.user))
 
 
-def register(app: App) -> None:
-    app.action(ids.FOLLOWED_UP_ACTION)(open_followed_up)
-    app.view(ids.FOLLOWED_UP_VIEW)(followed_up)
-    app.action(ids.SNOOZE_ACTION)(snooze)
-    app.action(ids.SKIP_ACTION)(skip)
-    app.action(ids.BREATHER_START_ACTION)(breather_start)
-    app.action(ids.BREATHER_SKIP_ACTION)(breather_skip)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.FOLLOWED_UP_ACTION: open_followed_up,
+    ids.SNOOZE_ACTION: snooze,
+    ids.SKIP_ACTION: skip,
+    ids.BREATHER_START_ACTION: breather_start,
+    ids.BREATHER_SKIP_ACTION: breather_skip,
+}
+VIEWS: dict[str, Listener] = {
+    ids.FOLLOWED_UP_VIEW: followed_up,
+}

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
 from bot.core import mrkdwn
 from bot.handoff import rules
-from handlers.common import ephemeral, later, open_case_form, reported
+from handlers.common import Listener, ephemeral, open_case_form, reported
 from handlers.handoff import ids
 from handlers.handoff import views as handoff_views
 from handlers.services import of
 from handlers.slack import forms
-from handlers.slack.submissions import Form, Submission, take
+from handlers.slack.submissions import Form, Submission, clicked, take
 
 
 def open_handoff(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -69,9 +69,8 @@ def ask_colleague(s: Submission, colleague: str, *, looked_at: bool) -> None:
 
 
 def accept(ack: Ack, context: BoltContext, respond: Respond) -> None:
-    ack()
-    services, user, handoff_id = of(context), context["user_id"], context.get("handoff_id") or 0
-    later(services, ephemeral(respond), "accepting a handoff", lambda: services.second_contact.accept(handoff_id, user=user))
+    c = clicked(ack, context, respond)
+    c.later("accepting a handoff", lambda: c.services.second_contact.accept(c.handoff_id, user=c.user))
 
 
 def open_decline(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -93,10 +92,14 @@ def declined(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         s.later("declining the handoff", lambda: s.services.second_contact.decline(s.handoff_id, user=s.user, reason=s["reason"]))
 
 
-def register(app: App) -> None:
-    app.action(ids.HANDOFF_ACTION)(open_handoff)
-    app.action(ids.HANDOFF_PICK_ACTION)(picked)
-    app.view(ids.HANDOFF_VIEW)(submitted)
-    app.action(ids.HANDOFF_ACCEPT_ACTION)(accept)
-    app.action(ids.HANDOFF_DECLINE_ACTION)(open_decline)
-    app.view(ids.DECLINE_VIEW)(declined)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.HANDOFF_ACTION: open_handoff,
+    ids.HANDOFF_PICK_ACTION: picked,
+    ids.HANDOFF_ACCEPT_ACTION: accept,
+    ids.HANDOFF_DECLINE_ACTION: open_decline,
+}
+VIEWS: dict[str, Listener] = {
+    ids.HANDOFF_VIEW: submitted,
+    ids.DECLINE_VIEW: declined,
+}

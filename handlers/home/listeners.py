@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import BoltContext
 
 from bot.core.ports import SlackFailure
 from bot.home.data import home_data
-from handlers.common import log
+from handlers.common import Listener, log
 from handlers.home.views import home_view
 from handlers.services import Services, of
 
@@ -35,5 +35,7 @@ def is_lead(services: Services, user: str) -> bool:
     return verdict.allowed
 
 
-def register(app: App) -> None:
-    app.event("app_home_opened")(home_opened)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+EVENTS: dict[str, Listener] = {
+    "app_home_opened": home_opened,
+}

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import texts
 from bot.core.snapshot import CaseSnapshot
 from bot.core.textutil import MAX_COMMAND_TEXT, parse_command, plain, quote, safe_limited_echo
-from handlers.common import ephemeral, reported, team_id, user_id
+from handlers.common import Listener, ephemeral, reported, team_id, user_id
 from handlers.intake import ids
 from handlers.intake.form import fill_in, quoted, say_where_it_goes
 from handlers.intake.views import intake_modal, retry_post
@@ -165,9 +165,17 @@ def post_again_later(services: Services, case_id: int, respond: Respond) -> None
             respond(text=message.text, blocks=message.blocks, replace_original=True)
 
 
-def register(app: App) -> None:
-    app.command("/angry")(angry)
-    app.shortcut(ids.SHORTCUT_CALLBACK)(shortcut)
-    app.view(ids.INTAKE_VIEW)(submitted)
-    app.action(ids.RETRY_POST_ACTION)(post_again)
+# What Slack sends here, and the listener for each (handlers.register wires them into Bolt).
+ACTIONS: dict[str, Listener] = {
+    ids.RETRY_POST_ACTION: post_again,
+}
+VIEWS: dict[str, Listener] = {
+    ids.INTAKE_VIEW: submitted,
+}
+COMMANDS: dict[str, Listener] = {
+    "/angry": angry,
+}
+SHORTCUTS: dict[str, Listener] = {
+    ids.SHORTCUT_CALLBACK: shortcut,
+}
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot import texts
 from bot.core.errors import CaseError
 from bot.core.textutil import quote, safe_limited_echo
-from handlers.common import log
+from handlers.common import ephemeral, later, log
 from handlers.services import Services, of
 from handlers.slack import forms
 from storage.errors import DatabaseError
@@ -63,15 +63,10 @@ class Form:
 
 
 @dataclass(frozen=True)
-class Submission:
-    """An accepted submission: the values, who sent it, the ids its view carried, and the services."""
+class FromContext:
+    """Who sent a request, the ids its button or view carried, and the services (Bolt's context)."""
 
-    form: Form
-    values: dict[str, Any]
     context: Any
-
-    def __getitem__(self, block: str) -> Any:
-        return self.values[block]
 
     @property
     def services(self) -> Services:
@@ -93,6 +88,32 @@ class Submission:
     def reminder_id(self) -> int:
         return int(self.context.get("reminder_id") or 0)
 
+
+@dataclass(frozen=True)
+class Click(FromContext):
+    """A button whose work runs after the ack; a refusal or a failure reaches the clicker ephemerally."""
+
+    respond: Any
+
+    def later(self, what: str, work: Callable[[], Any]) -> None:
+        later(self.services, ephemeral(self.respond), what, work)
+
+
+def clicked(ack: Callable[..., Any], context: Any, respond: Any) -> Click:
+    ack()
+    return Click(context, respond)
+
+
+@dataclass(frozen=True)
+class Submission(FromContext):
+    """An accepted submission: its values, on top of who sent it and the ids its view carried."""
+
+    form: Form
+    values: dict[str, Any]
+
+    def __getitem__(self, block: str) -> Any:
+        return self.values[block]
+
     def later(self, what: str, work: Callable[[], Any], *, words: list[str | None] | None = None) -> None:
         """Do `work` after the ack, keeping the agent's words (the form's, or `words`) if it fails."""
         kept = words if words is not None else [self.values.get(block) for block in self.form.words]
@@ -110,4 +131,4 @@ def take(ack: Callable[..., Any], view: dict[str, Any], context: Any, form: Form
         ack(response_action="errors", errors=errors)
         return None
     ack()
-    return Submission(form, values, context)
+    return Submission(context, form, values)
