@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -104,15 +103,9 @@ class TickStats:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
-    def add(self, other: TickStats) -> None:
-        """Fold in one send's counts (each send in flight counts on its own, then they are added up)."""
-        for name in ("sent", "retried", "failed", "deferred", "cancelled", "released", "lost"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.errors += other.errors
 
 
 LEASE = timedelta(seconds=30)
-SENDERS = 4  # reminders in flight at once per process
 
 
 class Heartbeat:
@@ -154,7 +147,6 @@ class ReminderEngine:
         lease: timedelta = LEASE,
         batch: int = 50,
         max_attempts: int = 6,
-        senders: int = SENDERS,
     ):
         self.db = db
         self.deliver = deliver
@@ -165,13 +157,9 @@ class ReminderEngine:
         self.batch = batch
         self.max_attempts = max_attempts
         self.stopping = threading.Event()
-        # Each send waits on the database and on Slack, not on the CPU: a few in flight at once overlap
-        # those waits (each reminder is its own lease, commits and DM, so their order does not matter).
-        self.senders = 1 if db.is_sqlite else max(1, senders)  # SQLite's writers queue on one lock anyway
-        self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix="reminder-send") if self.senders > 1 else None
 
     def stop(self) -> None:
-        """Ask a running tick to finish the sends in hand and release the rest of its claim."""
+        """Ask a running tick to finish the send in hand and release the rest of its claim."""
         self.stopping.set()
 
     def tick(self, now: datetime | None = None, *, max_rows: int | None = None) -> TickStats:
@@ -201,7 +189,13 @@ class ReminderEngine:
                 if heartbeat is None:
                     heartbeat = Heartbeat(self, lease_now)
                 stats.claimed += len(claimed)
-                self._send_all(claimed, fixed_now, stats)
+                for index, due in enumerate(claimed):
+                    # One send at a time: a crash leaves at most one DM whose fate is unknown, and finding
+                    # out costs a conversations.history read, which Slack allows once a minute.
+                    if self.stopping.is_set():
+                        self._release(claimed[index:], stats)
+                        break
+                    self._one(due, fixed_now, stats)
                 if max_rows is not None and stats.claimed >= max_rows:
                     break
                 if len(claimed) < self.batch:
@@ -211,23 +205,6 @@ class ReminderEngine:
                 heartbeat.stop()
         stats.seconds = time.perf_counter() - started
         return stats
-
-    def _send_all(self, claimed: list[Due], fixed_now: datetime | None, stats: TickStats) -> None:
-        """Send a claimed batch, `senders` at a time; once asked to stop, what has not started is released."""
-        def one(due: Due) -> TickStats:
-            own = TickStats()
-            if self.stopping.is_set():
-                self._release([due], own)
-            else:
-                self._one(due, fixed_now, own)
-            return own
-
-        if self._pool is None:
-            results = [one(due) for due in claimed]
-        else:
-            results = [future.result() for future in [self._pool.submit(one, due) for due in claimed]]
-        for own in results:
-            stats.add(own)
 
     def _one(self, due: Due, fixed_now: datetime | None, stats: TickStats) -> None:
         now = fixed_now or self.clock()
