@@ -6,11 +6,13 @@ HTTP mode against the stand-in) and are driven with the tests' signed requests (
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
+import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -244,3 +246,26 @@ class StandInProcess:
                 self._proc.terminate()
                 self._proc.join(5)
             self._proc = None
+
+
+def seeded_runs(description: str, defaults: dict[str, Any], smoke: dict[str, Any],
+                run: Callable[[str, Any, Path], None], argv: list[str] | None = None,
+                extra: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    """The command line the seeded-history benchmarks share: --cases, --samples, --databases, --pg-url and
+    --smoke (tiny sizes, SQLite only), then `run(kind, args, tmp)` for each database."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--cases", type=int, default=defaults.get("cases", 100_000), help="closed cases to seed")
+    parser.add_argument("--samples", type=int, default=defaults.get("samples", 20), help="timed runs per database")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server where databases may be created")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, SQLite only: seconds, to check it still runs")
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        for name, value in {**smoke, "databases": "sqlite"}.items():
+            setattr(args, name, value)
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.databases.split(","):
+            run(kind.strip(), args, Path(tmp))
+    return 0

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import DEFAULT_PG_URL, Unavailable, database, load_average, median
+from common import Unavailable, database, load_average, median, seeded_runs
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
 from sqlalchemy import insert  # noqa: E402
 
@@ -88,20 +87,11 @@ def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000, help="closed cases to seed")
-    parser.add_argument("--open", type=int, default=300, help="open cases to add")
-    parser.add_argument("--samples", type=int, default=20, help="timed digest builds per database")
-    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server where databases may be created")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, SQLite only: seconds, to check it still runs")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.cases, args.open, args.samples, args.databases = 500, 30, 3, "sqlite"
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.databases.split(","):
-            run(kind.strip(), args, Path(tmp))
-    return 0
+    def more(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--open", type=int, default=300, help="open cases to add")
+
+    return seeded_runs(__doc__.split("\n\n")[0], {"samples": 20}, {"cases": 500, "open": 30, "samples": 3}, run, argv,
+                       extra=more)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import DEFAULT_PG_URL, Unavailable, database, load_average, median
+from common import Unavailable, database, load_average, median, seeded_runs
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
 
 from bot.cases import Cases  # noqa: E402
@@ -61,19 +60,7 @@ def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000, help="closed cases to seed")
-    parser.add_argument("--samples", type=int, default=5, help="timed refreshes per database")
-    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server where databases may be created")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, SQLite only: seconds, to check it still runs")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.cases, args.samples, args.databases = 500, 2, "sqlite"
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.databases.split(","):
-            run(kind.strip(), args, Path(tmp))
-    return 0
+    return seeded_runs(__doc__.split("\n\n")[0], {"samples": 5}, {"cases": 500, "samples": 2}, run, argv)
 
 
 if __name__ == "__main__":
