@@ -125,7 +125,7 @@ def build(config: Config) -> Runtime:
     services, sweep, sender = wire(config, db, SlackSurface(client), SlackSurface(reminder_client), worker)
     handlers.register(bolt, services)
     protect_bolt(bolt)
-    engine = ReminderEngine(db, sender.deliver)
+    engine = ReminderEngine(db, sender.deliver, prepare=sender.prepare)
     retention = Retention(db, config.retention_days) if config.retention_days else None
     digest = make_digest(config, db, SlackSurface(reminder_client))
     jobs = [job.on_tick for job in (retention, digest) if job is not None]

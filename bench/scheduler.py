@@ -404,7 +404,11 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
         with timer.region("deliver"):
             return deliver(due, when)
 
-    engine = ReminderEngine(db, timed_deliver)
+    def timed_prepare(claimed: list[Any]) -> None:  # the batch's case read belongs to the delivery
+        with timer.region("deliver"):
+            sender.prepare(claimed)
+
+    engine = ReminderEngine(db, timed_deliver, prepare=timed_prepare)  # as app.py wires it
     try:
         cpu = time.process_time()
         started = time.perf_counter()

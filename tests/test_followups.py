@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot import texts
 from bot.core.config import load_config
 from bot.core.errors import CaseError
-from bot.core.reminders import ReminderEngine
+from bot.core.reminders import Due, ReminderEngine
 from bot.followups.schedule import snooze_until
 from handlers.followups import ids as followups_ids
 from storage import repositories as repo
@@ -289,6 +289,35 @@ def test_a_follow_up_for_a_case_open_again_is_cancelled_at_delivery(world: World
     world.tick(first.due_at)
     assert world.reminder(first.id).status == "cancelled"
     assert world.dms(kind="follow_up") == []
+
+
+def test_a_batch_reads_its_cases_at_once_and_a_stale_read_ahead_is_not_trusted(world: World):
+    ids = [world.open(customer=f"Customer {n}") for n in range(4)]
+    for case_id in ids:
+        world.close(case_id)
+    firsts = [world.reminders(case_id, "follow_up")[0] for case_id in ids]
+    reads: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: reads.append(statement)  # noqa: E731
+    engine = ReminderEngine(world.db, world.sender.deliver, clock=lambda: world.now, worker="ahead",
+                            prepare=world.sender.prepare)
+    with world.db.session() as session:  # one case is reopened behind the hooks' back, before the batch
+        repo.update_case(session, ids[3], world.now, status="open", closed_at=None)
+    event.listen(world.db.engine, "before_cursor_execute", listener)
+    try:
+        stats = engine.tick(firsts[0].due_at)  # breathers and first follow-ups of all four, due together
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", listener)
+    assert len(world.dms(kind="follow_up")) == 3 and world.reminder(firsts[3].id).status == "cancelled"
+    assert stats.claimed == 8
+    assert sum(1 for sql in reads if sql.lstrip().upper().startswith("SELECT") and "FROM cases" in sql) == 1
+
+    second = world.reminders(ids[0], "follow_up")[1]
+    world.sender.prepare([Due(second.id, "follow_up", ids[0], AGENT, second.due_at, 1, {}, "k", None)])
+    with world.db.session() as session:  # read ahead as closed, then reopened ...
+        repo.update_case(session, ids[0], world.now, status="open", closed_at=None)
+    world.sender._read_at -= 60  # ... long before the send (a slow Slack): the case is read again
+    world.tick(second.due_at)
+    assert world.reminder(second.id).status == "cancelled"
 
 
 def test_accepted_handoff_moves_pending_reminders_to_the_new_owner(world: World):

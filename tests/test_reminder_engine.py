@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot import texts
+from bot.core import reminders
 from bot.core.config import load_config
 from bot.core.reminders import Due, Outcome, ReminderEngine
 from storage import repositories as repo
@@ -139,6 +140,65 @@ def test_a_batch_larger_than_the_claim_size_is_drained_in_one_tick(world: World)
     stats = world.engine(batch=3).tick(T0)
     assert (stats.claimed, stats.sent) == (7, 7)
     assert all(world.row(r).status == "sent" for r in ids)
+
+
+def test_each_outcome_is_durable_before_the_next_send_starts(world: World):
+    """One commit per send: the last outcome is written with the next send's start, never after it."""
+    ids = [world.enqueue(f"chain-{n}", T0 - timedelta(minutes=5 - n)) for n in range(4)]
+    seen: list[tuple[int, list[str], str | None]] = []
+
+    def looking(due: Due, now: datetime) -> Outcome:
+        earlier = [world.row(r).status for r in ids[: ids.index(due.id)]]
+        seen.append((due.id, earlier, world.row(due.id).sending_at and "marked"))
+        return world.deliver(due, now)
+
+    stats = world.engine(deliver=looking).tick(T0)
+    assert stats.sent == 4
+    assert seen == [(ids[n], ["sent"] * n, "marked") for n in range(4)]
+    assert [world.row(r).status for r in ids] == ["sent"] * 4  # the last one is written when the batch ends
+
+
+def test_one_commit_per_send(world: World):
+    for n in range(4):
+        world.enqueue(f"count-{n}", T0 - timedelta(minutes=n))
+    commits: list[int] = []
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(world.db.engine, "commit", listener)
+    try:
+        stats = world.engine(deliver=lambda due, now: reminders.sent("D1", f"{due.id}.0001")).tick(T0)
+    finally:
+        event.remove(world.db.engine, "commit", listener)
+    assert stats.sent == 4
+    assert len(commits) == 1 + 4 + 1  # the claim, one per send, the last outcome at the end of the batch
+
+
+def test_a_crash_after_several_sends_leaves_only_the_last_one_unrecorded(world: World):
+    ids = [world.enqueue(f"burst-{n}", T0 - timedelta(minutes=5 - n)) for n in range(4)]
+
+    def dies_after_the_third(due: Due, now: datetime) -> Outcome:
+        outcome = world.deliver(due, now)
+        if due.id == ids[2]:
+            raise Crash()  # the third DM reached Slack, its outcome was never written
+        return outcome
+
+    with pytest.raises(Crash):
+        world.engine("doomed", deliver=dies_after_the_third).tick(T0)
+    rows = [world.row(r) for r in ids]
+    assert [r.status for r in rows] == ["sent", "sent", "pending", "pending"]
+    assert rows[2].sending_at == T0 and rows[3].sending_at is None  # one DM of unknown fate, the next untouched
+
+
+def test_the_prepare_hook_sees_each_claimed_batch_and_its_failure_sends_anyway(world: World):
+    ids = [world.enqueue(f"prep-{n}", T0 - timedelta(minutes=n)) for n in range(5)]
+    batches: list[list[int]] = []
+
+    def prepare(claimed: list[Due]) -> None:
+        batches.append([d.id for d in claimed])
+        raise RuntimeError("the read-ahead failed")
+
+    stats = world.engine(batch=3, prepare=prepare).tick(T0)
+    assert stats.sent == 5
+    assert sorted(sum(batches, [])) == sorted(ids) and [len(b) for b in batches] == [3, 2]
 
 
 # --- failures -------------------------------------------------------------------------------

@@ -62,6 +62,11 @@ class CaseStore:
             case = repo.get_case(session, case_id)
             return self._snapshot(session, case, light=not full) if case else None
 
+    def get_many(self, case_ids: list[int]) -> dict[int, CaseSnapshot]:
+        """Light snapshots (as `get(full=False)`) of several cases, by id; missing ones are left out."""
+        with self.db.session() as session:
+            return {case.id: self._snapshot(session, case, light=True) for case in repo.get_cases(session, case_ids)}
+
     def require(self, case_id: int) -> CaseSnapshot:
         snap = self.get(case_id)
         if snap is None:

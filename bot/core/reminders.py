@@ -5,7 +5,9 @@ interval; a claim is one atomic UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), s
 processes never hold the same row. The lease is short (30 s) and renewed by a heartbeat while the
 tick runs, so a process killed mid-burst leaves rows that another process claims within a minute.
 Just before a send the row records `sending_at`; a later claim that finds it set knows an earlier
-attempt may have reached Slack, and asks the delivery to check before sending again.
+attempt may have reached Slack, and asks the delivery to check before sending again. The outcome of a
+send is written in the same transaction as the next send's `sending_at`: one commit per reminder, and
+still at most one DM of unknown fate after a crash.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 
 from bot.core.snapshot import Clock, utcnow
 from storage import repositories as repo
-from storage.db import Database
+from storage.db import Database, Session
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,15 @@ class Deliver(Protocol):
     def __call__(self, due: Due, now: datetime) -> Outcome: ...
 
 
+@dataclass(frozen=True)
+class Record:
+    """An outcome waiting to be written: with the next send's start, or on its own at the end of a batch."""
+
+    reminder_id: int
+    kind: str
+    fields: dict[str, Any]
+
+
 @dataclass
 class TickStats:
     claimed: int = 0
@@ -147,6 +158,7 @@ class ReminderEngine:
         lease: timedelta = LEASE,
         batch: int = 50,
         max_attempts: int = 6,
+        prepare: Callable[[list[Due]], None] | None = None,
     ):
         self.db = db
         self.deliver = deliver
@@ -156,6 +168,7 @@ class ReminderEngine:
         self.heartbeat_seconds = lease.total_seconds() / 3  # two renewals may fail before a lease runs out
         self.batch = batch
         self.max_attempts = max_attempts
+        self.prepare = prepare  # given each claimed batch before its sends, e.g. to read their cases at once
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -189,13 +202,18 @@ class ReminderEngine:
                 if heartbeat is None:
                     heartbeat = Heartbeat(self, lease_now)
                 stats.claimed += len(claimed)
+                self._prepare(claimed)
+                pending: Record | None = None
                 for index, due in enumerate(claimed):
                     # One send at a time: a crash leaves at most one DM whose fate is unknown, and finding
                     # out costs a conversations.history read, which Slack allows once a minute.
                     if self.stopping.is_set():
+                        self._write_alone(pending, stats)
+                        pending = None
                         self._release(claimed[index:], stats)
                         break
-                    self._one(due, fixed_now, stats)
+                    pending = self._one(due, fixed_now, stats, pending)
+                self._write_alone(pending, stats)
                 if max_rows is not None and stats.claimed >= max_rows:
                     break
                 if len(claimed) < self.batch:
@@ -206,21 +224,33 @@ class ReminderEngine:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def _one(self, due: Due, fixed_now: datetime | None, stats: TickStats) -> None:
+    def _prepare(self, claimed: list[Due]) -> None:
+        if self.prepare is None:
+            return
+        try:
+            self.prepare(claimed)
+        except Exception:  # only a shortcut: each delivery can still read what it needs itself
+            log.exception("preparing %s reminders failed", len(claimed))
+
+    def _one(self, due: Due, fixed_now: datetime | None, stats: TickStats, pending: Record | None) -> Record | None:
+        """Send `due`; return its outcome to be written with the next send's start (one commit per send)."""
         now = fixed_now or self.clock()
-        with self.db.session() as session:  # renew the lease and mark the send as started
+        with self.db.session() as session:  # the last outcome, then renew this lease and mark the send as started
+            if pending is not None:
+                self._write(session, pending, stats)
             if not repo.finish_reminder(session, due.id, self.worker, locked_until=now + self.lease, sending_at=now,
                                         locked_by=self.worker):
                 stats.lost += 1
-                return
+                return None
         try:
             outcome = self.deliver(due, now)
         except Exception as exc:  # a bug or an unexpected error must not lose the reminder
             log.exception("delivering reminder %s failed", due.id)
             outcome = retry(f"{type(exc).__name__}: {exc}")
-        self._record(due, outcome, fixed_now or self.clock(), stats)
+        return self._record(due, outcome, fixed_now or self.clock(), stats)
 
-    def _record(self, due: Due, outcome: Outcome, now: datetime, stats: TickStats) -> None:
+    def _record(self, due: Due, outcome: Outcome, now: datetime, stats: TickStats) -> Record:
+        """The row's fields after this outcome (written by the caller) and its count in the stats."""
         fields: dict[str, Any]
         if outcome.kind == "sent":
             fields = dict(status="sent", sent_at=now, dm_channel=outcome.channel, dm_ts=outcome.ts, last_error=None)
@@ -245,10 +275,17 @@ class ReminderEngine:
             log.warning("reminder %s attempt %s failed (%s); retrying", due.id, due.attempts, outcome.error)
         if outcome.error:
             stats.errors.append(outcome.error)
-        with self.db.session() as session:
-            if not repo.finish_reminder(session, due.id, self.worker, **fields):
-                stats.lost += 1
-                log.warning("reminder %s: lease lost before recording %s", due.id, outcome.kind)
+        return Record(due.id, outcome.kind, fields)
+
+    def _write(self, session: Session, record: Record, stats: TickStats) -> None:
+        if not repo.finish_reminder(session, record.reminder_id, self.worker, **record.fields):
+            stats.lost += 1
+            log.warning("reminder %s: lease lost before recording %s", record.reminder_id, record.kind)
+
+    def _write_alone(self, record: Record | None, stats: TickStats) -> None:
+        if record is not None:
+            with self.db.session() as session:
+                self._write(session, record, stats)
 
     def _release(self, rows: list[Due], stats: TickStats) -> None:
         with self.db.session() as session:
