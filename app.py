@@ -99,15 +99,15 @@ def build(config: Config) -> Runtime:
     db.migrate()
     worker = Worker()
     client = make_client(config.bot_token, config.api_url)
-    bot_user_id, bot_id, team_id, enterprise_id = check_token(client)
+    installed = check_token(client)
 
     def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None = None, **_: Any) -> AuthorizeResult:
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
             bot_token=config.bot_token,
-            bot_user_id=bot_user_id,
-            bot_id=bot_id,
+            bot_user_id=installed.bot_user_id,
+            bot_id=installed.bot_id,
         )
 
     bolt_logger = logging.getLogger("defuse.bolt")
@@ -122,7 +122,8 @@ def build(config: Config) -> Runtime:
     )
     # The reminder tick reschedules on 429 itself instead of sleeping through Retry-After.
     reminder_client = make_client(config.bot_token, config.api_url, timeout=5, retries=False)
-    services, sweep, sender = wire(config, db, SlackSurface(client), SlackSurface(reminder_client), worker)
+    slack = SlackSurface(client, workspace_url=installed.url)
+    services, sweep, sender = wire(config, db, slack, SlackSurface(reminder_client), worker)
     handlers.register(bolt, services)
     protect_bolt(bolt)
     engine = ReminderEngine(db, sender.deliver, prepare=sender.prepare)
@@ -130,7 +131,7 @@ def build(config: Config) -> Runtime:
     digest = make_digest(config, db, SlackSurface(reminder_client))
     jobs = [job.on_tick for job in (retention, digest) if job is not None]
     scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, jobs))
-    return Runtime(config, db, client, bolt, services, executor, scheduler, team_id, enterprise_id)
+    return Runtime(config, db, client, bolt, services, executor, scheduler, installed.team_id, installed.enterprise_id)
 
 
 def make_digest(config: Config, db: Database, slack: SlackSurface) -> Digest | None:

@@ -366,12 +366,13 @@ class SlackStandIn:
             return f"{self.root}/response/{key}"
 
     # ---- failure injection
-    def _inject(self, method, times, entry) -> None:
+    def _inject(self, method, times, entry, after=0) -> None:
         with self._lock:
-            self._injections.setdefault(method, []).extend([entry] * times)
+            self._injections.setdefault(method, []).extend([None] * after + [entry] * times)
 
-    def fail_next(self, method: str, error: str, times: int = 1, **extra) -> None:
-        self._inject(method, times, (200, {}, {"ok": False, "error": error, **extra}))
+    def fail_next(self, method: str, error: str, times: int = 1, *, after: int = 0, **extra) -> None:
+        """The next `times` calls (after `after` answered normally) are refused with `error`."""
+        self._inject(method, times, (200, {}, {"ok": False, "error": error, **extra}), after)
 
     def rate_limit_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         self._inject(method, times, (429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}))
@@ -379,10 +380,11 @@ class SlackStandIn:
     def server_error_next(self, method: str, times: int = 1, status: int = 500) -> None:
         self._inject(method, times, (status, {}, {"ok": False, "error": "internal_error"}))
 
-    def take_then_fail_next(self, method: str, times: int = 1, status: int = 500) -> None:
-        """The call takes effect (the message is posted), then the answer is an HTTP error."""
+    def take_then_fail_next(self, method: str, times: int = 1, status: int = 500, *, after: int = 0) -> None:
+        """The call takes effect (the message is posted), then the answer is an HTTP error; `after` calls that
+        succeed are answered normally first."""
         with self._lock:
-            self._after_effects.setdefault(method, []).extend([("fail", status)] * times)
+            self._after_effects.setdefault(method, []).extend([("pass", 0)] * after + [("fail", status)] * times)
 
     def take_then_delay_next(self, method: str, seconds: float, times: int = 1) -> None:
         """The call takes effect at once; the answer only comes `seconds` later (past a client timeout)."""
@@ -527,8 +529,9 @@ class SlackStandIn:
     def _dispatch(self, method, args, form_token, headers) -> tuple[int, dict, dict]:
         with self._lock:
             queue = self._injections.get(method)
-            if queue:
-                status, extra_headers, payload = queue.pop(0)
+            entry = queue.pop(0) if queue else None
+            if entry is not None:
+                status, extra_headers, payload = entry
                 return status, dict(extra_headers), copy.deepcopy(payload)
         handler = self._methods.get(method)
         if handler is None:

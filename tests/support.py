@@ -93,7 +93,7 @@ class FakeSlack:
         self.sent.append(Sent("join", channel))
         return channel.startswith("C")
 
-    def permalink(self, channel: str, ts: str) -> str | None:
+    def permalink(self, channel: str, ts: str, *, top_level: bool = False) -> str | None:
         return f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     def open_dm(self, user: str) -> str:

@@ -177,10 +177,8 @@ def test_unclear_answer_on_the_case_message_posts_it_once(start_app, standin, da
 def test_unclear_answer_on_the_checklist_posts_it_once(start_app, standin, database_url):
     app = start_app(database_url)
     slack = SlackSender(app.url, standin)
-    standin.set_delay("chat.getPermalink", 0.3)  # time to aim the fault at the checklist
+    standin.take_then_fail_next("chat.postMessage", status=503, after=1)  # the case message, then the checklist
     assert slack.command("Umbrella: the app logs everyone out").status == 200
-    standin.wait_for(lambda: posts_and_checklists(standin)[0])
-    standin.take_then_fail_next("chat.postMessage", status=503)
     standin.wait_for(lambda: all_delivered(database_url), timeout=30)
     posts, checklists = posts_and_checklists(standin)
     report("checklist, unclear answer", posts=dict(posts), checklists=dict(checklists))

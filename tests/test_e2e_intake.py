@@ -701,10 +701,9 @@ def test_retry_for_a_missing_case_gets_an_answer(slack: SlackSender, standin):
 
 
 def test_failed_checklist_post_is_not_silent(slack: SlackSender, standin):
-    standin.set_delay("chat.getPermalink", 0.5)  # a window between the case message and the checklist
+    standin.fail_next("chat.postMessage", "internal_error", after=1)  # the case message posts, the checklist fails
     slack.command("Acme Corp: charged twice")
     parent = case_message(standin)
-    standin.fail_next("chat.postMessage", "internal_error")
     standin.wait_for(lambda: len(standin.calls_to("chat.postMessage")) >= 2)
     assert standin.calls_to("chat.postMessage")[1].response.get("error") == "internal_error"
     # either the checklist arrives after all, or the agent is told

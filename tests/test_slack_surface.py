@@ -78,3 +78,21 @@ def test_reading_people_and_conversations(surface: tuple[SlackSurface, SlackStan
     with pytest.raises(SlackFailure) as caught:
         slack.user("UNOBODY")
     assert caught.value.code == "user_not_found"
+
+
+def test_a_top_level_link_is_built_as_slack_builds_it_without_a_call(surface: tuple[SlackSurface, SlackStandIn]) -> None:
+    plain, server = surface
+    client = plain.client
+    url = str(client.auth_test()["url"])
+    built = SlackSurface(client, workspace_url=url)
+    posted = built.post("CSUPPORT", Message("the case"))
+    reply = built.post("CSUPPORT", Message("its checklist"), thread_ts=posted.ts)
+    asked = len(server.calls_to("chat.getPermalink"))
+
+    link = built.permalink("CSUPPORT", posted.ts, top_level=True)
+    assert len(server.calls_to("chat.getPermalink")) == asked  # no call
+    assert link == plain.permalink("CSUPPORT", posted.ts)  # the same link Slack gives
+    # A reply's link carries its thread, and a surface that does not know the address asks: both call.
+    assert built.permalink("CSUPPORT", reply.ts) == plain.permalink("CSUPPORT", reply.ts) != link
+    assert plain.permalink("CSUPPORT", posted.ts, top_level=True) == link
+    assert len(server.calls_to("chat.getPermalink")) == asked + 4

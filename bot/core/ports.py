@@ -78,8 +78,9 @@ class Slack(Protocol):
         """Join a public channel; False when that is not possible (private, archived, refused)."""
         ...
 
-    def permalink(self, channel: str, ts: str) -> str | None:
-        """A link to the message; None when Slack cannot give one."""
+    def permalink(self, channel: str, ts: str, *, top_level: bool = False) -> str | None:
+        """A link to the message; None when Slack cannot give one. `top_level`: a message we posted at the top
+        of a channel (not in a thread), whose link follows Slack's format and may be built without a call."""
         ...
 
     def open_dm(self, user: str) -> str: ...

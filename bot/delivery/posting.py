@@ -100,7 +100,7 @@ class CasePoster:
 
     def _adopt(self, case: CaseSnapshot, ts: str, channel: str | None = None) -> CaseSnapshot:
         self.cases.set_posted(case.id, message_ts=ts)  # first: a crash after this never posts it again
-        permalink = self.slack.permalink(channel or case.channel_id, ts)
+        permalink = self.slack.permalink(channel or case.channel_id, ts, top_level=True)
         self.cases.set_posted(case.id, permalink=permalink)
         return replace(case, message_ts=ts, permalink=permalink, post_state="posted")
 

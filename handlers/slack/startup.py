@@ -4,6 +4,7 @@ two warnings Bolt gives about our deliberate setup."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -14,13 +15,24 @@ from handlers.slack.surface import AUTH_ERRORS, error_code
 log = logging.getLogger("defuse")
 
 
-def check_token(client: WebClient) -> tuple[str | None, str | None, str | None, str | None]:
-    """auth.test once at start, so no request pays for it. A refused token is a config problem.
-    Returns the bot's user id, bot id, and the team and enterprise it is installed in."""
+@dataclass(frozen=True)
+class Installation:
+    """What auth.test says about the token: the bot, the workspace it is installed in, and its address."""
+
+    bot_user_id: str | None = None
+    bot_id: str | None = None
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    url: str | None = None  # https://<workspace>.slack.com/
+
+
+def check_token(client: WebClient) -> Installation:
+    """auth.test once at start, so no request pays for it. A refused token is a config problem."""
     probe = WebClient(token=client.token, base_url=client.base_url, timeout=3, retry_handlers=[])
     try:
         result = probe.auth_test()
-        return result.get("user_id"), result.get("bot_id"), result.get("team_id"), result.get("enterprise_id")
+        return Installation(result.get("user_id"), result.get("bot_id"), result.get("team_id"),
+                            result.get("enterprise_id"), result.get("url"))
     except SlackApiError as exc:
         if error_code(exc) in AUTH_ERRORS:
             raise ConfigError(
@@ -33,7 +45,7 @@ def check_token(client: WebClient) -> tuple[str | None, str | None, str | None, 
             [f"Slack is not reachable at SLACK_API_URL {client.base_url} ({_one_line(exc)}): check the network, "
              "a proxy (HTTPS_PROXY/NO_PROXY) or the URL, then start again."]
         ) from None
-    return None, None, None, None
+    return Installation()
 
 
 def _one_line(exc: BaseException) -> str:

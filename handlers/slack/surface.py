@@ -66,6 +66,12 @@ def once_client(client: WebClient) -> WebClient:
     )
 
 
+def _with_slash(url: str | None) -> str | None:
+    if not url or not url.startswith("https://"):
+        return None
+    return url if url.endswith("/") else url + "/"
+
+
 def error_code(exc: BaseException) -> str:
     """Slack's error string (`not_in_channel`), or a short name for a transport problem."""
     if isinstance(exc, SlackFailure):
@@ -117,9 +123,10 @@ def call(method: str, work: Callable[[], T]) -> T:
 class SlackSurface:
     """The Web API as the domain sees it (bot.core.ports.Slack)."""
 
-    def __init__(self, client: WebClient, *, once: WebClient | None = None):
+    def __init__(self, client: WebClient, *, once: WebClient | None = None, workspace_url: str | None = None):
         self.client = client
         self.once = once or once_client(client)
+        self.workspace_url = _with_slash(workspace_url)  # auth.test's `url`, for links built without a call
 
     # --- writing -----------------------------------------------------------------------------
     def post(self, channel: str, message: Message, *, thread_ts: str | None = None, tag: Tag | None = None,
@@ -155,7 +162,11 @@ class SlackSurface:
         log.info("joined channel %s", channel)
         return True
 
-    def permalink(self, channel: str, ts: str) -> str | None:
+    def permalink(self, channel: str, ts: str, *, top_level: bool = False) -> str | None:
+        if top_level and self.workspace_url and "." in ts:
+            # Slack's format for a message at the top of a channel: .../archives/<channel>/p<ts without the dot>.
+            # Saves a chat.getPermalink call (and its rate-limit budget) on every case posted.
+            return f"{self.workspace_url}archives/{channel}/p{ts.replace('.', '')}"
         try:
             answer = call("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))
         except SlackFailure as exc:
