@@ -643,3 +643,29 @@ def test_message_builder_refuses_more_than_50_blocks():
 def test_snapshots_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         SNAPSHOTS["realistic"].status = "resolved"  # type: ignore[misc]
+
+
+# --- the model classes' checks: on in tests, off in the running app ---------------------------
+@pytest.mark.parametrize("name", list(SNAPSHOTS))
+def test_rendering_without_the_model_checks_gives_the_same_blocks(name):
+    case = SNAPSHOTS[name]
+    checked = (case_view.case_message(case), checklist_views.checklist(case))
+    blocks.check_views(False)
+    try:
+        unchecked = (case_view.case_message(case), checklist_views.checklist(case))
+    finally:
+        blocks.check_views(True)
+    assert unchecked == checked
+
+
+def test_the_model_checks_can_be_turned_off_for_the_running_app_and_back_on():
+    too_long = blocks.SectionBlock(text=blocks.mrkdwn("x" * 3001))  # past Slack's 3,000 for a section
+    with pytest.raises(Exception, match="3000"):
+        blocks.message([too_long])
+    blocks.check_views(False)
+    try:
+        assert blocks.message([too_long])[0]["text"]["text"] == "x" * 3001  # Slack would say invalid_blocks
+    finally:
+        blocks.check_views(True)
+    with pytest.raises(Exception, match="3000"):
+        blocks.message([too_long])

@@ -2,6 +2,8 @@
 
 Everything is built from slack_sdk's model classes and rendered with `to_dict()`, which checks
 Slack's length limits; `message()` and `modal()` add the per-message and per-view block counts.
+Those checks run wherever the views are rendered in the test suite; the running app turns them off
+(`check_views(False)`), see there why.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
 )
+from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.views import View
 
 from bot import texts
@@ -33,6 +36,25 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
+
+# --- checks --------------------------------------------------------------------------------
+_MODEL_CHECKS = JsonObject.validate_json
+
+
+def _unchecked(self: JsonObject) -> None:
+    return None
+
+
+def check_views(on: bool) -> None:
+    """Whether slack_sdk's model classes check every field of every object on each `to_dict()`.
+
+    The checks walk `dir()` of each object on every render: about a third of the CPU a new case costs
+    after its ack. Every view is rendered through these same classes in the test suite with the checks
+    on, and Slack (like the test stand-in) refuses what breaks its limits with `invalid_blocks`, which
+    callers already handle; so the running app (app.main) turns them off for the whole process.
+    """
+    JsonObject.validate_json = _MODEL_CHECKS if on else _unchecked  # type: ignore[method-assign]
+
 
 # --- small helpers ---------------------------------------------------------------------------
 def mrkdwn(text: str) -> MarkdownTextObject:
