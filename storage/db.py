@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session as Session  # re-exported: the handle repositories take
 from sqlalchemy.orm import sessionmaker
 
+from storage.sqlite import SQLITE_BUSY_SECONDS, prepare_sqlite, sqlite_writer
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every Defuse process; serialises concurrent migrations on PostgreSQL.
 MIGRATION_LOCK_KEY = 0x0DEF05E
 
-SQLITE_BUSY_SECONDS = 5  # longest wait for another process's write lock
 CONNECT_TIMEOUT_SECONDS = 3  # libpq's minimum useful value is 2
 STATEMENT_TIMEOUT_MS = 5000  # enforced by the server while it runs
 LOCK_TIMEOUT_MS = 4000
@@ -43,33 +43,6 @@ POOL_TIMEOUT_SECONDS = 3  # waiting for a free pooled connection
 HOLD_SECONDS = 10.0  # longest a unit of work may keep a PostgreSQL connection before the watchdog cuts it
 CHECKOUT_PING_SECONDS = 2.0  # the liveness check on a pooled connection
 PING_DEADLINE_SECONDS = 1.5  # /healthz answers within this, whatever the database does
-
-
-def _prepare_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
-        # Switching a new file to WAL needs an exclusive lock; when several processes open it at the
-        # same moment SQLite can answer "locked" at once instead of waiting, so try again briefly.
-        for attempt in range(50):
-            try:
-                cursor.execute("PRAGMA journal_mode=WAL")
-                break
-            except sqlite3.OperationalError:
-                if attempt == 49:
-                    raise
-                time.sleep(0.1)
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _Watchdog:
@@ -218,7 +191,7 @@ class Database:
             self.engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, pool_size=pool_size
             )
-            _prepare_sqlite(self.engine)
+            prepare_sqlite(self.engine)
         else:
             self.engine = create_engine(
                 self.url,
@@ -241,7 +214,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
-        with self.sessions() as session, session.begin():
+        with sqlite_writer(self.url) if self.is_sqlite else nullcontext(), self.sessions() as session, session.begin():
             yield session
 
     def migrate(self) -> None:

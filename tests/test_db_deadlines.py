@@ -5,6 +5,7 @@ sessions carry statement and lock timeouts, and a hung server can hold neither a
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from storage import db as dbmod
+from storage import sqlite as sqlite_mod
 from storage.db import Database
 from tests.pg_cluster import PgCluster, unavailable_reason
 
@@ -100,3 +102,43 @@ def test_a_hung_postgres_cannot_hold_a_unit_of_work_or_the_ping():
     finally:
         database.dispose()
         cluster.destroy()
+
+
+def test_sqlite_units_of_work_in_one_process_take_turns_on_our_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    url = f"sqlite:///{tmp_path / 'turns.db'}"
+    first, second = Database(url, pool_size=2), Database(url, pool_size=2)  # one file, one lock
+    first.migrate()
+    entered, release, done = threading.Event(), threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def holder() -> None:
+        with first.session() as session:
+            session.execute(text("INSERT INTO agents (user_id, is_bot, deleted) VALUES (:u, 0, 0)"),
+                            {"u": f"U{time.monotonic_ns()}"})
+            entered.set()
+            release.wait(10)
+
+    def reader() -> None:
+        with second.session() as session:
+            seen.append(session.execute(text("SELECT count(*) FROM agents")).scalar_one())
+        done.set()
+
+    threading.Thread(target=holder, daemon=True).start()
+    assert entered.wait(10)
+    threading.Thread(target=reader, daemon=True).start()
+    assert not done.wait(0.2)  # waiting its turn
+    release.set()
+    assert done.wait(10) and seen == [1]  # began after the holder committed
+
+    # A turn that does not come within the busy timeout fails as SQLite would, from our lock, not from SQLite.
+    monkeypatch.setattr(sqlite_mod, "SQLITE_BUSY_SECONDS", 0.3)
+    entered.clear(), release.clear()
+    threading.Thread(target=holder, daemon=True).start()
+    assert entered.wait(10)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="locked"):
+        with second.session():
+            pass
+    assert time.monotonic() - started < 4  # SQLite itself would have waited its full 5 s
+    release.set()
+    first.dispose(), second.dispose()

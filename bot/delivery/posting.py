@@ -99,9 +99,10 @@ class CasePoster:
         return (fresh.posting_at if fresh and fresh.posting_at else None) or self.cases.clock() - timedelta(minutes=1)
 
     def _adopt(self, case: CaseSnapshot, ts: str, channel: str | None = None) -> CaseSnapshot:
-        self.cases.set_posted(case.id, message_ts=ts)  # first: a crash after this never posts it again
+        # Written with its ts, which means a crash after this never posts it again. The link is usually built
+        # without a call; when it needs one, a crash before this write leaves the post to be found in history.
         permalink = self.slack.permalink(channel or case.channel_id, ts, top_level=True)
-        self.cases.set_posted(case.id, permalink=permalink)
+        self.cases.set_posted(case.id, message_ts=ts, permalink=permalink)
         return replace(case, message_ts=ts, permalink=permalink, post_state="posted")
 
     def _unconfirmed(self, case: CaseSnapshot, why: Unknown) -> NotPosted:

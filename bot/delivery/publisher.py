@@ -35,6 +35,7 @@ class PublishResult:
     message: str | None = None  # what to tell the agent when not ok (or where the case went)
     withdrawn: bool = False  # the case was taken back: there is nothing to post again
     moved_to: str | None = None  # the case lives in CASES_CHANNEL, not where it was flagged
+    released: bool = False  # the delivery lease was handed back with the last write
 
 
 class CaseLocks:
@@ -64,17 +65,23 @@ class Publisher:
         """Post the case message and its checklist thread (or refresh them if already posted).
         `again`: the agent pressed Post it again."""
         with self.lock(case_id):
-            claimed = self.cases.claim_delivery(case_id, self.me, DELIVERY_LEASE)
+            # Only the row: a case about to be routed is read in full right after, with its destination.
+            claimed = self.cases.claim_delivery(case_id, self.me, DELIVERY_LEASE, full=False)
             if claimed is None:
                 if self.cases.get(case_id, full=False) is None:
                     raise CaseError(texts.CASE_NOT_FOUND)
                 return PublishResult(False, case_id, "busy", texts.POST_BUSY.format(number=case_id))
+            result: PublishResult | None = None
             try:
-                return self._publish_claimed(claimed, again)
+                result = self._publish_claimed(claimed, again)
+                return result
             finally:  # whatever happened, a lease still held is handed back (no-op if already released)
-                self.cases.record_delivery(case_id, self.me, sync_by=None, sync_until=None)
+                if result is None or not result.released:
+                    self.cases.record_delivery(case_id, self.me, sync_by=None, sync_until=None)
 
     def _publish_claimed(self, case: CaseSnapshot, again: bool) -> PublishResult:
+        if case.message_ts or case.post_state == "sending":  # not to be routed: read the rest of it now
+            case = self.cases.get(case.id) or case
         if case.message_ts and case.checklist_ts:
             error = self._refresh_locked(case)
             if error:
@@ -99,7 +106,8 @@ class Publisher:
         if error:
             return PublishResult(False, case.id, error, texts.CHECKLIST_FAILED.format(number=case.id, error=error))
         self._delivered(case)
-        return PublishResult(True, case.id, moved_to=_moved_to(case), message=self._where_text(case, route))
+        return PublishResult(True, case.id, moved_to=_moved_to(case), message=self._where_text(case, route),
+                             released=True)
 
     def _route(self, case: CaseSnapshot) -> tuple[CaseSnapshot, Destination] | PublishResult:
         """Where the never-posted case goes (its source channel or CASES_CHANNEL), saved with who reads it;

@@ -33,12 +33,13 @@ class DeliveryRecords(CaseStore):
                 fields["post_state"] = "done"
             repo.set_case_delivery(session, case_id, None, **fields)  # not a change of the case itself
 
-    def claim_delivery(self, case_id: int, worker: str, lease: timedelta) -> CaseSnapshot | None:
-        """Take or renew the lease on posting/updating this case in Slack; None if someone else has it."""
+    def claim_delivery(self, case_id: int, worker: str, lease: timedelta, *, full: bool = True) -> CaseSnapshot | None:
+        """Take or renew the lease on posting/updating this case in Slack; None if someone else has it.
+        `full=False`: the case row only, as `get(full=False)`."""
         now = self.clock()
         with self.db.session() as session:
             case = repo.claim_case_delivery(session, case_id, worker=worker, now=now, until=now + lease)
-            return self._snapshot(session, case) if case is not None else None
+            return self._snapshot(session, case, light=not full) if case is not None else None
 
     def record_delivery(self, case_id: int, worker: str | None = None, **fields: Any) -> bool:
         """Delivery progress (post_state, ts, markers, lease); with `worker`, only while it holds the lease."""

@@ -38,6 +38,7 @@ class IntakeRecords(CaseStore):
         intake_key: str | None = None,
         intake: dict[str, Any] | None = None,
         lease: tuple[str, datetime] | None = None,
+        with_prior: bool = True,
     ) -> CaseSnapshot:
         """Save a new case, not yet posted (post_state "pending").
 
@@ -45,7 +46,8 @@ class IntakeRecords(CaseStore):
         when that is another one (a message shortcut or the form). publish() decides where it really goes.
         `intake_key` (the trigger or view it came from) makes a repeated request fail with Conflict
         instead of opening a second case; `lease` (worker, until) reserves posting it for the caller, so a
-        sweep does not post it too."""
+        sweep does not post it too. `with_prior=False` leaves the customer's earlier cases out of the snapshot
+        (the caller posts the case, which reads them for the channel it is posted in)."""
         source_channel_id = source_channel_id or channel_id
         if mood is not None and mood not in MOODS:
             raise ValueError(f"unknown mood {mood!r}")
@@ -84,7 +86,8 @@ class IntakeRecords(CaseStore):
                 now=now,
                 data={"customer": customer, "summary": summary, "mood": mood, "link": link, "channel": channel_id},
             )
-            prior, prior_count, elsewhere = self._prior(session, keys.name, keys.email, keys.user, case_id, channel_id)
+            prior, prior_count, elsewhere = (
+                self._prior(session, keys.name, keys.email, keys.user, case_id, channel_id) if with_prior else ((), 0, 0))
             snapshot = CaseSnapshot(  # a new case: nothing else to read back
                 id=case_id, team_id=team_id, channel_id=channel_id, message_ts=None, checklist_ts=None, permalink=None,
                 customer=customer, summary=summary, mood=mood, link=link, source_permalink=source_permalink,

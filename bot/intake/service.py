@@ -34,7 +34,8 @@ class Intake:
 
         def save() -> CaseSnapshot:
             lease = (self.publisher.me, self.cases.clock() + DELIVERY_LEASE)
-            return self.cases.open_once(intake_key=intake_key, lease=lease, **fields)
+            # Before the ack: the earlier cases are read when the case is posted, for the channel it goes to.
+            return self.cases.open_once(intake_key=intake_key, lease=lease, with_prior=False, **fields)
 
         return self.within(save, SAVE_DEADLINE, late)
 
