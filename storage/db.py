@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session as Session  # re-exported: the handle repositories take
 from sqlalchemy.orm import sessionmaker
 
-from storage.sqlite import SQLITE_BUSY_SECONDS, prepare_sqlite, sqlite_writer
+from storage.sqlite import SQLITE_BUSY_SECONDS, prepare_sqlite, sqlite_writer, work_behind_requests
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,11 @@ class Database:
         """One unit of work: commit on success, roll back on any error."""
         with sqlite_writer(self.url) if self.is_sqlite else nullcontext(), self.sessions() as session, session.begin():
             yield session
+
+    @staticmethod
+    def work_behind_requests() -> None:
+        """Mark the calling thread as background work: on SQLite its units of work let requests go first."""
+        work_behind_requests()
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe with several processes starting at once."""

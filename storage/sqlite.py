@@ -42,29 +42,83 @@ def prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_WRITER_LOCKS: dict[str, threading.RLock] = {}
-_WRITER_LOCKS_GUARD = threading.Lock()
+class Turns:
+    """Units of work on one SQLite file take turns here, requests before background work.
+
+    Re-entrant for the thread holding it. A thread marked with `work_behind_requests()` (post-ack work,
+    the reminder tick) waits while a request thread is waiting, so a burst of background work never
+    holds up an ack; it waits longer before giving up, since nobody is waiting on it.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._requests_waiting = 0
+        self.waiting = 0  # threads waiting for a turn, of either kind
+
+    def acquire(self, timeout: float, *, behind: bool) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if not behind:
+                self._requests_waiting += 1
+            self.waiting += 1
+            try:
+                free = self._cond.wait_for(
+                    lambda: self._owner is None and (not behind or self._requests_waiting == 0), timeout)
+            finally:
+                self.waiting -= 1
+                if not behind:
+                    self._requests_waiting -= 1
+            if not free:
+                if not behind:
+                    self._cond.notify_all()  # background threads may go now that this one stopped waiting
+                return False
+            self._owner, self._depth = me, 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
 
 
-def _sqlite_writer_lock(url: str) -> threading.RLock:
-    """One lock per SQLite database in this process, shared by every Database opened on it."""
-    with _WRITER_LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(url, threading.RLock())
+_TURNS: dict[str, Turns] = {}
+_TURNS_GUARD = threading.Lock()
+_THIS_THREAD = threading.local()
+BEHIND_REQUESTS_WAIT = 6  # times SQLITE_BUSY_SECONDS: background work waits longer for its turn
+
+
+def work_behind_requests() -> None:
+    """Mark the calling thread as background work: on SQLite its units of work let request threads go first."""
+    _THIS_THREAD.behind = True
+
+
+def _turns(url: str) -> Turns:
+    """One turn lock per SQLite database in this process, shared by every Database opened on it."""
+    with _TURNS_GUARD:
+        return _TURNS.setdefault(url, Turns())
 
 
 @contextmanager
 def sqlite_writer(url: URL) -> Iterator[None]:
-    """This process's units of work on one SQLite file take turns on a lock of our own before BEGIN IMMEDIATE.
+    """This process's units of work on one SQLite file take turns (`Turns`) before BEGIN IMMEDIATE.
 
     SQLite allows one writer; a connection that finds the file locked polls with sleeps that grow to
     100 ms. Under load (a burst of /angry) the listener threads spent half their time in those sleeps
-    and throughput fell as the rate rose; queued on a lock, the next one starts the moment the last
-    one commits. Other processes on the same file still meet SQLite's busy timeout.
+    and throughput fell as the rate rose; taking turns, the next one starts the moment the last one
+    commits, requests first. Other processes on the same file still meet SQLite's busy timeout.
     """
-    lock = _sqlite_writer_lock(str(url))
-    if not lock.acquire(timeout=SQLITE_BUSY_SECONDS):
+    turns = _turns(str(url))
+    behind = getattr(_THIS_THREAD, "behind", False)
+    if not turns.acquire(SQLITE_BUSY_SECONDS * (BEHIND_REQUESTS_WAIT if behind else 1), behind=behind):
         raise exc.OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
     try:
         yield
     finally:
-        lock.release()
+        turns.release()

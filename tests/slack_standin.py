@@ -19,6 +19,7 @@ import copy
 import itertools
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -204,6 +205,18 @@ def _view_errors(view, allowed_types: tuple) -> list[str]:
 # --------------------------------------------------------------------------- HTTP plumbing
 class _Handler(BaseHTTPRequestHandler):
     server_version = "SlackStandIn/1.0"
+    protocol_version = "HTTP/1.1"  # keeps connections open between calls, as Slack does
+
+    def setup(self):
+        super().setup()
+        # Headers and body leave in two writes; on a kept connection Nagle would hold the body back until
+        # the client's delayed ACK (40 ms).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.standin._connections.add(self.connection)
+
+    def finish(self):
+        self.server.standin._connections.discard(self.connection)
+        super().finish()
 
     def do_POST(self):
         self.server.standin._handle(self)
@@ -273,6 +286,7 @@ class SlackStandIn:
     # ---- lifecycle
     def start(self) -> SlackStandIn:
         _bypass_proxy_for_loopback()
+        self._connections: set = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.standin = self
@@ -287,6 +301,11 @@ class SlackStandIn:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            for connection in list(self._connections):  # a stopped Slack answers nothing, kept connections too
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             self._thread.join(timeout=5)
             self._server = self._thread = None
 

@@ -142,3 +142,36 @@ def test_sqlite_units_of_work_in_one_process_take_turns_on_our_lock(tmp_path: Pa
     assert time.monotonic() - started < 4  # SQLite itself would have waited its full 5 s
     release.set()
     first.dispose(), second.dispose()
+
+
+def test_a_request_takes_its_turn_before_background_work_that_waited_longer():
+    turns = sqlite_mod.Turns()
+    order: list[str] = []
+    assert turns.acquire(5, behind=False)  # someone is writing
+
+    def take(name: str, behind: bool) -> None:
+        assert turns.acquire(10, behind=behind)
+        order.append(name)
+        turns.release()
+
+    background = threading.Thread(target=take, args=("background", True))
+    background.start()
+    wait_until(lambda: turns.waiting == 1)
+    request = threading.Thread(target=take, args=("request", False))
+    request.start()
+    wait_until(lambda: turns.waiting == 2)
+    turns.release()
+    background.join(10), request.join(10)
+    assert order == ["request", "background"]
+    # Re-entrant for its holder.
+    assert turns.acquire(1, behind=True) and turns.acquire(1, behind=True)
+    turns.release(), turns.release()
+    assert turns.acquire(1, behind=False)
+    turns.release()
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

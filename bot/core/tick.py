@@ -24,6 +24,7 @@ class TickRunner:
         self._scheduler: Any = None
 
     def _run(self) -> None:
+        self.engine.db.work_behind_requests()  # a burst of reminders must not hold up an ack
         try:
             stats = self.engine.tick()
             if stats.claimed:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
@@ -25,7 +26,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
 )
-from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.views import View
 
 from bot import texts

@@ -23,6 +23,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.core.ports import Message, Posted, SlackFailure, Tag
+from handlers.slack.keepalive import KeepAliveClient
 
 log = logging.getLogger("defuse.slack")
 T = TypeVar("T")
@@ -42,7 +43,7 @@ def make_client(token: str, base_url: str, *, timeout: int = 15, retries: bool =
         RateLimitErrorRetryHandler(max_retry_count=4),
         ServerErrorRetryHandler(max_retry_count=2),
     ]
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers if retries else [])
+    return KeepAliveClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers if retries else [])
 
 
 def _before_sending(reason: Any) -> bool:
@@ -60,7 +61,7 @@ class RefusedConnectionRetryHandler(RetryHandler):
 def once_client(client: WebClient) -> WebClient:
     """A client for posts that must not be doubled: no retry after a 5xx or a read timeout.
     429 is a refusal (nothing was posted), so it is retried, honouring Retry-After."""
-    return WebClient(
+    return KeepAliveClient(
         token=client.token, base_url=client.base_url, timeout=POST_TIMEOUT,
         retry_handlers=[RefusedConnectionRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=4)],
     )
