@@ -159,6 +159,12 @@ def _standin_op(standin: SlackStandIn, op: str, arg: Any) -> Any:
             entry["calls"] += 1
             entry["ok"] += int(call.status == 200 and bool(call.response.get("ok")))
         return counts
+    if op == "checklists":  # the checklist (first reply) of every case message in #support, for step clicks
+        first: dict[str, dict[str, Any]] = {}
+        for m in standin.messages("CSUPPORT"):
+            if m.get("thread_ts") and m["ts"] != m["thread_ts"]:
+                first.setdefault(m["thread_ts"], {**m, "channel": "CSUPPORT"})
+        return list(first.values())
     if op == "reset":
         standin.reset()
         return None
@@ -227,6 +233,9 @@ class StandInProcess:
 
     def call_counts(self) -> dict[str, dict[str, int]]:
         return self._call("call_counts")
+
+    def checklists(self) -> list[dict[str, Any]]:
+        return self._call("checklists")
 
     def reset(self) -> None:
         self._call("reset")

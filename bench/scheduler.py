@@ -378,9 +378,11 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
     from app import wire
     from bot.core.config import load_config
     from bot.core.reminders import ReminderEngine
+    from handlers.slack.blockkit import check_views
     from handlers.slack.surface import SlackSurface, make_client
     from handlers.slack.worker import Worker
 
+    check_views(False)  # as app.main runs: the DMs are rendered without slack_sdk's per-object checks
     standin.reset()
     cfg = load_config({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "x", "SLACK_API_URL": standin.url,
                        "FOLLOW_UP_WORKING_HOURS": "off"})
@@ -417,6 +419,7 @@ def send_real(db: Any, standin: StandInProcess, count: int) -> dict[str, Any]:
         cpu = time.process_time() - cpu
     finally:
         undo()
+        check_views(True)
     result = split(total, timer, stats.sent)
     result["cpu_ms_per_reminder"] = cpu * 1000.0 / stats.sent if stats.sent else float("nan")
     result.update({

@@ -15,6 +15,7 @@ SMOKES = {
     "digest.py": ["digest build", "target < 1000 ms"],
     "insights.py": ["insights p50", "load average"],
     "scheduler.py": ["all sent", "load average"],
+    "sweep.py": ["completed/s", "capacity: /angry offered", "RSS after"],
 }
 
 
