@@ -51,7 +51,9 @@ class Turns:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._requests = threading.Condition(lock)  # one waiter is woken per release, requests first
+        self._background = threading.Condition(lock)
         self._owner: int | None = None
         self._depth = 0
         self._requests_waiting = 0
@@ -59,33 +61,38 @@ class Turns:
 
     def acquire(self, timeout: float, *, behind: bool) -> bool:
         me = threading.get_ident()
-        with self._cond:
+        with self._requests:
             if self._owner == me:
                 self._depth += 1
                 return True
-            if not behind:
-                self._requests_waiting += 1
+            turn = self._background if behind else self._requests
             self.waiting += 1
+            self._requests_waiting += 0 if behind else 1
             try:
-                free = self._cond.wait_for(
-                    lambda: self._owner is None and (not behind or self._requests_waiting == 0), timeout)
+                free = turn.wait_for(lambda: self._owner is None and (not behind or self._requests_waiting == 0), timeout)
             finally:
                 self.waiting -= 1
-                if not behind:
-                    self._requests_waiting -= 1
-            if not free:
-                if not behind:
-                    self._cond.notify_all()  # background threads may go now that this one stopped waiting
-                return False
-            self._owner, self._depth = me, 1
-            return True
+                self._requests_waiting -= 0 if behind else 1
+            if free:
+                self._owner, self._depth = me, 1
+            elif not behind:
+                self._wake_next()  # background work may go now that this request stopped waiting
+            return free
 
     def release(self) -> None:
-        with self._cond:
+        with self._requests:
             self._depth -= 1
             if self._depth == 0:
                 self._owner = None
-                self._cond.notify_all()
+                self._wake_next()
+
+    def _wake_next(self) -> None:
+        if self._owner is not None:
+            return
+        if self._requests_waiting:
+            self._requests.notify()
+        else:
+            self._background.notify()
 
 
 _TURNS: dict[str, Turns] = {}

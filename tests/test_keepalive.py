@@ -6,26 +6,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import keepalive
 from handlers.slack.keepalive import KeepAliveClient
-from tests.conftest import seed_workspace
 from tests.harness import TOKEN
 from tests.slack_standin import SlackStandIn
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    server = SlackStandIn().start()
-    seed_workspace(server)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def client_for(server: SlackStandIn) -> KeepAliveClient:
