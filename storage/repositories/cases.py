@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -97,19 +97,30 @@ def _visible_in(viewer_channel: str | None) -> Any:
     return or_(Case.channel_id == viewer_channel, Case.visibility == "public")
 
 
+class PriorRow(NamedTuple):
+    """What a case message shows of an earlier case."""
+
+    id: int
+    status: str
+    opened_at: datetime
+    permalink: str | None
+    summary: str
+
+
 def prior_cases(
     session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int, limit: int = 10,
     viewer_channel: str | None = None, everywhere: bool = True,
-) -> Sequence[Case]:
+) -> list[PriorRow]:
     """The same customer's cases opened before `before_id`, newest first (name, e-mail or Slack user).
-    With `everywhere=False` only those visible in `viewer_channel`."""
+    With `everywhere=False` only those visible in `viewer_channel`. Only the columns shown: every case
+    message of a repeat customer reads these, and whole rows carry the playbook and intake documents."""
     match = _customer_match(name_key, email, user)
     if match is None:
         return []
-    stmt = select(Case).where(match, Case.id < before_id)
+    stmt = select(Case.id, Case.status, Case.opened_at, Case.permalink, Case.summary).where(match, Case.id < before_id)
     if not everywhere:
         stmt = stmt.where(_visible_in(viewer_channel))
-    return session.scalars(stmt.order_by(Case.id.desc()).limit(limit)).all()
+    return [PriorRow(*row) for row in session.execute(stmt.order_by(Case.id.desc()).limit(limit)).all()]
 
 
 def count_prior_cases(session: Session, *, name_key: str | None, email: str | None, user: str | None, before_id: int) -> int:
