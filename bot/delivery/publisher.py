@@ -65,19 +65,40 @@ class Publisher:
         """Post the case message and its checklist thread (or refresh them if already posted).
         `again`: the agent pressed Post it again."""
         with self.lock(case_id):
-            # Only the row: a case about to be routed is read in full right after, with its destination.
-            claimed = self.cases.claim_delivery(case_id, self.me, DELIVERY_LEASE, full=False)
-            if claimed is None:
-                if self.cases.get(case_id, full=False) is None:
-                    raise CaseError(texts.CASE_NOT_FOUND)
-                return PublishResult(False, case_id, "busy", texts.POST_BUSY.format(number=case_id))
-            result: PublishResult | None = None
-            try:
-                result = self._publish_claimed(claimed, again)
-                return result
-            finally:  # whatever happened, a lease still held is handed back (no-op if already released)
-                if result is None or not result.released:
-                    self.cases.record_delivery(case_id, self.me, sync_by=None, sync_until=None)
+            return self._publish_locked(case_id, again)
+
+    def publish_saved(self, case: CaseSnapshot) -> PublishResult:
+        """Post a case this process has just saved, holding its delivery lease (the intake): where it goes is
+        written with the lease renewed, in one transaction instead of a claim and then the destination.
+        Anything unusual (a refusal, a lease taken by the sweep) goes the way of `publish`."""
+        with self.lock(case.id):
+            route = self.router.destination_for(case.channel_id) if case.post_state == "pending" else None
+            if not isinstance(route, Destination):
+                return self._publish_locked(case.id, False)
+            routed = self.cases.route_held(case.id, self.me, DELIVERY_LEASE, channel_id=route.channel_id,
+                                           visibility=route.visibility)
+            if routed is None:
+                return self._publish_locked(case.id, False)
+            return self._handing_back(case.id, lambda: self._post_routed(routed, route, False))
+
+    def _publish_locked(self, case_id: int, again: bool) -> PublishResult:
+        # Only the row: a case about to be routed is read in full right after, with its destination.
+        claimed = self.cases.claim_delivery(case_id, self.me, DELIVERY_LEASE, full=False)
+        if claimed is None:
+            if self.cases.get(case_id, full=False) is None:
+                raise CaseError(texts.CASE_NOT_FOUND)
+            return PublishResult(False, case_id, "busy", texts.POST_BUSY.format(number=case_id))
+        return self._handing_back(case_id, lambda: self._publish_claimed(claimed, again))
+
+    def _handing_back(self, case_id: int, work: Callable[[], PublishResult]) -> PublishResult:
+        """Run the posting with the lease held; whatever happened, a lease still held is handed back after."""
+        result: PublishResult | None = None
+        try:
+            result = work()
+            return result
+        finally:
+            if result is None or not result.released:
+                self.cases.record_delivery(case_id, self.me, sync_by=None, sync_until=None)
 
     def _publish_claimed(self, case: CaseSnapshot, again: bool) -> PublishResult:
         if case.message_ts or case.post_state == "sending":  # not to be routed: read the rest of it now
@@ -95,6 +116,10 @@ class Publisher:
             if isinstance(decided, PublishResult):
                 return decided
             case, route = decided
+        return self._post_routed(case, route, again)
+
+    def _post_routed(self, case: CaseSnapshot, route: Destination | None, again: bool) -> PublishResult:
+        """Post what is missing of a case whose channel is decided: the case message, then its checklist."""
         if not case.message_ts:
             posted = self.poster.post_case_once(case, again)
             if isinstance(posted, NotPosted):

@@ -53,6 +53,17 @@ class DeliveryRecords(CaseStore):
             repo.update_case(session, case_id, self.clock(), channel_id=channel_id, visibility=visibility)
             return self._fresh(session, case_id)
 
+    def route_held(self, case_id: int, worker: str, lease: timedelta, *, channel_id: str,
+                   visibility: str) -> CaseSnapshot | None:
+        """`set_destination` for a case `worker` holds the delivery lease on (it saved it), renewing the
+        lease in the same transaction; None if the lease is not held any more (or the case was posted)."""
+        now = self.clock()
+        with self.db.session() as session:
+            if not repo.route_held_case(session, case_id, worker=worker, now=now, until=now + lease,
+                                        channel_id=channel_id, visibility=visibility):
+                return None
+            return self._fresh(session, case_id)
+
     def withdraw(self, case_id: int, *, reason: str) -> bool:
         """Take back a case that was never posted (nowhere it may go); True if it was removed."""
         with self.db.session() as session:

@@ -41,7 +41,7 @@ class Intake:
 
     def post(self, case: CaseSnapshot) -> PublishResult:
         """After the ack: post the saved case (the sweep finishes this if the process dies first)."""
-        return self.publisher.publish(case.id)
+        return self.publisher.publish_saved(case)
 
     def post_again(self, case_id: int) -> PublishResult:
         """The agent pressed Post it again: may repeat a post Slack never confirmed, by their choice."""

@@ -36,6 +36,14 @@ def claim_case_delivery(session: Session, case_id: int, *, worker: str, now: dat
     return session.get(Case, case_id, populate_existing=True)
 
 
+def route_held_case(session: Session, case_id: int, *, worker: str, now: datetime, until: datetime,
+                    **fields: Any) -> bool:
+    """Set where a case goes (a change of the case: updated_at) while `worker` holds its delivery lease,
+    renewing the lease; False if it does not hold it any more."""
+    stmt = update(CASES).where(CASES.c.id == case_id, CASES.c.sync_by == worker, CASES.c.message_ts.is_(None))
+    return changed(session.execute(stmt.values(updated_at=now, sync_until=until, **fields))) == 1
+
+
 def set_case_delivery(session: Session, case_id: int, worker: str | None, **fields: Any) -> bool:
     """Record delivery progress without touching updated_at (that would look like a new change).
     With a worker: only while it holds the lease."""
