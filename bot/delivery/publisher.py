@@ -70,11 +70,14 @@ class Publisher:
     def publish_saved(self, case: CaseSnapshot) -> PublishResult:
         """Post a case this process has just saved, holding its delivery lease (the intake): where it goes is
         written with the lease renewed, in one transaction instead of a claim and then the destination.
-        Anything unusual (a refusal, a lease taken by the sweep) goes the way of `publish`."""
+        A refusal is answered at once (asking again might give another answer); anything else unusual (not
+        pending any more, a lease taken by the sweep) goes the way of `publish`."""
         with self.lock(case.id):
-            route = self.router.destination_for(case.channel_id) if case.post_state == "pending" else None
-            if not isinstance(route, Destination):
+            if case.post_state != "pending":
                 return self._publish_locked(case.id, False)
+            route = self.router.destination_for(case.channel_id)
+            if isinstance(route, Refusal):
+                return self._handing_back(case.id, lambda: self._refused(case, route))
             routed = self.cases.route_held(case.id, self.me, DELIVERY_LEASE, channel_id=route.channel_id,
                                            visibility=route.visibility)
             if routed is None:
