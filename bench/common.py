@@ -11,6 +11,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -258,10 +259,12 @@ class StandInProcess:
 
 
 def seeded_runs(description: str, defaults: dict[str, Any], smoke: dict[str, Any],
-                run: Callable[[str, Any, Path], None], argv: list[str] | None = None,
+                seed: Callable[[str, argparse.Namespace], None],
+                run: Callable[[str, str, argparse.Namespace, float], None], argv: list[str] | None = None,
                 extra: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
     """The command line the seeded-history benchmarks share: --cases, --samples, --databases, --pg-url and
-    --smoke (tiny sizes, SQLite only), then `run(kind, args, tmp)` for each database."""
+    --smoke (tiny sizes, SQLite only). For each database: a throw-away one, `seed(url, args)` timed, then
+    `run(kind, url, args, seeded_seconds)`; a PostgreSQL server that cannot be used is skipped with its reason."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cases", type=int, default=defaults.get("cases", 100_000), help="closed cases to seed")
     parser.add_argument("--samples", type=int, default=defaults.get("samples", 20), help="timed runs per database")
@@ -275,6 +278,12 @@ def seeded_runs(description: str, defaults: dict[str, Any], smoke: dict[str, Any
         for name, value in {**smoke, "databases": "sqlite"}.items():
             setattr(args, name, value)
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.databases.split(","):
-            run(kind.strip(), args, Path(tmp))
+        for kind in (k.strip() for k in args.databases.split(",")):
+            try:
+                with database(kind, Path(tmp), args.pg_url) as url:
+                    started = time.perf_counter()
+                    seed(url, args)
+                    run(kind, url, args, time.perf_counter() - started)
+            except Unavailable as exc:
+                print(f"{kind}: skipped ({exc})")
     return 0

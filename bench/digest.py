@@ -18,9 +18,8 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from common import Unavailable, database, load_average, median, seeded_runs
+from common import load_average, median, seeded_runs
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
 from sqlalchemy import insert  # noqa: E402
 
@@ -70,18 +69,14 @@ def measure(url: str, samples: int) -> list[float]:
         db.dispose()
 
 
-def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
-    try:
-        with database(kind, tmp, args.pg_url) as url:
-            started = time.perf_counter()
-            seed(url, args.cases, now=NOW, quiet=True)
-            add_open_cases(url, args.open)
-            seeded = time.perf_counter() - started
-            times = measure(url, args.samples)
-    except Unavailable as exc:
-        print(f"{kind}: skipped ({exc})")
-        return
-    print(f"{kind}: {args.cases:,} cases (+{args.open} open), seeded in {seeded:.1f} s; digest build "
+def seeded(url: str, args: argparse.Namespace) -> None:
+    seed(url, args.cases, now=NOW, quiet=True)
+    add_open_cases(url, args.open)
+
+
+def run(kind: str, url: str, args: argparse.Namespace, seed_seconds: float) -> None:
+    times = measure(url, args.samples)
+    print(f"{kind}: {args.cases:,} cases (+{args.open} open), seeded in {seed_seconds:.1f} s; digest build "
           f"p50 {median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over {len(times)} runs "
           f"(target < 1000 ms); load average {load_average()}")
 
@@ -90,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     def more(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--open", type=int, default=300, help="open cases to add")
 
-    return seeded_runs(__doc__.split("\n\n")[0], {"samples": 20}, {"cases": 500, "open": 30, "samples": 3}, run, argv,
+    return seeded_runs(__doc__.split("\n\n")[0], {"samples": 20}, {"cases": 500, "open": 30, "samples": 3}, seeded,
+                       run, argv,
                        extra=more)
 
 

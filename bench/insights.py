@@ -17,9 +17,8 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from common import Unavailable, database, load_average, median, seeded_runs
+from common import load_average, median, seeded_runs
 from seed import seed  # noqa: E402 (bench/seed.py, found beside this script)
 
 from bot.cases import Cases  # noqa: E402
@@ -44,23 +43,20 @@ def measure(url: str, samples: int) -> tuple[list[float], int]:
         db.dispose()
 
 
-def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
-    try:
-        with database(kind, tmp, args.pg_url) as url:
-            started = time.perf_counter()
-            seed(url, args.cases, now=NOW, quiet=True)
-            seeded = time.perf_counter() - started
-            times, closed = measure(url, args.samples)
-    except Unavailable as exc:
-        print(f"{kind}: skipped ({exc})")
-        return
-    print(f"{kind}: {args.cases:,} cases ({closed:,} closed in 90 days), seeded in {seeded:.1f} s; insights "
+def seeded(url: str, args: argparse.Namespace) -> None:
+    seed(url, args.cases, now=NOW, quiet=True)
+
+
+def run(kind: str, url: str, args: argparse.Namespace, seed_seconds: float) -> None:
+    times, closed = measure(url, args.samples)
+    print(f"{kind}: {args.cases:,} cases ({closed:,} closed in 90 days), seeded in {seed_seconds:.1f} s; insights "
           f"p50 {median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over {len(times)} runs; "
           f"load average {load_average()}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    return seeded_runs(__doc__.split("\n\n")[0], {"samples": 5}, {"cases": 500, "samples": 2}, run, argv)
+    return seeded_runs(__doc__.split("\n\n")[0], {"samples": 5}, {"cases": 500, "samples": 2}, seeded, run,
+                       argv)
 
 
 if __name__ == "__main__":
