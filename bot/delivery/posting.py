@@ -50,10 +50,12 @@ class CasePoster:
         self.me = me  # the holder name of this process's delivery leases
 
     # --- the case message --------------------------------------------------------------------
-    def post_case_once(self, case: CaseSnapshot, again: bool) -> CaseSnapshot | NotPosted:
-        """The case with its ts, or why not. `again`: the agent chose to post again, so a post that cannot
-        be checked now may be repeated (visibly, by their choice)."""
-        if case.post_state == "sending" and case.posting_at:  # an earlier post may have reached Slack
+    def post_case_once(self, case: CaseSnapshot, again: bool, *, marked: bool = False) -> CaseSnapshot | NotPosted:
+        """The case with its ts (and its checklist post marked as started), or why not. `again`: the agent
+        chose to post again, so a post that cannot be checked now may be repeated (visibly, by their choice).
+        `marked`: the caller has just marked the post as started, with the lease held, and nothing was sent
+        since (bot.delivery.records.route_held)."""
+        if case.post_state == "sending" and case.posting_at and not marked:  # an earlier post may have reached Slack
             try:
                 found = self.history.find(case.channel_id, "case", "case_id", case.id, case.posting_at)
             except Unknown as exc:
@@ -63,9 +65,11 @@ class CasePoster:
             if found:
                 return self._adopt(case, found)
         for _attempt in range(2):
-            if not self.cases.record_delivery(case.id, self.me, post_state="sending", posting_at=self.cases.clock()):
+            if not marked and not self.cases.record_delivery(case.id, self.me, post_state="sending",
+                                                             posting_at=self.cases.clock()):
                 # The lease ran out (a very slow answer) and someone else may be posting: never post unmarked.
                 return NotPosted("busy")
+            marked = False  # an attempt after an unclear answer marks its own start
             try:
                 posted = self._post_case(case)
             except SlackFailure as exc:
@@ -101,9 +105,11 @@ class CasePoster:
     def _adopt(self, case: CaseSnapshot, ts: str, channel: str | None = None) -> CaseSnapshot:
         # Written with its ts, which means a crash after this never posts it again. The link is usually built
         # without a call; when it needs one, a crash before this write leaves the post to be found in history.
+        # The checklist's post is marked as started in the same write: it is the very next thing sent.
         permalink = self.slack.permalink(channel or case.channel_id, ts, top_level=True)
-        self.cases.set_posted(case.id, message_ts=ts, permalink=permalink)
-        return replace(case, message_ts=ts, permalink=permalink, post_state="posted")
+        started = self.cases.clock()
+        self.cases.set_posted(case.id, message_ts=ts, permalink=permalink, checklist_posting_at=started)
+        return replace(case, message_ts=ts, permalink=permalink, post_state="posted", checklist_posting_at=started)
 
     def _unconfirmed(self, case: CaseSnapshot, why: Unknown) -> NotPosted:
         """Slack may have the message and we cannot look now: the sweep looks when the budget allows."""
@@ -113,12 +119,16 @@ class CasePoster:
         return NotPosted("unconfirmed")
 
     # --- the checklist -----------------------------------------------------------------------
-    def post_checklist(self, case: CaseSnapshot, again: bool = False) -> str | None:
+    def post_checklist(self, case: CaseSnapshot, again: bool = False, *, marked: bool = False,
+                       finish: bool = False) -> str | None:
         """Post the checklist in the case thread once; None when it is there, else Slack's error code
-        or "unconfirmed"."""
+        or "unconfirmed". `marked`: case.checklist_posting_at is this call's own mark, written with the case
+        message's ts just now (`post_case_once`), so there is nothing to look for. `finish`: this process
+        holds the lease and posted the case message too; the checklist's ts completes the delivery and
+        hands the lease back in one write."""
         if not case.message_ts:
             return None
-        if case.checklist_posting_at:  # an earlier post may have reached Slack
+        if case.checklist_posting_at and not marked:  # an earlier post may have reached Slack
             try:
                 found = self._find_checklist(case, case.checklist_posting_at)
             except Unknown as exc:
@@ -126,11 +136,14 @@ class CasePoster:
                     return self._checklist_unconfirmed(case, exc)
                 found = None
             if found:
-                self.cases.set_posted(case.id, checklist_ts=found)
+                self._checklist_there(case, found, finish)
                 return None
         for _attempt in range(2):
-            started = self.cases.clock()
-            self.cases.record_delivery(case.id, None, checklist_posting_at=started)
+            if marked and case.checklist_posting_at:
+                started, marked = case.checklist_posting_at, False
+            else:
+                started = self.cases.clock()
+                self.cases.record_delivery(case.id, None, checklist_posting_at=started)
             try:
                 posted = self.slack.post(case.channel_id, self.views.checklist(case), thread_ts=case.message_ts,
                                          tag=tag("checklist", case_id=case.id), once=True)
@@ -146,12 +159,18 @@ class CasePoster:
                 except Unknown as unknown:
                     return self._checklist_unconfirmed(case, unknown)
                 if found:
-                    self.cases.set_posted(case.id, checklist_ts=found)
+                    self._checklist_there(case, found, finish)
                     return None
                 continue
-            self.cases.set_posted(case.id, checklist_ts=posted.ts)
+            self._checklist_there(case, posted.ts, finish)
             return None
         return self._checklist_unconfirmed(case, Unknown("two unclear answers"))
+
+    def _checklist_there(self, case: CaseSnapshot, ts: str, finish: bool) -> None:
+        if finish:
+            self.cases.checklist_posted(case.id, ts, finished_by=self.me, rendered_at=case.updated_at)
+        else:
+            self.cases.checklist_posted(case.id, ts)
 
     def _find_checklist(self, case: CaseSnapshot, since: datetime) -> str | None:
         assert case.message_ts is not None

@@ -82,7 +82,7 @@ class Publisher:
                                            visibility=route.visibility)
             if routed is None:
                 return self._publish_locked(case.id, False)
-            return self._handing_back(case.id, lambda: self._post_routed(routed, route, False))
+            return self._handing_back(case.id, lambda: self._post_routed(routed, route, False, marked=True))
 
     def _publish_locked(self, case_id: int, again: bool) -> PublishResult:
         # Only the row: a case about to be routed is read in full right after, with its destination.
@@ -121,19 +121,21 @@ class Publisher:
             case, route = decided
         return self._post_routed(case, route, again)
 
-    def _post_routed(self, case: CaseSnapshot, route: Destination | None, again: bool) -> PublishResult:
-        """Post what is missing of a case whose channel is decided: the case message, then its checklist."""
+    def _post_routed(self, case: CaseSnapshot, route: Destination | None, again: bool, *,
+                     marked: bool = False) -> PublishResult:
+        """Post what is missing of a case whose channel is decided: the case message, then its checklist.
+        The last write hands the lease back. `marked`: the case message's post is marked as started."""
+        checklist_marked = False
         if not case.message_ts:
-            posted = self.poster.post_case_once(case, again)
+            posted = self.poster.post_case_once(case, again, marked=marked)
             if isinstance(posted, NotPosted):
                 return self._not_posted(case, posted.error)
-            case = posted
-        error = self.poster.post_checklist(case, again)
+            case, checklist_marked = posted, True
+        error = self.poster.post_checklist(case, again, marked=checklist_marked, finish=True)
         if error == "unconfirmed":
             return PublishResult(False, case.id, error, texts.CHECKLIST_UNCONFIRMED.format(number=case.id))
         if error:
             return PublishResult(False, case.id, error, texts.CHECKLIST_FAILED.format(number=case.id, error=error))
-        self._delivered(case)
         return PublishResult(True, case.id, moved_to=_moved_to(case), message=self._where_text(case, route),
                              released=True)
 
@@ -178,12 +180,6 @@ class Publisher:
         else:
             text = texts.POST_FAILED.format(number=case.id, error=error)
         return PublishResult(False, case.id, error, text)
-
-    def _delivered(self, case: CaseSnapshot) -> None:
-        self.cases.record_delivery(
-            case.id, self.me, post_state="done", rendered_at=case.updated_at, sync_by=None, sync_until=None,
-            sync_attempts=0,
-        )
 
     def release(self, case_id: int, after: timedelta) -> None:
         """Give the case back to the sweep, to be tried again after `after`."""

@@ -5,7 +5,7 @@ Written as part of the case record (bot.cases.Cases): every change with its even
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.cases import CaseStore
@@ -19,10 +19,14 @@ class DeliveryRecords(CaseStore):
     """Delivery bookkeeping on the case row: where it goes, what is posted, who holds the lease."""
 
     def set_posted(
-        self, case_id: int, *, message_ts: str | None = None, checklist_ts: str | None = None, permalink: str | None = None
+        self, case_id: int, *, message_ts: str | None = None, checklist_ts: str | None = None,
+        permalink: str | None = None, checklist_posting_at: datetime | None = None,
     ) -> None:
+        """What Slack now has. `checklist_posting_at`: with the case message's ts, the mark of the checklist
+        post about to start (one write instead of two; a crash after it looks in the thread first)."""
         fields: dict[str, Any] = {
-            k: v for k, v in dict(message_ts=message_ts, checklist_ts=checklist_ts, permalink=permalink).items() if v
+            k: v for k, v in dict(message_ts=message_ts, checklist_ts=checklist_ts, permalink=permalink,
+                                  checklist_posting_at=checklist_posting_at).items() if v
         }
         if not fields:
             return
@@ -32,6 +36,17 @@ class DeliveryRecords(CaseStore):
             if checklist_ts:  # case message and checklist both there: nothing left to finish
                 fields["post_state"] = "done"
             repo.set_case_delivery(session, case_id, None, **fields)  # not a change of the case itself
+
+    def checklist_posted(self, case_id: int, ts: str, *, finished_by: str | None = None,
+                         rendered_at: datetime | None = None) -> None:
+        """The checklist is in Slack, so the case is complete there. With `finished_by` (the lease holder
+        that posted both): Slack shows revision `rendered_at`, and the lease is handed back, in the same
+        transaction. The ts is written whoever holds the lease now."""
+        with self.db.session() as session:
+            repo.set_case_delivery(session, case_id, None, checklist_ts=ts, post_state="done")
+            if finished_by is not None:
+                repo.set_case_delivery(session, case_id, finished_by, rendered_at=rendered_at, sync_by=None,
+                                       sync_until=None, sync_attempts=0)
 
     def claim_delivery(self, case_id: int, worker: str, lease: timedelta, *, full: bool = True) -> CaseSnapshot | None:
         """Take or renew the lease on posting/updating this case in Slack; None if someone else has it.
@@ -56,11 +71,13 @@ class DeliveryRecords(CaseStore):
     def route_held(self, case_id: int, worker: str, lease: timedelta, *, channel_id: str,
                    visibility: str) -> CaseSnapshot | None:
         """`set_destination` for a case `worker` holds the delivery lease on (it saved it), renewing the
-        lease in the same transaction; None if the lease is not held any more (or the case was posted)."""
+        lease and marking the post of its case message as started, in the same transaction; None if the
+        lease is not held any more (or the case was posted). The caller posts right after."""
         now = self.clock()
         with self.db.session() as session:
             if not repo.route_held_case(session, case_id, worker=worker, now=now, until=now + lease,
-                                        channel_id=channel_id, visibility=visibility):
+                                        channel_id=channel_id, visibility=visibility, post_state="sending",
+                                        posting_at=now):
                 return None
             return self._fresh(session, case_id)
 
