@@ -81,7 +81,7 @@ def crash_holding(db: Any, case_id: int) -> None:
 
 def routed_and_marked(services: Any, case: Any) -> Any:
     records, me = services.publisher.cases, services.publisher.me
-    routed = records.route_held(case.id, me, DELIVERY_LEASE, channel_id="CSUPPORT", visibility="public")
+    routed = records.route_held(case, me, DELIVERY_LEASE, channel_id="CSUPPORT", visibility="public")
     assert routed is not None and routed.post_state == "sending" and routed.posting_at == NOW
     return routed
 
@@ -113,3 +113,38 @@ def test_a_crash_after_the_case_message_is_looked_for_in_its_thread(db, standin)
     assert len(standin.calls_to("conversations.history")) > looked_before, "an unfinished checklist is looked for"
     assert len(standin.thread("CSUPPORT", posted.message_ts)) == 1
     assert services.cases.get(case.id).post_state == "done"
+
+
+def full_reads(monkeypatch: Any) -> list[int]:
+    """The case ids route_held had to read in full (it took the fallback)."""
+    reads: list[int] = []
+    plain = repo.route_held_case
+
+    def spy(session: Any, case_id: int, **kwargs: Any) -> bool:
+        reads.append(case_id)
+        return plain(session, case_id, **kwargs)
+
+    monkeypatch.setattr(repo, "route_held_case", spy)
+    return reads
+
+
+def test_the_routed_snapshot_is_the_case_as_stored_with_earlier_cases_where_it_goes(db, standin, monkeypatch):  # type: ignore[no-untyped-def]
+    services, reads = services_for(db, standin), full_reads(monkeypatch)
+    first = saved(services, "command:earlier")
+    assert services.intake.post(first).ok
+    case = saved(services, "command:repeat")
+    assert case.prior == ()  # the ack path leaves them out
+    routed = routed_and_marked(services, case)
+    assert [p.id for p in routed.prior] == [first.id] and routed.prior_count == 1
+    assert routed == services.cases.get(case.id) and reads == []
+
+
+def test_a_case_changed_before_it_is_routed_is_read_in_full(db, standin, monkeypatch):  # type: ignore[no-untyped-def]
+    services, reads = services_for(db, standin), full_reads(monkeypatch)
+    case = saved(services, "command:noted")
+    with db.session() as session:  # a note from the case file, between the save and the post
+        repo.add_event(session, case.id, actor="UAGENT", kind="note", now=NOW, data={"text": "called them back"})
+        repo.update_case(session, case.id, NOW + timedelta(seconds=1))
+    routed = routed_and_marked(services, case)
+    assert [n.text for n in routed.notes] == ["called them back"] and reads == [case.id]
+    assert routed == services.cases.get(case.id)

@@ -78,7 +78,7 @@ class Publisher:
             route = self.router.destination_for(case.channel_id)
             if isinstance(route, Refusal):
                 return self._handing_back(case.id, lambda: self._refused(case, route))
-            routed = self.cases.route_held(case.id, self.me, DELIVERY_LEASE, channel_id=route.channel_id,
+            routed = self.cases.route_held(case, self.me, DELIVERY_LEASE, channel_id=route.channel_id,
                                            visibility=route.visibility)
             if routed is None:
                 return self._publish_locked(case.id, False)

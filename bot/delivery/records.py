@@ -5,6 +5,7 @@ Written as part of the case record (bot.cases.Cases): every change with its even
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,18 +69,27 @@ class DeliveryRecords(CaseStore):
             repo.update_case(session, case_id, self.clock(), channel_id=channel_id, visibility=visibility)
             return self._fresh(session, case_id)
 
-    def route_held(self, case_id: int, worker: str, lease: timedelta, *, channel_id: str,
+    def route_held(self, case: CaseSnapshot, worker: str, lease: timedelta, *, channel_id: str,
                    visibility: str) -> CaseSnapshot | None:
         """`set_destination` for a case `worker` holds the delivery lease on (it saved it), renewing the
         lease and marking the post of its case message as started, in the same transaction; None if the
-        lease is not held any more (or the case was posted). The caller posts right after."""
+        lease is not held any more (or the case was posted). The caller posts right after.
+
+        `case` is the caller's snapshot. While the case is unchanged since then, only the earlier cases
+        shown where it goes are read; a change in between (a note from the case file) means a full read."""
         now = self.clock()
+        fields: dict[str, Any] = dict(channel_id=channel_id, visibility=visibility, post_state="sending",
+                                      posting_at=now)
         with self.db.session() as session:
-            if not repo.route_held_case(session, case_id, worker=worker, now=now, until=now + lease,
-                                        channel_id=channel_id, visibility=visibility, post_state="sending",
-                                        posting_at=now):
+            keys = repo.route_held_unchanged(session, case.id, worker=worker, now=now, until=now + lease,
+                                             seen=case.updated_at, **fields) if case.updated_at else None
+            if keys is not None:
+                prior, count, elsewhere = self._prior(session, *keys, case.id, channel_id)
+                return replace(case, **fields, updated_at=now, prior=prior, prior_count=count,
+                               prior_elsewhere=elsewhere)
+            if not repo.route_held_case(session, case.id, worker=worker, now=now, until=now + lease, **fields):
                 return None
-            return self._fresh(session, case_id)
+            return self._fresh(session, case.id)
 
     def withdraw(self, case_id: int, *, reason: str) -> bool:
         """Take back a case that was never posted (nowhere it may go); True if it was removed."""

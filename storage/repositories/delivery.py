@@ -44,6 +44,22 @@ def route_held_case(session: Session, case_id: int, *, worker: str, now: datetim
     return changed(session.execute(stmt.values(updated_at=now, sync_until=until, **fields))) == 1
 
 
+def route_held_unchanged(session: Session, case_id: int, *, worker: str, now: datetime, until: datetime,
+                         seen: datetime, **fields: Any) -> tuple[str | None, str | None, str | None] | None:
+    """`route_held_case` for a case unchanged since `seen` (its updated_at in the caller's snapshot): the
+    customer's keys (name key, email, user) when it was written; None if the lease is gone or the case
+    changed meanwhile."""
+    stmt = (
+        update(CASES)
+        .where(CASES.c.id == case_id, CASES.c.sync_by == worker, CASES.c.message_ts.is_(None),
+               CASES.c.updated_at == seen)
+        .values(updated_at=now, sync_until=until, **fields)
+        .returning(CASES.c.customer_name_key, CASES.c.customer_email, CASES.c.customer_user)
+    )
+    row = session.execute(stmt).one_or_none()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
 def set_case_delivery(session: Session, case_id: int, worker: str | None, **fields: Any) -> bool:
     """Record delivery progress without touching updated_at (that would look like a new change).
     With a worker: only while it holds the lease."""
