@@ -49,8 +49,9 @@ ASKS = {4: "apology", 5: "action", 6: "plan"}  # what ticking the built-in steps
 
 
 def done_value(case_id: int, number: int) -> str:
-    """A step's Mark done button value: what the tick asks rides along, so its form opens without a read."""
-    return f"{case_id}:{number}:done" + (f":{ASKS[number]}" if number in ASKS else "")
+    """A step's Mark done button value: what the tick asks (or "-", nothing) rides along, so the click
+    needs no read of the case."""
+    return f"{case_id}:{number}:done:{ASKS.get(number, '-')}"
 
 
 def steps(done: set[int] | None = None, details: dict[int, dict[str, Any]] | None = None) -> tuple[StepState, ...]:

@@ -84,7 +84,7 @@ def test_ticking_asks_by_kind_not_by_number() -> None:
     assert playbook.step_asking(pb, "plan").number == 5
     assert playbook.step_asking(pb, "apology") is None
     buttons = [b["accessory"]["value"] for b in checklist_views.checklist(case_with(pb)) if b.get("accessory")]
-    assert buttons == ["42:1:done", "42:2:done", "42:3:done:action", "42:4:done", "42:5:done:plan"]
+    assert buttons == ["42:1:done:-", "42:2:done:-", "42:3:done:action", "42:4:done:-", "42:5:done:plan"]
     case = case_with(pb, {3, 5}, {3: {"action": "Refunded"}, 5: {"plan": "Call Friday", "first_date": "2026-12-04"}})
     assert case.answer("action", "action") == "Refunded" and case.answer("plan", "first_date") == "2026-12-04"
     assert case.answer("apology", "apology") is None

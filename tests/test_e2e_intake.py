@@ -174,7 +174,7 @@ def test_case_message_and_checklist_say_everything(slack: SlackSender, standin):
         body = block["text"]["text"]
         assert step.title in body and step.say[0] in body  # the why is in the guide, a click away
         assert block["accessory"]["text"]["text"] == "Mark done"
-        assert block["accessory"]["value"] == f"{case_id_of(checklist)}:{step.number}:done" + (f":{step.asks}" if step.asks else "")
+        assert block["accessory"]["value"] == f"{case_id_of(checklist)}:{step.number}:done:{step.asks or '-'}"
         assert block["accessory"].get("style") == ("primary" if step.number == 1 else None)  # one primary: the next step
     assert len(standin.thread("CSUPPORT", parent["ts"])) == 1
     assert standin.responses() == []  # the customer was given: no hint
@@ -420,7 +420,7 @@ def test_steps_in_any_order_and_undo_update_in_place(slack: SlackSender, standin
     press_step(slack, standin, checklist["ts"], case_id, 3, "undo")
     standin.wait_for(lambda: "2/6" in fields_text(current(standin, "CSUPPORT", parent["ts"])))
     undone = standin.wait_for(
-        lambda: (m := current(standin, "CSUPPORT", checklist["ts"])) and step_block(m, 3)["accessory"]["value"].endswith(":3:done") and m
+        lambda: (m := current(standin, "CSUPPORT", checklist["ts"])) and step_block(m, 3)["accessory"]["value"].endswith(":3:done:-") and m
     )
     assert "2/6" in blocks_text(undone)
     log = [(e["kind"], e["data"].get("step")) for e in history(db_url, case_id)]

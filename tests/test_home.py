@@ -125,7 +125,7 @@ def test_a_step_click_looks_up_the_customers_earlier_cases_once(cases, monkeypat
     calls: list[int] = []
     real = repo.prior_cases
     monkeypatch.setattr(repo, "prior_cases", lambda session, **kw: calls.append(1) or real(session, **kw))
-    changed, _ = cases.set_step(case.id, 1, done=True, user=AGENT)
+    changed = cases.set_step(case.id, 1, done=True, user=AGENT)
     assert changed and not calls
     snapshot = cases.get(case.id)  # the re-render that follows the click
     assert snapshot is not None and [p.id for p in snapshot.prior] == [earlier.id]

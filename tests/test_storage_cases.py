@@ -103,13 +103,15 @@ def test_move_channel_before_posting(cases):
 def test_set_step_done_then_repeat_is_a_no_op(cases, clock):
     snap = open_case(cases)
     done_at = clock.advance(minutes=3)
-    changed, after = cases.set_step(snap.id, 2, done=True, user="UCOLLEAGUE")
+    changed = cases.set_step(snap.id, 2, done=True, user="UCOLLEAGUE")
+    after = cases.get(snap.id, full=False)
     assert changed
     step = after.step(2)
     assert step.done and step.done_by == "UCOLLEAGUE" and step.done_at == done_at
     assert after.done_count == 1
     clock.advance(minutes=1)
-    changed, again = cases.set_step(snap.id, 2, done=True, user="UAGENT")
+    changed = cases.set_step(snap.id, 2, done=True, user="UAGENT")
+    again = cases.get(snap.id, full=False)
     assert not changed
     assert again.step(2).done_by == "UCOLLEAGUE" and again.step(2).done_at == done_at
     events = cases.history(snap.id)
@@ -120,36 +122,42 @@ def test_set_step_done_then_repeat_is_a_no_op(cases, clock):
 def test_steps_in_any_order_and_undo(cases):
     snap = open_case(cases)
     for n in (6, 1, 4):
-        changed, after = cases.set_step(snap.id, n, done=True, user="UAGENT")
+        changed = cases.set_step(snap.id, n, done=True, user="UAGENT")
+        after = cases.get(snap.id, full=False)
         assert changed
     assert after.done_count == 3
     assert [s.done for s in after.steps] == [True, False, False, True, False, True]
-    changed, after = cases.set_step(snap.id, 4, done=False, user="UAGENT")
+    changed = cases.set_step(snap.id, 4, done=False, user="UAGENT")
+    after = cases.get(snap.id, full=False)
     assert changed
     step = after.step(4)
     assert not step.done and step.done_by is None and step.done_at is None and step.details is None
     assert after.done_count == 2
-    changed, _ = cases.set_step(snap.id, 4, done=False, user="UAGENT")
+    changed = cases.set_step(snap.id, 4, done=False, user="UAGENT")
     assert not changed  # undoing an undone step changes nothing
-    changed, _ = cases.set_step(snap.id, 3, done=False, user="UAGENT")
+    changed = cases.set_step(snap.id, 3, done=False, user="UAGENT")
     assert not changed
     assert kinds(cases, snap.id) == ["case_opened", "step_done", "step_done", "step_done", "step_undone"]
     # and it can be ticked again
-    changed, after = cases.set_step(snap.id, 4, done=True, user="UCOLLEAGUE")
+    changed = cases.set_step(snap.id, 4, done=True, user="UCOLLEAGUE")
+    after = cases.get(snap.id, full=False)
     assert changed and after.step(4).done_by == "UCOLLEAGUE"
 
 
 def test_step_details_are_stored_and_logged(cases):
     snap = open_case(cases)
-    _, after = cases.set_step(snap.id, 4, done=True, user="UAGENT", details={"apology": "accepted", "note": "she laughed"})
+    cases.set_step(snap.id, 4, done=True, user="UAGENT", details={"apology": "accepted", "note": "she laughed"})
+    after = cases.get(snap.id, full=False)
     assert after.step(4).details == {"apology": "accepted", "note": "she laughed"}
-    _, after = cases.set_step(snap.id, 5, done=True, user="UAGENT", details={"action": "refund €20", "offer": "a free month"})
+    cases.set_step(snap.id, 5, done=True, user="UAGENT", details={"action": "refund €20", "offer": "a free month"})
+    after = cases.get(snap.id, full=False)
     assert after.step(5).details == {"action": "refund €20", "offer": "a free month"}
     events = cases.history(snap.id)
     assert events[1]["data"] == {"step": 4, "apology": "accepted", "note": "she laughed"}
     assert events[2]["data"] == {"step": 5, "action": "refund €20", "offer": "a free month"}
     # a repeated submission does not overwrite what was recorded
-    changed, after = cases.set_step(snap.id, 4, done=True, user="UAGENT", details={"apology": "refused"})
+    changed = cases.set_step(snap.id, 4, done=True, user="UAGENT", details={"apology": "refused"})
+    after = cases.get(snap.id, full=False)
     assert not changed and after.step(4).details["apology"] == "accepted"
 
 
@@ -197,7 +205,7 @@ def run_threads(n: int, target) -> list:
 
 def test_concurrent_set_step_records_exactly_one_event(cases):
     snap = open_case(cases)
-    results = run_threads(8, lambda i: cases.set_step(snap.id, 3, done=True, user=f"U{i}")[0])
+    results = run_threads(8, lambda i: cases.set_step(snap.id, 3, done=True, user=f"U{i}"))
     assert sorted(results) == [False] * 7 + [True]
     events = cases.history(snap.id)
     done = [e for e in events if e["kind"] == "step_done"]
@@ -210,14 +218,14 @@ def test_concurrent_set_step_records_exactly_one_event(cases):
 def test_concurrent_undo_records_exactly_one_event(cases):
     snap = open_case(cases)
     cases.set_step(snap.id, 1, done=True, user="UAGENT")
-    results = run_threads(8, lambda i: cases.set_step(snap.id, 1, done=False, user=f"U{i}")[0])
+    results = run_threads(8, lambda i: cases.set_step(snap.id, 1, done=False, user=f"U{i}"))
     assert sum(results) == 1
     assert kinds(cases, snap.id).count("step_undone") == 1
 
 
 def test_concurrent_different_steps_all_recorded(cases):
     snap = open_case(cases)
-    results = run_threads(6, lambda i: cases.set_step(snap.id, i + 1, done=True, user="UAGENT")[0])
+    results = run_threads(6, lambda i: cases.set_step(snap.id, i + 1, done=True, user="UAGENT"))
     assert all(results)
     assert cases.get(snap.id).done_count == 6
     assert kinds(cases, snap.id).count("step_done") == 6

@@ -20,7 +20,7 @@ class Checklist:
         """Tick (or untick) step `number` and show it; Slack's error code if the case could not be updated
         there (the change is saved either way, and the sweep shows it later)."""
         kept = {k: v for k, v in details.items() if v} if details is not None else None
-        changed, _ = self.cases.set_step(case_id, number, done=done, user=user, details=kept)
+        changed = self.cases.set_step(case_id, number, done=done, user=user, details=kept)
         return self.publisher.refresh(case_id) if changed else None
 
     def asks_of(self, case_id: int, number: int) -> str | None:

@@ -2,7 +2,8 @@
 
 from handlers.slack.context import names
 
-STEP_ACTION = "step_set"
+STEP_ACTION = "step_set"  # value: case:step:done:asks, with "-" for asking nothing (NOTHING_ASKED), or case:step:undo
+NOTHING_ASKED = "-"
 GUIDE_ACTION = "checklist_guide"
 GUIDE_VIEW = "checklist_guide"
 APOLOGY_VIEW = "step_apology"

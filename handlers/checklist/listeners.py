@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from slack_bolt import Ack, BoltContext, Respond
 
@@ -18,37 +18,48 @@ from handlers.slack import forms
 from handlers.slack.submissions import Form, Submission, take
 
 
-def parse_step_value(value: str) -> tuple[int, int, bool, str | None] | None:
-    """`case:step:done[:asks]` or `case:step:undo` -> (case, step, done, asks); None if it is not one."""
+class StepClick(NamedTuple):
+    case_id: int
+    number: int
+    done: bool
+    asks: str | None  # the form the tick asks for
+    asks_known: bool  # False for a button posted before buttons said it: the case is read to find out
+
+
+def parse_step_value(value: str) -> StepClick | None:
+    """`case:step:done[:asks|-]` or `case:step:undo` -> the click; None if it is not one."""
     parts = value.split(":")
     if len(parts) not in (3, 4) or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("done", "undo"):
         return None
-    asks = parts[3] if len(parts) == 4 else None
-    if asks is not None and (asks not in playbook.ASKS or parts[2] != "done"):
+    said = parts[3] if len(parts) == 4 else None
+    if said is not None and (said not in (*playbook.ASKS, ids.NOTHING_ASKED) or parts[2] != "done"):
         return None
-    return int(parts[0]), int(parts[1]), parts[2] == "done", asks
+    asks = said if said != ids.NOTHING_ASKED else None
+    return StepClick(int(parts[0]), int(parts[1]), parts[2] == "done", asks, said is not None or parts[2] == "undo")
 
 
 def step_set(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
     services, tell = of(context), ephemeral(respond)
-    parsed = parse_step_value(action_value(body))
-    if parsed is None:
+    click = parse_step_value(action_value(body))
+    if click is None:
         return tell(texts.GENERIC_FAILURE)
-    case_id, number, done, asks = parsed
-    with reported(tell, f"step {number} of case {case_id}"):
-        if asks:  # the button says what the tick asks, so the form opens without reading the case
-            services.slack.open_view(body["trigger_id"], step_modal(services.config, asks, case_id, number))
+    with reported(tell, f"step {click.number} of case {click.case_id}"):
+        if click.asks:  # the button says what the tick asks, so the form opens without reading the case
+            services.slack.open_view(body["trigger_id"], step_modal(services.config, click.asks, click.case_id,
+                                                                    click.number))
             return
-        services.worker.submit(tick_step, services, case_id, number, done, context["user_id"], respond,
-                               body.get("trigger_id"))
+        trigger_id = None if click.asks_known else body.get("trigger_id")
+        services.worker.submit(tick_step, services, click.case_id, click.number, click.done, context["user_id"],
+                               respond, trigger_id)
 
 
 def tick_step(services: Services, case_id: int, number: int, done: bool, user: str, respond: Respond,
               trigger_id: str | None = None) -> None:
+    """`trigger_id`: only for a button that does not say whether the tick asks for a form."""
     with reported(ephemeral(respond), f"step {number} of case {case_id}"):
         if done and trigger_id and (asks := services.checklist.asks_of(case_id, number)):
-            # A button without what it asks (posted before cases kept their playbook): ask it now.
+            # A button without what it asks (posted before buttons said it): ask it now.
             services.slack.open_view(trigger_id, step_modal(services.config, asks, case_id, number))
             return
         error = services.checklist.tick(case_id, number, done=done, user=user)

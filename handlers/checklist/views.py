@@ -25,7 +25,15 @@ from bot.core.settings import Offset
 from bot.core.snapshot import CaseSnapshot
 from bot.core.textutil import safe
 from handlers.checklist.case_message import case_fallback, case_message
-from handlers.checklist.ids import ACTION_VIEW, APOLOGY_VIEW, GUIDE_ACTION, GUIDE_VIEW, PLAN_VIEW, STEP_ACTION
+from handlers.checklist.ids import (
+    ACTION_VIEW,
+    APOLOGY_VIEW,
+    GUIDE_ACTION,
+    GUIDE_VIEW,
+    NOTHING_ASKED,
+    PLAN_VIEW,
+    STEP_ACTION,
+)
 from handlers.slack import blockkit as b
 from handlers.slack.blockkit import (
     SECTION_LIMIT,
@@ -107,8 +115,8 @@ def _open_step(case: CaseSnapshot, step: playbook.PlaybookStep, is_next: bool) -
         line=texts.STEP_SAY.format(say=safe(shorten(first_say, SHORT_LINE))),
     )
     # Slack's guidance: one primary button per set, so only the next step's button is green. What the tick
-    # asks rides in the value, so the click opens its modal without reading the case first.
-    value = f"{case.id}:{step.number}:done" + (f":{step.asks}" if step.asks else "")
+    # asks (or that it asks nothing: "-") rides in the value, so the click needs no read of the case first.
+    value = f"{case.id}:{step.number}:done:{step.asks or NOTHING_ASKED}"
     done = button(texts.BUTTON_MARK_DONE, STEP_ACTION, value, style="primary" if is_next else None)
     return section(text, accessory=done, block_id=f"step_{step.number}")
 

@@ -7,6 +7,7 @@ from storage.repositories.agents import add_agent_if_missing, get_agent, upsert_
 from storage.repositories.cases import (
     CASES,
     STEPS,
+    case_exists,
     count_prior_cases,
     count_prior_cases_seen,
     create_case,
@@ -15,6 +16,7 @@ from storage.repositories.cases import (
     get_cases,
     prior_cases,
     set_step,
+    step_done,
     update_case,
     update_case_if,
 )
@@ -54,4 +56,4 @@ from storage.repositories.reminders import (
 from storage.repositories.reviews import cause_counts, get_review, save_review, set_review_forwarded
 from storage.repositories.rows import CaseRow, HandoffRow, ReminderRow, ReviewRow, forget_loaded, reload
 
-__all__ = ['set_review_forwarded', 'CaseRow', 'HandoffRow', 'ReminderRow', 'ReviewRow', 'forget_loaded', 'reload', 'create_case', 'get_case', 'get_cases', 'update_case', 'update_case_if', 'set_step', 'prior_cases', 'count_prior_cases', 'count_prior_cases_seen', 'delete_unposted_case', 'CASES', 'STEPS', 'add_event', 'events', 'events_for_cases', 'create_handoff', 'get_handoff', 'answer_handoff', 'pending_handoffs', 'save_review', 'get_review', 'cause_counts', 'get_agent', 'upsert_agent', 'add_agent_if_missing', 'add_reminder', 'claim_due', 'renew_leases', 'finish_reminder', 'get_reminder', 'set_reminder_status', 'cancel_reminders', 'reassign_reminders', 'reminders_for', 'home_follow_ups', 'REMINDER_OPEN', 'open_cases_for', 'status_counts', 'team_numbers', 'case_id_for_intake', 'claim_case_delivery', 'set_case_delivery', 'route_held_case', 'route_held_unchanged', 'claim_unfinished_cases', 'case_lease_holders', 'release_leases_of', 'claim_unconfirmed_handoffs', 'set_handoff_delivery', 'set_reminder_maybe_sent', 'reminder_maybe_sent_at', 'take_api_budget', 'api_budget_next', 'UNFINISHED_POSTS']
+__all__ = ['set_review_forwarded', 'CaseRow', 'HandoffRow', 'ReminderRow', 'ReviewRow', 'forget_loaded', 'reload', 'create_case', 'get_case', 'get_cases', 'update_case', 'update_case_if', 'set_step', 'step_done', 'case_exists', 'prior_cases', 'count_prior_cases', 'count_prior_cases_seen', 'delete_unposted_case', 'CASES', 'STEPS', 'add_event', 'events', 'events_for_cases', 'create_handoff', 'get_handoff', 'answer_handoff', 'pending_handoffs', 'save_review', 'get_review', 'cause_counts', 'get_agent', 'upsert_agent', 'add_agent_if_missing', 'add_reminder', 'claim_due', 'renew_leases', 'finish_reminder', 'get_reminder', 'set_reminder_status', 'cancel_reminders', 'reassign_reminders', 'reminders_for', 'home_follow_ups', 'REMINDER_OPEN', 'open_cases_for', 'status_counts', 'team_numbers', 'case_id_for_intake', 'claim_case_delivery', 'set_case_delivery', 'route_held_case', 'route_held_unchanged', 'claim_unfinished_cases', 'case_lease_holders', 'release_leases_of', 'claim_unconfirmed_handoffs', 'set_handoff_delivery', 'set_reminder_maybe_sent', 'reminder_maybe_sent_at', 'take_api_budget', 'api_budget_next', 'UNFINISHED_POSTS']

@@ -78,6 +78,15 @@ def set_step(
     return changed(result) == 1
 
 
+def step_done(session: Session, case_id: int, step: int) -> bool | None:
+    """Whether the step is done; None if the case has no such step (or there is no such case)."""
+    return session.scalar(select(STEPS.c.done).where(STEPS.c.case_id == case_id, STEPS.c.step == step))
+
+
+def case_exists(session: Session, case_id: int) -> bool:
+    return session.scalar(select(CASES.c.id).where(CASES.c.id == case_id)) is not None
+
+
 def _customer_match(name_key: str | None, email: str | None, user: str | None) -> Any:
     conditions = []
     if name_key:

@@ -65,6 +65,18 @@ def test_a_step_that_asks_something_opens_its_form_instead_of_ticking(world: Wor
     assert not world.case(case_id).step(4).done and world.worker.jobs == 0
 
 
+def test_a_button_that_says_its_step_asks_nothing_ticks_without_reading_the_case(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = world.open_case()
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(world.services.checklist, "asks_of", lambda case, number: asked.append((case, number)))
+    world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:2:done:-")).ack.assert_plain()
+    assert world.case(case_id).step(2).done and asked == []
+    world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:3:done")).ack.assert_plain()
+    assert asked == [(case_id, 3)]  # an old button: what the tick asks is read first
+
+
 def test_an_old_button_without_what_it_asks_still_opens_the_form(world: World) -> None:
     case_id = world.open_case()
     world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:6:done")).ack.assert_plain()
@@ -73,7 +85,8 @@ def test_an_old_button_without_what_it_asks_still_opens_the_form(world: World) -
     assert not world.case(case_id).step(6).done
 
 
-@pytest.mark.parametrize("value", ["", "1", "1:2", "a:1:done", "1:1:maybe", "1:1:undo:apology", "1:4:done:bribe"])
+@pytest.mark.parametrize("value", ["", "1", "1:2", "a:1:done", "1:1:maybe", "1:1:undo:apology", "1:4:done:bribe",
+                                   "1:1:undo:-", "1:1:done:-:-"])
 def test_a_malformed_button_value_is_told_not_raised(world: World, value: str) -> None:
     case_id = world.open_case()
     before = len(world.slack.sent)
@@ -83,8 +96,9 @@ def test_a_malformed_button_value_is_told_not_raised(world: World, value: str) -
     nothing_recorded(world, case_id, before)
 
 
-def test_ticking_a_step_of_an_unknown_case_is_told(world: World) -> None:
-    call = world.call(listeners.step_set, world.action(ids.STEP_ACTION, "999:1:done"))
+@pytest.mark.parametrize("value", ["999:1:done", "999:1:done:-", "999:1:undo"])
+def test_ticking_a_step_of_an_unknown_case_is_told(world: World, value: str) -> None:
+    call = world.call(listeners.step_set, world.action(ids.STEP_ACTION, value))
     call.ack.assert_plain()
     assert call.respond.texts == [texts.CASE_NOT_FOUND]
     assert world.slack.sent == []
@@ -93,7 +107,7 @@ def test_ticking_a_step_of_an_unknown_case_is_told(world: World) -> None:
 def test_a_step_the_case_does_not_have_is_a_generic_failure(world: World) -> None:
     case_id = world.open_case()
     before = len(world.slack.sent)
-    call = world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:9:done"))
+    call = world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:9:done:-"))
     assert call.respond.texts == [texts.GENERIC_FAILURE]
     nothing_recorded(world, case_id, before)
 
