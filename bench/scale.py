@@ -143,7 +143,7 @@ class Run:
     def step(self, app: str) -> None:
         assert self.checklist is not None, "step clicks follow a repeat"
         value = next(e["value"] for b in self.checklist["blocks"] for e in b.get("elements") or [b.get("accessory") or {}]
-                     if e.get("action_id") == STEP_ACTION and str(e.get("value", "")).endswith(":1:done"))
+                     if e.get("action_id") == STEP_ACTION and str(e.get("value", "")).split(":")[1:3] == ["1", "done"])
         start, t0 = len(self.standin.calls), time.time()
         reply = self.senders[app].click(self.checklist, STEP_ACTION, value, user=self.agent)
         self._ok(reply)

@@ -69,7 +69,7 @@ def step_clicks(standin: StandInProcess, defuse: AppServer, n: int, customers: i
     for message in standin.checklists():
         for block in message.get("blocks") or []:
             for element in block.get("elements") or [block.get("accessory") or {}]:
-                if element.get("action_id") == STEP_ACTION and str(element.get("value", "")).endswith(":1:done"):
+                if element.get("action_id") == STEP_ACTION and str(element.get("value", "")).split(":")[1:3] == ["1", "done"]:
                     clicks.append(_click(standin, message, block, element))
     if len(clicks) != n:
         raise SystemExit(f"found {len(clicks)} step-1 buttons for {n} cases")
