@@ -38,11 +38,11 @@ class ClosingRecords(CaseStore):
             )
             if not changed:
                 return False, self._fresh(session, case_id)
-            event = repo.add_event(session, case_id, actor=user, kind=outcome, now=now, data=details)
+            event_id = repo.add_event(session, case_id, actor=user, kind=outcome, now=now, data=details)
             for handoff in repo.pending_handoffs(session, case_id):
                 repo.answer_handoff(session, handoff.id, status="cancelled", now=now, reason="case closed")
             snapshot = self._fresh(session, case_id)
-            self.hooks.case_closed(session, snapshot, event.id, now)
+            self.hooks.case_closed(session, snapshot, event_id, now)
             return True, snapshot
 
     def reopen(self, case_id: int, *, user: str) -> tuple[bool, CaseSnapshot]:
