@@ -407,7 +407,7 @@ def test_handoff_picker_refuses_bots_and_yourself_inline(world: World):
 
 def test_handoff_accept_moves_the_case_and_tells_everyone(world: World):
     posted = world.open_case("Acme Corp: charged twice")
-    world.click(world.checklist(posted), "step_set", value=f"{posted.id}:1:done")
+    world.click(world.checklist(posted), "step_set", value=f"{posted.id}:1:done:-")
     world.wait_case(posted, lambda t: "1/6" in t)
     attempt(world, posted, "Refund via Stripe", "Declined", "failed")
 

@@ -120,7 +120,7 @@ def test_every_update_of_a_moved_case_stays_in_cases_channel(world: World):
     world.submit(note, {"text": "They want a call back"})
     world.wait_thread(posted, "call back")
     step = world.checklist(posted)
-    world.click(step, "step_set", value=f"{posted.id}:1:done")
+    world.click(step, "step_set", value=f"{posted.id}:1:done:-")
     world.wait_case(posted, lambda t: "1/6" in t)
     assert bot_posts(world, SHARED) == [] and posted_in_calls(world, SHARED) == []
     assert not world.standin.ephemerals(SHARED, CUSTOMER)

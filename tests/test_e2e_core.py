@@ -33,7 +33,7 @@ def test_mark_step_done_updates_in_place_and_is_idempotent(slack: SlackSender, s
     checklist = checklist_of(standin, parent)
     case_id = checklist["blocks"][2]["accessory"]["value"].split(":")[0]
     for _ in range(2):  # a double click
-        assert slack.click({**checklist, "channel": "CSUPPORT"}, "step_set", f"{case_id}:1:done").status == 200
+        assert slack.click({**checklist, "channel": "CSUPPORT"}, "step_set", f"{case_id}:1:done:-").status == 200
     standin.wait_for(lambda: "1/6" in str(standin.messages("CSUPPORT")[0]["blocks"]))
     time.sleep(0.5)
     updates = [c for c in standin.calls_to("chat.update") if c.args.get("ts") == checklist["ts"]]

@@ -82,7 +82,7 @@ def test_hung_then_stopped_postgres_every_request_acked_nothing_doubled(start_ap
             watch.ack("note hung", world.slack.submit(note, {"text": "Called her back"}))
             angry = world.slack.command("Globex: invoice wrong")
             watch.ack("/angry hung", angry)
-            watch.ack("step hung", world.slack.click(checklist, "step_set", f"{posted.id}:1:done"))
+            watch.ack("step hung", world.slack.click(checklist, "step_set", f"{posted.id}:1:done:-"))
             watch.ack("button hung", world.slack.click(world.message(posted), "case_attempt"))
             watch.health("healthz hung", world.app.url)
             # The agent hears what did not go through, with their words, while the database is still hung.

@@ -56,7 +56,7 @@ def ack_text(reply) -> str:  # type: ignore[no-untyped-def]
 def test_a_lead_gets_both_files_in_a_dm_matching_what_was_done(leads_world: World):
     world = leads_world
     posted = world.open_case("Acme Corp: charged twice")
-    world.click(world.checklist(posted), "step_set", value=f"{posted.id}:1:done")
+    world.click(world.checklist(posted), "step_set", value=f"{posted.id}:1:done:-")
     world.wait_case(posted, lambda text: "1/6" in text)
     attempt(world, posted, "=refund offered", "calmer now", "helped")
 
