@@ -85,7 +85,7 @@ def test_long_and_unicode_text_is_stored_exactly(cases):
 def test_set_posted_records_message_ids(cases):
     snap = open_case(cases)
     cases.set_posted(snap.id, message_ts="1700000000.000100", permalink="https://x.slack.com/archives/C/p1")
-    cases.set_posted(snap.id, checklist_ts="1700000000.000200")
+    cases.checklist_posted(snap.id, "1700000000.000200")
     cases.set_posted(snap.id)  # nothing to change
     again = cases.get(snap.id)
     assert again.message_ts == "1700000000.000100"

@@ -20,13 +20,14 @@ class DeliveryRecords(CaseStore):
     """Delivery bookkeeping on the case row: where it goes, what is posted, who holds the lease."""
 
     def set_posted(
-        self, case_id: int, *, message_ts: str | None = None, checklist_ts: str | None = None,
-        permalink: str | None = None, checklist_posting_at: datetime | None = None,
+        self, case_id: int, *, message_ts: str | None = None, permalink: str | None = None,
+        checklist_posting_at: datetime | None = None,
     ) -> None:
-        """What Slack now has. `checklist_posting_at`: with the case message's ts, the mark of the checklist
-        post about to start (one write instead of two; a crash after it looks in the thread first)."""
+        """The case message is in Slack. `checklist_posting_at`: the mark of the checklist post about to
+        start, in the same write (a crash after it looks in the thread first). The checklist's own ts is
+        `checklist_posted`."""
         fields: dict[str, Any] = {
-            k: v for k, v in dict(message_ts=message_ts, checklist_ts=checklist_ts, permalink=permalink,
+            k: v for k, v in dict(message_ts=message_ts, permalink=permalink,
                                   checklist_posting_at=checklist_posting_at).items() if v
         }
         if not fields:
@@ -34,8 +35,6 @@ class DeliveryRecords(CaseStore):
         if message_ts:
             fields["post_state"] = "posted"
         with self.db.session() as session:
-            if checklist_ts:  # case message and checklist both there: nothing left to finish
-                fields["post_state"] = "done"
             repo.set_case_delivery(session, case_id, None, **fields)  # not a change of the case itself
 
     def checklist_posted(self, case_id: int, ts: str, *, finished_by: str | None = None,
