@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ from handlers.services import Services
 from handlers.slack.blockkit import check_views
 from handlers.slack.guard import protect_bolt
 from handlers.slack.http_server import bind_http, serve_http, wsgi_app
+from handlers.slack.posting import Posting, PostingProcess, serve_posting
 from handlers.slack.startup import DeliberateSetup, check_token
 from handlers.slack.surface import SlackSurface, make_client
 from handlers.slack.worker import Worker
@@ -103,13 +105,8 @@ def build(config: Config) -> Runtime:
     installed = check_token(client)
 
     def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None = None, **_: Any) -> AuthorizeResult:
-        return AuthorizeResult(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            bot_token=config.bot_token,
-            bot_user_id=installed.bot_user_id,
-            bot_id=installed.bot_id,
-        )
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=config.bot_token,
+                               bot_user_id=installed.bot_user_id, bot_id=installed.bot_id)
 
     bolt_logger = logging.getLogger("defuse.bolt")
     bolt_logger.addFilter(DeliberateSetup())
@@ -132,6 +129,8 @@ def build(config: Config) -> Runtime:
     digest = make_digest(config, db, SlackSurface(reminder_client))
     jobs = [job.on_tick for job in (retention, digest) if job is not None]
     scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, jobs))
+    command = [sys.executable, os.path.abspath(__file__), "posting", str(os.getpid()), installed.url or ""]
+    services.posting.process = PostingProcess(command, on_lost=lambda: worker.submit(sweep))
     return Runtime(config, db, client, bolt, services, executor, scheduler, installed.team_id, installed.enterprise_id)
 
 
@@ -165,6 +164,7 @@ def wire(config: Config, db: Database, slack: SlackSurface, reminder_slack: Slac
         casefile=CaseFile(cases, publisher, notify), handoffs=handoffs, second_contact=second_contact,
         escalation=Escalation(cases, publisher, router, notify, EscalationViews()), closing=closing,
         reminders=reminders, answers=FollowUpAnswers(config, cases, reminders, closing, notify, ReminderViews()),
+        posting=Posting(worker),
     )
     services.exports = Exports(services)
     sweep = Sweep(cases, publisher, history, notify, second_contact.finish_dm, retry_post)
@@ -196,10 +196,16 @@ def _stop_watchdog() -> None:
 
 
 def shutdown(runtime: Runtime) -> None:
+    started = time.monotonic()
     if runtime.scheduler is not None:
         runtime.scheduler.stop()
+    process = runtime.services.posting.process
+    if process is not None:  # it stops taking cases now and finishes its queue while this process does
+        process.close()
     runtime.executor.shutdown(wait=True, cancel_futures=True)
     runtime.services.worker.drain(timeout=6.0)  # requests already acked: finish them if time allows
+    if process is not None:
+        process.stop(timeout=max(0.5, 7.5 - (time.monotonic() - started)))
     runtime.db.dispose()
 
 
@@ -222,6 +228,8 @@ def main() -> int:
         from bot.learning.export_cli import run
 
         return run(sys.argv[2:])
+    if sys.argv[1:2] == ["posting"]:  # the posting process, started by the app itself (handlers.slack.posting)
+        return serve_posting(sys.argv[2:], wire)
     try:
         config = load_config(os.environ)
     except ConfigError as exc:
@@ -253,6 +261,8 @@ def main() -> int:
         return 2
     stop = threading.Event()
     runtime.scheduler.start()
+    if runtime.services.posting.process is not None:
+        runtime.services.posting.process.start()
 
     def on_signal(signum: int, _frame: Any) -> None:
         if stop.is_set():

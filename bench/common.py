@@ -58,8 +58,8 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b and b == b and a == a else "n/a"
 
 
-def rss_mb(pid: int) -> float | None:
-    """Resident set size of a process in MB, from /proc; None where that is not readable."""
+def own_rss_mb(pid: int) -> float | None:
+    """Resident set size of one process in MB, from /proc; None where that is not readable."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -67,6 +67,25 @@ def rss_mb(pid: int) -> float | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def children(pid: int) -> list[int]:
+    """The process's children (Defuse's posting process), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident set size in MB of the process and its children together (the app and its posting process)."""
+    own = own_rss_mb(pid)
+    if own is None:
+        return None
+    return own + sum(own_rss_mb(child) or 0.0 for child in children(pid))
 
 
 def start_standin() -> SlackStandIn:

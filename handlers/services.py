@@ -21,6 +21,7 @@ from bot.followups.records import Reminders
 from bot.handoff.records import Handoffs
 from bot.handoff.service import SecondContact
 from bot.intake.service import Intake
+from handlers.slack.posting import Posting
 from handlers.slack.surface import SlackSurface
 from handlers.slack.worker import Worker
 
@@ -47,6 +48,7 @@ class Services:
     closing: Closing
     reminders: Reminders
     answers: FollowUpAnswers
+    posting: Posting  # where a newly saved case is posted: the posting process (app.py) or the worker
     exports: Exports | None = None
 
 

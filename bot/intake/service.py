@@ -28,12 +28,14 @@ class Intake:
         self.publisher = publisher
         self.within = within
 
-    def save(self, intake_key: str | None, fields: dict[str, Any], late: Callable[[CaseSnapshot], None]) -> CaseSnapshot | None:
-        """Open the case (once per `intake_key`), leased to this process for posting, within SAVE_DEADLINE.
-        None when that did not happen in time; `late` then gets the case if it is saved afterwards."""
+    def save(self, intake_key: str | None, fields: dict[str, Any], late: Callable[[CaseSnapshot], None],
+             holder: str | None = None) -> CaseSnapshot | None:
+        """Open the case (once per `intake_key`), leased for posting to `holder` (another process of this app
+        that will post it) or to this process, within SAVE_DEADLINE. None when that did not happen in time;
+        `late` then gets the case if it is saved afterwards."""
 
         def save() -> CaseSnapshot:
-            lease = (self.publisher.me, self.cases.clock() + DELIVERY_LEASE)
+            lease = (holder or self.publisher.me, self.cases.clock() + DELIVERY_LEASE)
             # Before the ack: the earlier cases are read when the case is posted, for the channel it goes to.
             return self.cases.open_once(intake_key=intake_key, lease=lease, with_prior=False, **fields)
 

@@ -34,12 +34,12 @@ def angry(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Resp
     if parsed.kind == "form":
         ack()
         return open_form(services, command, parsed.customer, ephemeral(respond))
-    tell = ephemeral(respond)
-    case = save_command(services, command, parsed.customer, parsed.summary or "", tell, respond)
+    holder = services.posting.holder()  # who will post it: the posting process, or None for this one
+    case = save_command(services, command, parsed.customer, parsed.summary or "", respond, holder)
     if case is None:  # not saved: the agent gets their words back in the ack itself
         return ack(text=texts.CASE_NOT_SAVED.format(echo=quote(safe_limited_echo(command.get("text") or "", 2500))))
     ack()
-    services.worker.submit(post_command_case, services, case, parsed.customer, tell, respond)
+    services.posting.run(holder, services, post_command_case, case, parsed.customer, respond)
 
 
 def open_form(services: Services, command: dict[str, Any], customer: str | None, tell: Callable[[str], Any]) -> None:
@@ -53,21 +53,23 @@ def open_form(services: Services, command: dict[str, Any], customer: str | None,
 
 
 def save_command(services: Services, command: dict[str, Any], customer: str | None, summary: str,
-                 tell: Callable[[str], Any], respond: Respond) -> CaseSnapshot | None:
+                 respond: Respond, holder: str | None) -> CaseSnapshot | None:
     """The trigger_id makes a re-delivered command find its case instead of opening a second one."""
     key = f"command:{command['trigger_id']}" if command.get("trigger_id") else None
     fields = dict(team_id=command.get("team_id"), channel_id=command["channel_id"], flagged_by=command["user_id"],
                   customer=customer, summary=summary, intake={"via": "command", "response_url": command.get("response_url")})
 
     def saved_late(case: CaseSnapshot) -> None:
-        tell(texts.SAVED_LATE.format(number=case.id))
-        post_command_case(services, case, customer, tell, respond)
+        ephemeral(respond)(texts.SAVED_LATE.format(number=case.id))
+        services.posting.run(holder, services, post_command_case, case, customer, respond)
 
-    return services.intake.save(key, fields, saved_late)
+    return services.intake.save(key, fields, saved_late, holder)
 
 
-def post_command_case(services: Services, case: CaseSnapshot, customer: str | None, tell: Callable[[str], Any],
-                      respond: Respond) -> None:
+def post_command_case(services: Services, case: CaseSnapshot, customer: str | None, respond: Respond) -> None:
+    """After the ack, here or in the posting process (handlers.slack.posting): `respond` is Bolt's, which
+    carries only the command's response_url, so it travels there too."""
+    tell = ephemeral(respond)
     with reported(tell, f"posting case {case.id}"):
         result = services.intake.post(case)
         if result.withdrawn:  # nowhere safe to post it: the agent's words come back, nothing is left open
@@ -102,14 +104,16 @@ def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
     form, errors = forms.intake(view)
     if errors or form is None:
         return ack(response_action="errors", errors=errors)
-    case = save_form(services, form, body, view)
+    holder = services.posting.holder()
+    case = save_form(services, form, body, view, holder)
     if case is None:  # not saved: the form stays open with everything the agent typed
         return ack(response_action="errors", errors={"summary": texts.FORM_NOT_SAVED})
     ack()
-    services.worker.submit(post_form_case, services, case, context["user_id"], view)
+    services.posting.run(holder, services, post_form_case, case, context["user_id"], view)
 
 
-def save_form(services: Services, form: forms.IntakeForm, body: dict[str, Any], view: dict[str, Any]) -> CaseSnapshot | None:
+def save_form(services: Services, form: forms.IntakeForm, body: dict[str, Any], view: dict[str, Any],
+              holder: str | None) -> CaseSnapshot | None:
     """The view id makes a second submit of the same form find the first case."""
     user, meta = user_id(body), forms.metadata(view)
     same_customer = meta.get("customer_user") and form.customer == meta.get("customer_name")
@@ -123,9 +127,9 @@ def save_form(services: Services, form: forms.IntakeForm, body: dict[str, Any], 
 
     def saved_late(case: CaseSnapshot) -> None:
         services.notify.tell(user, texts.SAVED_LATE.format(number=case.id))
-        post_form_case(services, case, user, view)
+        services.posting.run(holder, services, post_form_case, case, user, view)
 
-    return services.intake.save(key, fields, saved_late)
+    return services.intake.save(key, fields, saved_late, holder)
 
 
 def post_form_case(services: Services, case: CaseSnapshot, user: str, view: dict[str, Any]) -> None:

@@ -3,6 +3,10 @@ shortcut and Post it again."""
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from bot import texts
@@ -235,3 +239,67 @@ def test_angry_with_only_a_customer_opens_the_form_with_it_filled_in(world: Worl
     customer = next(b for b in view["blocks"] if b.get("block_id") == "customer")["element"]["initial_value"]
     assert customer == "@U1 & Co"  # the form shows plain text
     assert world.case_count() == 0
+
+
+# --- the posting process: the case is handed over through a pickle -------------------------------------------------
+class Answers:
+    """Bolt's respond, as the posting process gets it: picklable; what it is told is kept on the class."""
+
+    told: list[dict] = []
+
+    def __init__(self, response_url: str) -> None:
+        self.response_url = response_url
+
+    def __call__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        Answers.told.append(kwargs)
+
+
+class Loopback:
+    """handlers.slack.posting.PostingProcess without the process: each job is pickled, unpickled and run on a
+    second wiring of the app (same database, its own Slack and lease name)."""
+
+    def __init__(self, other: World) -> None:
+        self.other = other
+        self.holder: str | None = other.services.publisher.me
+        self.frames = 0
+
+    def send(self, holder: str, fn, args) -> bool:  # type: ignore[no-untyped-def]
+        fn, args = pickle.loads(pickle.dumps((fn, args)))
+        self.frames += 1
+        fn(self.other.services, *args)
+        return True
+
+
+@pytest.fixture
+def other(world: World) -> Iterator[World]:
+    home = Path(world.config.database_url.removeprefix("sqlite:///")).parent
+    second = World(home)  # the same database file, already migrated
+    yield second
+    second.close()
+
+
+def test_a_command_case_is_leased_to_the_posting_process_and_posted_there_once(world: World, other: World) -> None:
+    loop = Loopback(other)
+    world.services.posting.process = loop  # type: ignore[assignment]
+    Answers.told = []
+    call = world.call(listeners.angry, world.command("charged twice"), respond=Answers("https://hooks.slack.test/c/1"))
+    call.ack.assert_plain()
+    assert loop.frames == 1 and world.worker.jobs == 0  # nothing of it ran here
+    case = world.case(1)
+    assert case.message_ts and case.checklist_ts and case.post_state == "done"
+    top, checklist = other.slack.posts(CHANNEL)
+    assert "case #1" in top.message.text and checklist.thread_ts == top.ts
+    assert world.slack.posts(CHANNEL) == []
+    assert [t["text"] for t in Answers.told] == [texts.ASK_FOR_CUSTOMER.format(number=1)]
+
+
+def test_a_form_case_is_posted_by_the_posting_process(world: World, other: World) -> None:
+    loop = Loopback(other)
+    world.services.posting.process = loop  # type: ignore[assignment]
+    world.call(listeners.submitted, form(world)).ack.assert_plain()
+    assert loop.frames == 1 and world.worker.jobs == 0
+    case = world.case(1)
+    assert case.summary == GOOD_FORM["summary"] and case.message_ts and case.checklist_ts
+    top, checklist = other.slack.posts(CHANNEL)
+    assert "Acme Corp" in content(top) and checklist.thread_ts == top.ts
+    assert world.slack.posts(CHANNEL) == []

@@ -1,0 +1,159 @@
+"""The posting process's parts (handlers/slack/posting.py): the job pipe, where a job runs, and the supervisor
+with a real child process. The intake listeners' hand-over is in tests/handlers/test_intake_listeners.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handlers.slack.posting import FRAME, Posting, PostingProcess, serve_jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+class Recorder:
+    """A worker that notes what it is given."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, tuple[Any, ...]]] = []
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        self.jobs.append((fn, args))
+
+
+def frames(*jobs: tuple[Any, tuple[Any, ...]]) -> bytes:
+    out = b""
+    for job in jobs:
+        body = pickle.dumps(job)
+        out += FRAME.pack(len(body)) + body
+    return out
+
+
+# --- the pipe ---------------------------------------------------------------------------------------
+def test_serve_jobs_runs_each_frame_with_its_services_until_the_pipe_ends() -> None:
+    worker = Recorder()
+    stream = io.BytesIO(frames((json.dumps, ({"a": 1},)), (json.loads, ("[2]",))))
+    assert serve_jobs("services", stream, worker) == 2  # type: ignore[arg-type]
+    assert worker.jobs == [(json.dumps, ("services", {"a": 1})), (json.loads, ("services", "[2]"))]
+
+
+def test_serve_jobs_drops_a_frame_cut_short_by_the_parent_dying() -> None:
+    worker = Recorder()
+    whole = frames((json.dumps, (1,)), (json.dumps, (2,)))
+    assert serve_jobs(None, io.BytesIO(whole[:-3]), worker) == 1  # type: ignore[arg-type]
+    assert [args for _, args in worker.jobs] == [(None, 1)]
+
+
+# --- where a job runs ---------------------------------------------------------------------------------
+class StubProcess:
+    def __init__(self, holder: str | None, accepts: bool) -> None:
+        self.holder = holder
+        self.accepts = accepts
+        self.sent: list[tuple[str, Any, tuple[Any, ...]]] = []
+
+    def send(self, holder: str, fn: Any, args: tuple[Any, ...]) -> bool:
+        self.sent.append((holder, fn, args))
+        return self.accepts
+
+
+def test_without_a_holder_the_job_runs_on_this_process_worker() -> None:
+    worker, process = Recorder(), StubProcess("h:1:t", accepts=True)
+    posting = Posting(worker, process)  # type: ignore[arg-type]
+    posting.run(None, "services", json.dumps, 1)
+    assert worker.jobs == [(json.dumps, ("services", 1))] and process.sent == []
+
+
+def test_a_case_leased_to_the_posting_process_goes_there_and_never_runs_here_too() -> None:
+    worker, process = Recorder(), StubProcess("h:1:t", accepts=True)
+    posting = Posting(worker, process)  # type: ignore[arg-type]
+    assert posting.holder() == "h:1:t"
+    posting.run("h:1:t", "services", json.dumps, 1)
+    assert process.sent == [("h:1:t", json.dumps, (1,))] and worker.jobs == []
+
+
+def test_a_job_the_dead_posting_process_cannot_take_is_left_to_the_sweep(caplog: pytest.LogCaptureFixture) -> None:
+    # Its case is leased to the dead process: posting it here would only meet that lease ("busy").
+    worker, process = Recorder(), StubProcess(None, accepts=False)
+    Posting(worker, process).run("h:1:t", "services", json.dumps, 1)  # type: ignore[arg-type]
+    assert worker.jobs == [] and "the sweep finishes" in caplog.text
+
+
+# --- the supervisor, with a real child --------------------------------------------------------------------
+CHILD = """
+import os, sys
+sys.path.insert(0, {root!r})
+from handlers.slack.posting import say_ready, serve_jobs
+out = open({out!r}, "a")
+class Worker:
+    def submit(self, fn, services, *args):
+        out.write(repr((fn.__name__, services, args)) + "\\n"); out.flush()
+say_ready(f"host:{{os.getpid()}}:tok", sys.stdout)
+serve_jobs("child", sys.stdin.buffer, Worker())
+out.write("eof\\n"); out.flush()
+"""
+
+
+@pytest.fixture
+def child(tmp_path: Path) -> tuple[list[str], Path]:
+    out = tmp_path / "jobs.txt"
+    out.touch()
+    return [sys.executable, "-c", CHILD.format(root=str(ROOT), out=str(out))], out
+
+
+def test_the_child_takes_jobs_once_ready_and_finishes_when_its_stdin_closes(child: tuple[list[str], Path]) -> None:
+    command, out = child
+    lost: list[int] = []
+    process = PostingProcess(command, on_lost=lambda: lost.append(1))
+    process.start()
+    holder = eventually(lambda: process.holder)
+    assert holder == f"host:{process.pid}:tok"
+    assert process.send(holder, json.dumps, ([1, 2],))
+    assert not process.send("host:1:other", json.dumps, (3,))  # a child that is not this one any more
+    assert eventually(lambda: "('dumps', 'child', ([1, 2],))" in out.read_text())
+    assert process.stop(timeout=10)
+    assert out.read_text().splitlines()[-1] == "eof" and lost == []  # it ended by itself, not by a kill
+    assert process.holder is None
+
+
+def test_a_child_that_dies_is_reported_and_replaced(child: tuple[list[str], Path]) -> None:
+    command, _ = child
+    lost: list[int] = []
+    process = PostingProcess(command, on_lost=lambda: lost.append(1), restart_after=0.05)
+    process.start()
+    first = eventually(lambda: process.holder)
+    first_pid = process.pid
+    assert first_pid is not None
+    os.kill(first_pid, signal.SIGKILL)
+    second = eventually(lambda: (h := process.holder) and h != first and h)
+    assert second and lost == [1]
+    assert not process.send(first, json.dumps, (1,))  # a case given to the dead one is the sweep's
+    assert process.stop(timeout=10)
+
+
+def test_a_child_that_never_gets_ready_is_retried_and_never_given_jobs(tmp_path: Path) -> None:
+    lost: list[int] = []
+    process = PostingProcess([sys.executable, "-c", "import sys; sys.exit(3)"], on_lost=lambda: lost.append(1),
+                             restart_after=0.05)
+    process.start()
+    assert eventually(lambda: len(lost) >= 2)
+    assert process.holder is None
+    assert process.stop(timeout=10)
