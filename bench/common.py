@@ -80,6 +80,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size in MB of the process and its children: pages they share (the interpreter,
+    libraries) counted once between them, unlike RSS; None where /proc does not tell."""
+    total = 0.0
+    for one in (pid, *children(pid)):
+        try:
+            for line in Path(f"/proc/{one}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+        except (OSError, ValueError):
+            return None
+    return total
+
+
 def rss_mb(pid: int) -> float | None:
     """Resident set size in MB of the process and its children together (the app and its posting process)."""
     own = own_rss_mb(pid)

@@ -32,7 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from ack_latency import AppServer, Prepared, prepare, run_load, summarize, wait_until_idle  # noqa: E402
-from common import BARE_APP, ROOT, StandInProcess, load_average, print_table, ratio, rss_mb  # noqa: E402
+from common import (  # noqa: E402
+    BARE_APP,
+    DEFAULT_PG_URL,
+    ROOT,
+    StandInProcess,
+    database,
+    load_average,
+    print_table,
+    pss_mb,
+    ratio,
+    rss_mb,
+)
 
 from handlers.checklist.ids import STEP_ACTION  # noqa: E402
 from tests.harness import sign  # noqa: E402
@@ -131,6 +142,7 @@ def capacity(args: argparse.Namespace, defuse: AppServer, standin: StandInProces
     requests = prepare(standin, n, 9_000_000, keepalive=False)
     result = one_run(defuse, "angry", args.capacity_rate, requests, standin)
     result["rss_mb"] = rss_mb(defuse.proc.pid) if defuse.proc else None
+    result["pss_mb"] = pss_mb(defuse.proc.pid) if defuse.proc else None
     return result
 
 
@@ -153,7 +165,7 @@ def report(results: list[dict[str, Any]], cap: dict[str, Any] | None) -> None:
     if cap:
         print(f"\ncapacity: /angry offered {cap['rate']:.0f}/s for {cap['requests'] / cap['rate']:.0f} s: "
               f"{cap['completed_per_s']:.0f} cases/s completed, drain {cap['drain_s']:.2f} s, ack p99 "
-              f"{cap['p99_ms']:.1f} ms, RSS after {cap['rss_mb']:.0f} MB (load {cap['load']})")
+              f"{cap['p99_ms']:.1f} ms, RSS after {cap['rss_mb']:.0f} MB, PSS {cap['pss_mb'] or 0:.0f} MB (load {cap['load']})")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -164,6 +176,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--capacity-rate", type=float, default=150.0)
     p.add_argument("--capacity-seconds", type=float, default=10.0, help="0 skips the capacity run")
     p.add_argument("--defuse-app", type=Path, default=ROOT / "app.py", help="the app.py to measure")
+    p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite", help="Defuse's database")
+    p.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server where a throw-away database is made")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--smoke", action="store_true", help="two low rates, a second each: to check it still runs")
     args = p.parse_args(argv)
@@ -178,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     standin = StandInProcess()
     print(f"load average at start: {load_average()}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database(args.database, Path(tmp), args.pg_url) as url:
+        print(f"Defuse's database: {args.database}", flush=True)
         apps = {
             "bare": AppServer("bare", BARE_APP, standin.url, Path(tmp) / "bare", 0, "WARNING"),
             "defuse": AppServer("defuse", args.defuse_app, standin.url, Path(tmp) / "defuse", 2, "WARNING",
-                                {"DATABASE_URL": f"sqlite:///{Path(tmp) / 'defuse.db'}"}),
+                                {"DATABASE_URL": url}),
         }
         try:
             for app in apps.values():

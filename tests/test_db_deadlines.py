@@ -5,6 +5,8 @@ sessions carry statement and lock timeouts, and a hung server can hold neither a
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -142,6 +144,59 @@ def test_sqlite_units_of_work_in_one_process_take_turns_on_our_lock(tmp_path: Pa
     assert time.monotonic() - started < 4  # SQLite itself would have waited its full 5 s
     release.set()
     first.dispose(), second.dispose()
+
+
+HOLD_IN_ANOTHER_PROCESS = """
+import sys
+sys.path.insert(0, {root!r})
+from sqlalchemy import text
+from storage.db import Database
+database = Database({url!r}, pool_size=1)
+with database.session() as session:
+    session.execute(text("INSERT INTO agents (user_id, is_bot, deleted) VALUES ('UCHILD', 0, 0)"))
+    print("holding", flush=True)
+    sys.stdin.readline()
+print("committed", flush=True)
+"""
+
+
+def test_sqlite_units_of_work_of_two_processes_take_turns_on_a_file_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The app and its posting process write one file; SQLite's own wait polls with sleeps up to 100 ms.
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    database = Database(url, pool_size=2)
+    database.migrate()
+    code = HOLD_IN_ANOTHER_PROCESS.format(root=str(Path(__file__).resolve().parent.parent), url=url)
+    other = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == "holding"
+        assert (tmp_path / "two.db.writer-lock").exists()
+        # Our turn does not come while the other process holds its own: we give up after our wait (not SQLite's 5 s).
+        monkeypatch.setattr(sqlite_mod, "SQLITE_BUSY_SECONDS", 0.3)
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            with database.session():
+                pass
+        assert time.monotonic() - started < 4
+        monkeypatch.setattr(sqlite_mod, "SQLITE_BUSY_SECONDS", 5)
+        seen: list[int] = []
+        done = threading.Event()
+
+        def write() -> None:
+            with database.session() as session:
+                seen.append(session.execute(text("SELECT count(*) FROM agents WHERE user_id = 'UCHILD'")).scalar_one())
+            done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        assert not done.wait(0.2)  # waiting for the other process's turn to end
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        assert done.wait(10) and seen == [1]  # began after the other process committed
+        assert other.stdout.readline().strip() == "committed"
+    finally:
+        other.kill()
+        other.wait()
+        database.dispose()
 
 
 def test_a_request_takes_its_turn_before_background_work_that_waited_longer():

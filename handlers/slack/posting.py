@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 FRAME = struct.Struct(">I")  # a job's length before its pickle
 RESTART_AFTER = 1.0  # seconds before starting the child again; doubles while it keeps dying, up to a minute
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# A case's post is mostly waiting on Slack (two posts); with nothing else in this process, more of them may
+# wait at once than on the app's worker.
+POSTING_THREADS = 4
 
 
 class PostingProcess:
@@ -202,7 +205,7 @@ def serve_posting(argv: list[str], wire: Callable[..., tuple[Any, Any, Any]]) ->
                         format="%(asctime)s %(levelname)s posting %(name)s: %(message)s")
     check_views(False)  # as in the app: the tests render every view with slack_sdk's checks
     db = Database(config.database_url)  # migrated by the parent before it started this process
-    worker = Worker()
+    worker = Worker(threads=POSTING_THREADS)
     slack = SlackSurface(make_client(config.bot_token, config.api_url), workspace_url=argv[1] or None)
     quick = SlackSurface(make_client(config.bot_token, config.api_url, timeout=5, retries=False))
     services, _sweep, _sender = wire(config, db, slack, quick, worker)
