@@ -138,6 +138,8 @@ class PostingProcess:
             return
         with self._lock:
             self._proc = proc
+            if self._stopping.is_set() and proc.stdin is not None:  # stopped while it was being started
+                _close_quietly(proc.stdin)
         assert proc.stdout is not None
         word, _, name = proc.stdout.readline().decode(errors="replace").strip().partition(" ")
         if word == "ready" and name:
