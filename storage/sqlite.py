@@ -52,36 +52,66 @@ class FileTurn:
     """The processes on one SQLite file (the app and its posting process) take turns on a lock of a file
     beside it. SQLite's own wait for a file another process is writing polls with sleeps that grow to
     100 ms, and under a burst the app's intake waited through many of the other's commits (ack p99 over
-    300 ms); this one polls at most every 0.5 ms for requests, 2 ms for background work."""
+    300 ms); this one polls at most every 0.5 ms for requests, 2 ms for background work.
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    Requests go first here too: a request that waits holds a shared lock on a second file, and
+    background work does not try for the turn while anyone holds it (each process keeps one descriptor
+    per file, used by the one thread whose turn it is in that process)."""
+
+    def __init__(self, writer: int, waiting: int) -> None:
+        self._writer = writer
+        self._waiting = waiting
 
     @classmethod
     def beside(cls, database: str | None) -> FileTurn | None:
         if not database or database == ":memory:" or fcntl is None:
             return None
         try:
-            return cls(os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600))
+            flags = os.O_RDWR | os.O_CREAT
+            return cls(os.open(f"{database}.writer-lock", flags, 0o600), os.open(f"{database}.waiting-lock", flags, 0o600))
         except OSError:  # not writable here: SQLite's own wait is all there is
             return None
 
     def acquire(self, timeout: float, *, behind: bool) -> bool:
         assert fcntl is not None
+        if not behind:
+            fcntl.flock(self._waiting, fcntl.LOCK_SH)  # never blocks for long: nobody holds it exclusively
+        try:
+            return self._poll(timeout, behind)
+        finally:
+            if not behind:
+                fcntl.flock(self._waiting, fcntl.LOCK_UN)
+
+    def _poll(self, timeout: float, behind: bool) -> bool:
+        assert fcntl is not None
         deadline, pause, longest = time.monotonic() + timeout, 0.0001, 0.002 if behind else 0.0005
         while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if (not behind or self._nobody_waiting()) and _try_flock(self._writer):
                 return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, longest)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
+
+    def _nobody_waiting(self) -> bool:
+        assert fcntl is not None
+        if not _try_flock(self._waiting):
+            return False
+        fcntl.flock(self._waiting, fcntl.LOCK_UN)
+        return True
 
     def release(self) -> None:
         assert fcntl is not None
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        fcntl.flock(self._writer, fcntl.LOCK_UN)
+
+
+def _try_flock(fd: int) -> bool:
+    assert fcntl is not None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
 
 
 class Turns:

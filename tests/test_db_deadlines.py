@@ -4,6 +4,7 @@ sessions carry statement and lock timeouts, and a hung server can hold neither a
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import subprocess
 import sys
@@ -197,6 +198,41 @@ def test_sqlite_units_of_work_of_two_processes_take_turns_on_a_file_lock(tmp_pat
         other.kill()
         other.wait()
         database.dispose()
+
+
+def test_between_processes_a_waiting_request_goes_before_background_work(tmp_path: Path):
+    # Each FileTurn has its own open file descriptions, as each process has: flock tells them apart.
+    path = str(tmp_path / "file.db")
+    holder, request, background = (sqlite_mod.FileTurn.beside(path) for _ in range(3))
+    assert holder and request and background
+    assert holder.acquire(1, behind=True)
+    assert not background.acquire(0.05, behind=True)  # taken: gives up after its wait
+    order: list[str] = []
+
+    def take(turn: sqlite_mod.FileTurn, name: str, behind: bool) -> None:
+        assert turn.acquire(10, behind=behind)
+        order.append(name)
+        turn.release()
+
+    waiting_file = open(path + ".waiting-lock", "rb")
+
+    def a_request_waits() -> bool:
+        try:
+            fcntl.flock(waiting_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(waiting_file, fcntl.LOCK_UN)
+        return False
+
+    first = threading.Thread(target=take, args=(background, "background", True))
+    first.start()  # waiting first
+    second = threading.Thread(target=take, args=(request, "request", False))
+    second.start()
+    wait_until(a_request_waits)
+    holder.release()
+    first.join(10), second.join(10)
+    waiting_file.close()
+    assert order == ["request", "background"]
 
 
 def test_a_request_takes_its_turn_before_background_work_that_waited_longer():
