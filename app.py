@@ -69,7 +69,8 @@ from handlers.services import Services
 from handlers.slack.blockkit import check_views
 from handlers.slack.guard import protect_bolt
 from handlers.slack.http_server import bind_http, serve_http, wsgi_app
-from handlers.slack.posting import Posting, PostingProcess, serve_posting
+from handlers.slack.posting import Posting, PostingProcess
+from handlers.slack.posting_child import fork_posting_child, serve_posting
 from handlers.slack.startup import DeliberateSetup, check_token
 from handlers.slack.surface import SlackSurface, make_client
 from handlers.slack.worker import Worker
@@ -129,8 +130,9 @@ def build(config: Config) -> Runtime:
     digest = make_digest(config, db, SlackSurface(reminder_client))
     jobs = [job.on_tick for job in (retention, digest) if job is not None]
     scheduler = TickRunner(engine, config.tick_seconds, on_tick=after_tick(worker, sweep, jobs))
-    command = [sys.executable, os.path.abspath(__file__), "posting", str(os.getpid()), installed.url or ""]
-    services.posting.process = PostingProcess(command, on_lost=lambda: worker.submit(sweep))
+    command = [sys.executable, os.path.abspath(__file__), "posting", str(os.getpid())]
+    services.posting.process = PostingProcess(command, on_lost=lambda: worker.submit(sweep),
+                                              workspace_url=installed.url or "")
     return Runtime(config, db, client, bolt, services, executor, scheduler, installed.team_id, installed.enterprise_id)
 
 
@@ -229,7 +231,7 @@ def main() -> int:
 
         return run(sys.argv[2:])
     if sys.argv[1:2] == ["posting"]:  # the posting process, started by the app itself (handlers.slack.posting)
-        return serve_posting(sys.argv[2:], wire)
+        return serve_posting(int(sys.argv[2]), wire)
     try:
         config = load_config(os.environ)
     except ConfigError as exc:
@@ -238,8 +240,10 @@ def main() -> int:
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
+    for chatty in ("apscheduler", "alembic"):  # their INFO lines say nothing an operator needs
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
     check_views(False)  # the tests render every view with slack_sdk's checks; requests need not pay for them again
+    first_posting = fork_posting_child(lambda pid: serve_posting(pid, wire))  # before any thread or connection
     try:
         runtime = build(config)
     except ConfigError as exc:
@@ -262,7 +266,7 @@ def main() -> int:
     stop = threading.Event()
     runtime.scheduler.start()
     if runtime.services.posting.process is not None:
-        runtime.services.posting.process.start()
+        runtime.services.posting.process.start(first_posting)
 
     def on_signal(signum: int, _frame: Any) -> None:
         if stop.is_set():

@@ -20,8 +20,6 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session as Session  # re-exported: the handle repositories take
@@ -224,6 +222,10 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe with several processes starting at once."""
+        # Imported here: only the process that migrates needs Alembic (about 9 MB), not the posting one.
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with unlimited_hold(), self.engine.connect() as conn:

@@ -39,6 +39,11 @@ def holders(url: str) -> list[str | None]:
     return read(url, lambda s: list(s.scalars(select(Case.sync_by).order_by(Case.id))))
 
 
+def command_line(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read().decode().split("\0")[:-1]
+
+
 def pid_of(holder: str | None) -> int | None:
     parts = (holder or "").split(":")
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
@@ -53,6 +58,8 @@ def started(start_app, standin, database_url) -> tuple[AppProcess, SlackSender, 
 def test_a_new_case_is_posted_by_the_posting_process(start_app, standin, database_url):
     app, slack, child = started(start_app, standin, database_url)
     assert child != app.proc.pid and alive(child)
+    # Forked at boot, sharing the app's imported pages: the same command line, not `app.py posting`.
+    assert command_line(child) == command_line(app.proc.pid)
     standin.set_delay("chat.postMessage", 1.0)  # long enough to see who holds the case while it is posted
 
     assert slack.command("Initech: the export lost half the rows").status == 200
@@ -75,6 +82,7 @@ def test_killing_the_posting_process_alone_loses_no_case_and_starts_another(star
     standin.set_delay("chat.postMessage", 0)
     pids = standin.wait_for(lambda: (p := posting_pids(app)) and len(p) == 2 and p, timeout=30)
     assert pids[1] != child and alive(pids[1]) and app.proc.poll() is None
+    assert command_line(pids[1])[-2:] == ["posting", str(app.proc.pid)]  # started fresh
 
     standin.wait_for(lambda: len(case_rows(database_url)) == 3 and all_delivered(database_url), timeout=60)
     assert slack.command("Customer 3: and now the invoice").status == 200  # the new child takes new cases

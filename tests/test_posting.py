@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from handlers.slack.posting import FRAME, Posting, PostingProcess, serve_jobs
+from handlers.slack.posting import Posting, PostingProcess
+from handlers.slack.posting_child import FRAME, serve_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,11 +102,12 @@ def test_a_job_the_dead_posting_process_cannot_take_is_left_to_the_sweep(caplog:
 CHILD = """
 import os, sys
 sys.path.insert(0, {root!r})
-from handlers.slack.posting import say_ready, serve_jobs
+from handlers.slack.posting_child import read_frame, say_ready, serve_jobs
 out = open({out!r}, "a")
 class Worker:
     def submit(self, fn, services, *args):
         out.write(repr((fn.__name__, services, args)) + "\\n"); out.flush()
+out.write("setup " + read_frame(sys.stdin.buffer).decode() + "\\n"); out.flush()
 say_ready(f"host:{{os.getpid()}}:tok", sys.stdout)
 serve_jobs("child", sys.stdin.buffer, Worker())
 out.write("eof\\n"); out.flush()
@@ -122,10 +124,11 @@ def child(tmp_path: Path) -> tuple[list[str], Path]:
 def test_the_child_takes_jobs_once_ready_and_finishes_when_its_stdin_closes(child: tuple[list[str], Path]) -> None:
     command, out = child
     lost: list[int] = []
-    process = PostingProcess(command, on_lost=lambda: lost.append(1))
+    process = PostingProcess(command, on_lost=lambda: lost.append(1), workspace_url="https://acme.slack.com/")
     process.start()
     holder = eventually(lambda: process.holder)
     assert holder == f"host:{process.pid}:tok"
+    assert out.read_text().splitlines()[0] == "setup https://acme.slack.com/"  # before it said it was ready
     assert process.send(holder, json.dumps, ([1, 2],))
     assert not process.send("host:1:other", json.dumps, (3,))  # a child that is not this one any more
     assert eventually(lambda: "('dumps', 'child', ([1, 2],))" in out.read_text())
@@ -157,3 +160,48 @@ def test_a_child_that_never_gets_ready_is_retried_and_never_given_jobs(tmp_path:
     assert eventually(lambda: len(lost) >= 2)
     assert process.holder is None
     assert process.stop(timeout=10)
+
+
+# --- the first child, forked at boot -----------------------------------------------------------------
+FORKING = """
+import json, os, sys
+sys.path.insert(0, {root!r})
+from handlers.slack.posting import PostingProcess
+from handlers.slack.posting_child import fork_posting_child, read_frame, say_ready, serve_jobs
+class Worker:
+    def submit(self, fn, services, *args):
+        print("job", fn(*args), file=sys.stderr, flush=True)
+def serve(parent):
+    assert parent == os.getppid()
+    setup = read_frame(open(0, "rb", closefd=False)).decode()
+    print("child", os.getpid(), "setup", setup, file=sys.stderr, flush=True)
+    say_ready(f"host:{{os.getpid()}}:tok", open(1, "w", closefd=False))
+    return 7 if serve_jobs("child", open(0, "rb", closefd=False), Worker()) == 1 else 0
+child = fork_posting_child(serve)
+print("after fork in", os.getpid(), file=sys.stderr, flush=True)  # the child must never get here
+process = PostingProcess([sys.executable, "-c", "raise SystemExit(5)"], on_lost=lambda: None,
+                         workspace_url="https://acme.slack.com/")
+process.start(child)
+while process.holder is None:
+    pass
+assert process.pid == child.pid and process.send(process.holder, len, ("abc",))
+process.close()
+print("exit", child.wait(), file=sys.stderr, flush=True)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the posting process is forked only on Linux")
+def test_the_forked_first_child_runs_only_its_job_and_is_adopted_by_the_supervisor(tmp_path: Path) -> None:
+    script = tmp_path / "forking.py"
+    script.write_text(FORKING.format(root=str(ROOT)))
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 0, done.stderr
+    child_pid = next(line.split()[1] for line in lines if line.startswith("child "))
+    assert f"child {child_pid} setup https://acme.slack.com/" in lines
+    assert lines.count(f"after fork in {child_pid}") == 0 and f"after fork in {child_pid}" not in done.stderr
+    assert len([line for line in lines if line.startswith("after fork in")]) == 1  # the parent only
+    assert "job 3" in lines  # len("abc"), run in the child
+    assert lines[-1] == "exit 7"  # it took one job, then ended at the end of its stdin, with serve's code

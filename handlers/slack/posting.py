@@ -3,9 +3,15 @@
 One Python process runs Python code on one core at a time (the GIL). Under a burst of `/angry`, the work
 after each ack (rendering Block Kit, three Web API calls, three transactions) took the interpreter from
 the threads answering Slack: acks waited, and the app stopped at about 100 cases/s with a core idle.
-So the app starts one child, `python app.py posting PARENT_PID WORKSPACE_URL`, and hands it each case it
-has just saved (the intake listeners' `post_command_case` and `post_form_case`).
+So the app runs one child and hands it each case it has just saved (the intake listeners' `post_command_case`
+and `post_form_case`).
 
+- On Linux the first child is forked at boot, after the imports and before any thread or connection exists,
+  so both processes share the pages of everything imported (copy-on-write) instead of each holding its own
+  copy. Later children, after one died, are started fresh: `python app.py posting PARENT_PID`.
+- Either way the child waits for its first frame, the workspace's URL (known once the app has called
+  auth.test), before it wires itself: so it never touches the database before the app has migrated it.
+  Its side is handlers.slack.posting_child.
 - The delivery lease says who posts a case. The intake saves a case leased to the child when the child
   is ready (`Posting.holder`), and to this process otherwise, which then posts it itself, as before.
 - A job is a module-level function and its arguments, pickled onto the child's stdin, so the child runs
@@ -19,44 +25,35 @@ has just saved (the intake listeners' `post_command_case` and `post_form_case`).
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import pickle
-import signal
-import struct
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
 
-from bot.core.config import load_config
-from handlers.slack.blockkit import check_views
-from handlers.slack.surface import SlackSurface, make_client
+from handlers.slack.posting_child import ForkedChild, write_frame
 from handlers.slack.worker import Worker
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-FRAME = struct.Struct(">I")  # a job's length before its pickle
 RESTART_AFTER = 1.0  # seconds before starting the child again; doubles while it keeps dying, up to a minute
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-# A case's post is mostly waiting on Slack (two posts); with nothing else in this process, more of them may
-# wait at once than on the app's worker.
-POSTING_THREADS = 4
+Child = subprocess.Popen[bytes] | ForkedChild
 
 
 class PostingProcess:
     """The child as seen from the app: started and restarted by one supervisor thread."""
 
-    def __init__(self, command: list[str], on_lost: Callable[[], None], *, restart_after: float = RESTART_AFTER):
+    def __init__(self, command: list[str], on_lost: Callable[[], None], *, workspace_url: str = "",
+                 restart_after: float = RESTART_AFTER):
         self._command = command
+        self._workspace_url = workspace_url  # the child's first frame
         self._on_lost = on_lost  # the child died on its own: let the sweep take what it held
         self._restart_after = restart_after
         self._lock = threading.Lock()  # one frame at a time on the pipe; guards _proc and _holder
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Child | None = None
+        self._forked: ForkedChild | None = None  # the first child, forked at boot, until the supervisor takes it
         self._holder: str | None = None
         self._stopping = threading.Event()
         # The child's death signal follows the thread that started it, so one long-lived thread starts them all.
@@ -72,7 +69,9 @@ class PostingProcess:
         proc = self._proc
         return proc.pid if proc is not None else None
 
-    def start(self) -> None:
+    def start(self, forked: ForkedChild | None = None) -> None:
+        """Supervise from now on, with the child forked at boot as the first one, if there is one."""
+        self._forked = forked
         self._thread.start()
 
     def send(self, holder: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
@@ -84,8 +83,7 @@ class PostingProcess:
             if proc is None or proc.stdin is None or holder != self._holder:
                 return False
             try:
-                proc.stdin.write(FRAME.pack(len(frame)) + frame)
-                proc.stdin.flush()
+                write_frame(proc.stdin, frame)
                 return True
             except (OSError, ValueError):  # its end of the pipe is closed: it died
                 self._holder = None
@@ -131,15 +129,19 @@ class PostingProcess:
             delay = min(delay * 2, 60.0)
 
     def _run_one(self) -> None:
-        try:
-            proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        except OSError:
-            log.exception("could not start the posting process")
+        proc = self._forked or self._start_fresh()
+        self._forked = None
+        if proc is None:
             return
         with self._lock:
             self._proc = proc
             if self._stopping.is_set() and proc.stdin is not None:  # stopped while it was being started
                 _close_quietly(proc.stdin)
+            elif proc.stdin is not None:
+                try:
+                    write_frame(proc.stdin, self._workspace_url.encode())
+                except (OSError, ValueError):
+                    pass  # it died already: the read below ends at once
         assert proc.stdout is not None
         word, _, name = proc.stdout.readline().decode(errors="replace").strip().partition(" ")
         if word == "ready" and name:
@@ -150,7 +152,16 @@ class PostingProcess:
         proc.wait()
         with self._lock:
             self._holder = None
+            if proc.stdin is not None:
+                _close_quietly(proc.stdin)
         _close_quietly(proc.stdout)
+
+    def _start_fresh(self) -> subprocess.Popen[bytes] | None:
+        try:
+            return subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except OSError:
+            log.exception("could not start the posting process")
+            return None
 
 
 class Posting:
@@ -176,67 +187,6 @@ class Posting:
             return
         if not sent:  # it died holding the case: the sweep posts it once it is reaped, and tells the agent
             log.warning("the posting process is gone; the sweep finishes the case it was given")
-
-
-# --- the child's side -----------------------------------------------------------------------------
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent ends, so a crash of the app is a crash of both.
-    Elsewhere the end of stdin stops it instead (after its queue)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent ended before the request took effect
-        os._exit(0)
-
-
-def ignore_stop_signals() -> None:
-    """Ctrl-C and a SIGTERM to the whole group reach the child too; the parent decides when it stops."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def serve_posting(argv: list[str], wire: Callable[..., tuple[Any, Any, Any]]) -> int:
-    """`python app.py posting PARENT_PID WORKSPACE_URL`: the same environment and wiring (app.wire), no
-    listener and no scheduler; it ends when its stdin does, after finishing its queue."""
-    die_with_parent(int(argv[0]))
-    ignore_stop_signals()
-    config = load_config(os.environ)
-    logging.basicConfig(level=config.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s posting %(name)s: %(message)s")
-    check_views(False)  # as in the app: the tests render every view with slack_sdk's checks
-    db = Database(config.database_url)  # migrated by the parent before it started this process
-    worker = Worker(threads=POSTING_THREADS)
-    slack = SlackSurface(make_client(config.bot_token, config.api_url), workspace_url=argv[1] or None)
-    quick = SlackSurface(make_client(config.bot_token, config.api_url, timeout=5, retries=False))
-    services, _sweep, _sender = wire(config, db, slack, quick, worker)
-    say_ready(services.publisher.me, sys.stdout)
-    serve_jobs(services, sys.stdin.buffer, worker)
-    worker.drain(timeout=6.0)
-    db.dispose()
-    return 0
-
-
-def say_ready(name: str, out: IO[str]) -> None:
-    out.write(f"ready {name}\n")
-    out.flush()
-
-
-def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker) -> int:
-    """Run each job the parent sends on this process's worker, until stdin ends; how many were queued."""
-    queued = 0
-    while True:
-        head = jobs.read(FRAME.size)
-        if len(head) < FRAME.size:
-            return queued
-        (size,) = FRAME.unpack(head)
-        body = jobs.read(size)
-        if len(body) < size:
-            return queued
-        fn, args = pickle.loads(body)  # from our own parent, over a pipe nobody else holds
-        worker.submit(fn, services, *args)
-        queued += 1
 
 
 def _close_quietly(stream: IO[bytes]) -> None:
