@@ -40,6 +40,7 @@ from common import (  # noqa: E402
     database,
     load_average,
     print_table,
+    own_rss_mb,
     pss_mb,
     ratio,
     rss_mb,
@@ -143,6 +144,7 @@ def capacity(args: argparse.Namespace, defuse: AppServer, standin: StandInProces
     result = one_run(defuse, "angry", args.capacity_rate, requests, standin)
     result["rss_mb"] = rss_mb(defuse.proc.pid) if defuse.proc else None
     result["pss_mb"] = pss_mb(defuse.proc.pid) if defuse.proc else None
+    result["rss_app_mb"] = own_rss_mb(defuse.proc.pid) if defuse.proc else None  # the rest is its posting process
     return result
 
 
@@ -165,13 +167,14 @@ def report(results: list[dict[str, Any]], cap: dict[str, Any] | None) -> None:
     if cap:
         print(f"\ncapacity: /angry offered {cap['rate']:.0f}/s for {cap['requests'] / cap['rate']:.0f} s: "
               f"{cap['completed_per_s']:.0f} cases/s completed, drain {cap['drain_s']:.2f} s, ack p99 "
-              f"{cap['p99_ms']:.1f} ms, RSS after {cap['rss_mb']:.0f} MB, PSS {cap['pss_mb'] or 0:.0f} MB (load {cap['load']})")
+              f"{cap['p99_ms']:.1f} ms, RSS after {cap['rss_mb']:.0f} MB (the app alone {cap['rss_app_mb'] or 0:.0f}), "
+              f"PSS {cap['pss_mb'] or 0:.0f} MB (load {cap['load']})")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rates", default="20,50,100,150,200", help="comma-separated requests/s")
-    p.add_argument("--ops", default="angry,step", help="angry, step or both")
+    p.add_argument("--ops", default="angry,step", help="comma-separated: angry, step")
     p.add_argument("--seconds", type=float, default=5.0, help="sending time per run")
     p.add_argument("--capacity-rate", type=float, default=150.0)
     p.add_argument("--capacity-seconds", type=float, default=10.0, help="0 skips the capacity run")
