@@ -60,6 +60,37 @@ def test_postgres_sessions_carry_statement_and_lock_timeouts(pg_url: str):
         database.dispose()
 
 
+def test_a_pooled_connection_is_pinged_unless_it_was_given_back_a_moment_ago(pg_url: str,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    now = [1000.0]
+    monkeypatch.setattr(dbmod, "_since_boot", lambda: now[0])
+    database = Database(pg_url, pool_size=1)
+    pings: list[int] = []
+    real_ping = database.engine.dialect.do_ping
+    monkeypatch.setattr(database.engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+    try:
+        def unit_of_work() -> None:
+            with database.session() as session:
+                session.execute(text("SELECT 1"))
+
+        unit_of_work()
+        assert pings == []  # a new connection is alive by definition
+        now[0] += dbmod.RECENTLY_USED_SECONDS / 2
+        unit_of_work()
+        assert pings == []  # given back a moment ago: no round trip to learn what it just showed
+        now[0] += dbmod.RECENTLY_USED_SECONDS * 2
+        unit_of_work()
+        assert pings == [1]  # idle for a while: it may have died since
+        with pytest.raises(OperationalError):
+            with database.session() as session:
+                session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        now[0] += dbmod.RECENTLY_USED_SECONDS / 2
+        unit_of_work()  # the ended connection was thrown away, not given back: a new one, not pinged
+        assert pings == [1]
+    finally:
+        database.dispose()
+
+
 def test_a_hung_postgres_cannot_hold_a_unit_of_work_or_the_ping():
     reason = unavailable_reason()
     if reason:
