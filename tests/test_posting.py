@@ -41,10 +41,11 @@ class Recorder:
         self.jobs.append((fn, args))
 
 
-def frames(*jobs: tuple[Any, tuple[Any, ...]]) -> bytes:
+def frames(*jobs: tuple[Any, ...]) -> bytes:
+    """Frames of (fn, args) jobs, or (fn, args, number) for numbered ones."""
     out = b""
     for job in jobs:
-        body = pickle.dumps(job)
+        body = pickle.dumps(job if len(job) == 3 else (*job, None))
         out += FRAME.pack(len(body)) + body
     return out
 
@@ -62,6 +63,32 @@ def test_serve_jobs_drops_a_frame_cut_short_by_the_parent_dying() -> None:
     whole = frames((json.dumps, (1,)), (json.dumps, (2,)))
     assert serve_jobs(None, io.BytesIO(whole[:-3]), worker) == 1  # type: ignore[arg-type]
     assert [args for _, args in worker.jobs] == [(None, 1)]
+
+
+class Running(Recorder):
+    """A worker that runs each job at once."""
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        super().submit(fn, *args)
+        fn(*args)
+
+
+def fails(services: Any, what: str) -> None:
+    raise RuntimeError(what)
+
+
+def quiet(services: Any, what: Any) -> None:
+    pass
+
+
+def test_a_numbered_job_is_reported_finished_once_it_has_run_even_if_it_failed() -> None:
+    finished: list[int] = []
+    stream = io.BytesIO(frames((quiet, (1,)), (quiet, (2,), 7), (fails, ("boom",), 8)))
+    worker = Running()
+    with pytest.raises(RuntimeError, match="boom"):  # the worker here lets it through; the real one logs it
+        serve_jobs("services", stream, worker, finished.append)  # type: ignore[arg-type]
+    assert finished == [7, 8]
+    assert len(worker.jobs) == 3
 
 
 # --- where a job runs ---------------------------------------------------------------------------------
@@ -205,3 +232,44 @@ def test_the_forked_first_child_runs_only_its_job_and_is_adopted_by_the_supervis
     assert len([line for line in lines if line.startswith("after fork in")]) == 1  # the parent only
     assert "job 3" in lines  # len("abc"), run in the child
     assert lines[-1] == "exit 7"  # it took one job, then ended at the end of its stdin, with serve's code
+
+
+TRACKING = """
+import os, sys
+sys.path.insert(0, {root!r})
+from handlers.slack.posting_child import Finished, read_frame, say_ready, serve_jobs
+jobs = sys.stdin.buffer
+read_frame(jobs)
+class Worker:
+    def submit(self, fn, *args):
+        if "stuck" not in args:  # a job given "stuck" never gets to run, nor to be reported
+            fn(*args)
+out = open(1, "w", closefd=False)
+say_ready(f"host:{{os.getpid()}}:tok", out)
+serve_jobs("child", jobs, Worker(), Finished(out))
+"""
+
+
+def test_a_tracked_job_the_child_never_finished_runs_here_once_when_it_dies() -> None:
+    lost: list[int] = []
+    process = PostingProcess([sys.executable, "-c", TRACKING.format(root=str(ROOT))],
+                             on_lost=lambda: lost.append(1), restart_after=0.05)
+    process.start()
+    first = eventually(lambda: process.holder)
+    ran_here: list[str] = []
+    assert process.send_tracked(os.path.join, ("a",), lambda: ran_here.append("a"))
+    assert process.send_tracked(os.path.join, ("stuck",), lambda: ran_here.append("stuck"))
+    assert eventually(lambda: process.unfinished == 1)  # "a" was reported finished
+    pid = process.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert eventually(lambda: ran_here == ["stuck"] and lost == [1])
+    assert eventually(lambda: (h := process.holder) and h != first)  # a new child takes tracked jobs again
+    assert process.unfinished == 0
+    assert process.stop(timeout=10)
+    assert ran_here == ["stuck"]
+
+
+def test_a_tracked_job_is_refused_while_no_child_is_ready() -> None:
+    process = PostingProcess([sys.executable, "-c", "raise SystemExit(3)"], on_lost=lambda: None)
+    assert not process.send_tracked(os.path.join, ("a",), lambda: None)

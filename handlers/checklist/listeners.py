@@ -50,8 +50,10 @@ def step_set(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Resp
                                                                     click.number))
             return
         trigger_id = None if click.asks_known else body.get("trigger_id")
-        services.worker.submit(tick_step, services, click.case_id, click.number, click.done, context["user_id"],
-                               respond, trigger_id)
+        # In the posting process when it is ready: a tick is about twenty database round trips and two
+        # Web API calls, which would take this interpreter from the acks. A tick run twice finds it done.
+        services.posting.hand(services, tick_step, click.case_id, click.number, click.done, context["user_id"],
+                              respond, trigger_id)
 
 
 def tick_step(services: Services, case_id: int, number: int, done: bool, user: str, respond: Respond,

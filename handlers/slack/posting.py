@@ -25,6 +25,7 @@ and `post_form_case`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import pickle
 import subprocess
@@ -55,6 +56,9 @@ class PostingProcess:
         self._proc: Child | None = None
         self._forked: ForkedChild | None = None  # the first child, forked at boot, until the supervisor takes it
         self._holder: str | None = None
+        # Numbered jobs the child has not reported finished, each with how to run it here instead.
+        self._unfinished: dict[int, Callable[[], None]] = {}
+        self._numbers = itertools.count(1)
         self._stopping = threading.Event()
         # The child's death signal follows the thread that started it, so one long-lived thread starts them all.
         self._thread = threading.Thread(target=self._supervise, name="posting-supervisor", daemon=True)
@@ -63,6 +67,11 @@ class PostingProcess:
     def holder(self) -> str | None:
         """The child's lease name while it is ready to take jobs, else None."""
         return self._holder
+
+    @property
+    def unfinished(self) -> int:
+        """How many jobs handed with send_tracked the child has not reported finished yet."""
+        return len(self._unfinished)
 
     @property
     def pid(self) -> int | None:
@@ -77,16 +86,31 @@ class PostingProcess:
     def send(self, holder: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         """Hand `fn(services, *args)` to the child named `holder`; False if that child is gone.
         Blocks while the child's queue and the pipe are full, as the worker here does."""
-        frame = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        return self._write(holder, fn, args, None)
+
+    def send_tracked(self, fn: Callable[..., Any], args: tuple[Any, ...], instead: Callable[[], None]) -> bool:
+        """Hand `fn(services, *args)` to the child if it is ready (False if not); if it dies before it
+        reports the job finished, `instead` runs (the job again, here)."""
+        holder = self._holder
+        return holder is not None and self._write(holder, fn, args, instead)
+
+    def _write(self, holder: str, fn: Callable[..., Any], args: tuple[Any, ...],
+               instead: Callable[[], None] | None) -> bool:
+        number = next(self._numbers) if instead is not None else None
+        frame = pickle.dumps((fn, args, number), protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
             proc = self._proc
             if proc is None or proc.stdin is None or holder != self._holder:
                 return False
+            if number is not None and instead is not None:
+                self._unfinished[number] = instead  # before the write: the child may finish it at once
             try:
                 write_frame(proc.stdin, frame)
                 return True
             except (OSError, ValueError):  # its end of the pipe is closed: it died
                 self._holder = None
+                if number is not None:
+                    self._unfinished.pop(number, None)
                 return False
 
     def close(self) -> None:
@@ -149,12 +173,26 @@ class PostingProcess:
                 if not self._stopping.is_set():
                     self._holder = name
             log.info("posting process %s is ready", proc.pid)
+            self._read_finished(proc.stdout)
         proc.wait()
         with self._lock:
             self._holder = None
             if proc.stdin is not None:
                 _close_quietly(proc.stdin)
+            unfinished, self._unfinished = list(self._unfinished.values()), {}
         _close_quietly(proc.stdout)
+        if unfinished:
+            log.warning("the posting process ended before %s jobs; running them here", len(unfinished))
+        for instead in unfinished:
+            instead()
+
+    def _read_finished(self, out: IO[bytes]) -> None:
+        """Forget each job the child reports finished, until its stdout ends (it died or stopped)."""
+        for line in out:
+            word, _, number = line.decode(errors="replace").strip().partition(" ")
+            if word == "done" and number.isdigit():
+                with self._lock:
+                    self._unfinished.pop(int(number), None)
 
     def _start_fresh(self) -> subprocess.Popen[bytes] | None:
         try:
@@ -187,6 +225,17 @@ class Posting:
             return
         if not sent:  # it died holding the case: the sweep posts it once it is reaped, and tells the agent
             log.warning("the posting process is gone; the sweep finishes the case it was given")
+
+    def hand(self, services: Any, fn: Callable[..., Any], *args: Any) -> None:
+        """`fn(services, *args)`, work after an ack that is safe to run twice (a step's tick finds it done
+        the second time): in the posting process while it is ready, else here; and here again if that
+        process ends before it reports the job finished."""
+
+        def here() -> None:
+            self.worker.submit(fn, services, *args)
+
+        if self.process is None or not self.process.send_tracked(fn, args, here):
+            here()
 
 
 def _close_quietly(stream: IO[bytes]) -> None:

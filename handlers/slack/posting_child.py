@@ -153,8 +153,9 @@ def serve_posting(parent_pid: int, wire: Callable[..., tuple[Any, Any, Any]]) ->
     slack = SlackSurface(make_client(config.bot_token, config.api_url), workspace_url=setup.decode() or None)
     quick = SlackSurface(make_client(config.bot_token, config.api_url, timeout=5, retries=False))
     services, _sweep, _sender = wire(config, db, slack, quick, worker)
-    say_ready(services.publisher.me, open(1, "w", closefd=False))  # noqa: SIM115 - fd 1 is the app's pipe
-    serve_jobs(services, jobs, worker)
+    out = open(1, "w", closefd=False)  # noqa: SIM115 - fd 1 is the app's pipe
+    say_ready(services.publisher.me, out)
+    serve_jobs(services, jobs, worker, Finished(out))
     worker.drain(timeout=6.0)
     db.dispose()
     return 0
@@ -165,14 +166,38 @@ def say_ready(name: str, out: IO[str]) -> None:
     out.flush()
 
 
-def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker) -> int:
-    """Run each job the parent sends on this process's worker, until stdin ends; how many were queued."""
+class Finished:
+    """Tells the parent a numbered job has finished (`done N`), so it does not run it again itself."""
+
+    def __init__(self, out: IO[str]):
+        self._out = out
+        self._lock = threading.Lock()  # one line at a time from the worker's threads
+
+    def __call__(self, job: int) -> None:
+        with self._lock:
+            self._out.write(f"done {job}\n")
+            self._out.flush()
+
+
+def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker, finished: Callable[[int], None] | None = None) -> int:
+    """Run each job the parent sends on this process's worker, until stdin ends; how many were queued.
+    A numbered job is reported to `finished` once it has run, whether it succeeded or not."""
     queued = 0
     while (body := read_frame(jobs)) is not None:
-        fn, args = pickle.loads(body)  # from our own parent, over a pipe nobody else holds
-        worker.submit(fn, services, *args)
+        fn, args, job = pickle.loads(body)  # from our own parent, over a pipe nobody else holds
+        if job is None or finished is None:
+            worker.submit(fn, services, *args)
+        else:
+            worker.submit(run_and_report, finished, job, fn, services, *args)
         queued += 1
     return queued
+
+
+def run_and_report(finished: Callable[[int], None], job: int, fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    finally:  # a job that failed here would fail the same way in the parent: it is not run again
+        finished(job)
 
 
 def write_frame(stream: IO[bytes], body: bytes) -> None:

@@ -35,3 +35,12 @@ def make_world(tmp_path: Path, schema: Path) -> Iterator[Callable[..., World]]:
 @pytest.fixture
 def world(make_world: Callable[..., World]) -> World:
     return make_world()
+
+
+@pytest.fixture
+def other(world: World) -> Iterator[World]:
+    """A second wiring of the app on the world's database (the posting process's, in the hand-over tests)."""
+    home = Path(world.config.database_url.removeprefix("sqlite:///")).parent
+    second = World(home)  # the same database file, already migrated
+    yield second
+    second.close()

@@ -3,6 +3,10 @@ and the apology, action and plan forms a tick asks for."""
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from bot import texts
@@ -36,6 +40,44 @@ def test_tick_marks_the_step_done_and_updates_the_checklist(world: World) -> Non
     assert update.message.text == texts.CHECKLIST_FALLBACK.format(number=case_id, done=1, total=6)
     assert f"<@{AGENT}>" in content(update)
     assert call.respond.calls == []
+
+
+class TrackedLoopback:
+    """handlers.slack.posting.PostingProcess without the process: a job is pickled, unpickled and run on a
+    second wiring of the app; with `dies`, the process ends before it reports the job finished."""
+
+    def __init__(self, other: World, dies: bool = False) -> None:
+        self.other, self.dies, self.frames = other, dies, 0
+
+    def send_tracked(self, fn: Callable[..., Any], args: tuple[Any, ...], instead: Callable[[], None]) -> bool:
+        fn, args = pickle.loads(pickle.dumps((fn, args)))
+        self.frames += 1
+        fn(self.other.services, *args)
+        if self.dies:
+            instead()  # what the supervisor does with an unfinished job once the process has ended
+        return True
+
+
+def test_a_tick_is_handed_to_the_posting_process_and_shown_from_there(world: World, other: World) -> None:
+    case_id = world.open_case()
+    loop = TrackedLoopback(other)
+    world.services.posting.process = loop  # type: ignore[assignment]
+    call = world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:1:done"))
+    call.ack.assert_plain()
+    assert loop.frames == 1 and world.worker.jobs == 0  # nothing of it ran here
+    assert world.case(case_id).step(1).done
+    assert [s for s in other.updates() if s.ts == world.case(case_id).checklist_ts]
+    assert checklist_updates(world, case_id) == []
+
+
+def test_a_tick_the_posting_process_may_not_have_finished_runs_here_again_and_changes_nothing_more(
+        world: World, other: World) -> None:
+    case_id = world.open_case()
+    world.services.posting.process = TrackedLoopback(other, dies=True)  # type: ignore[assignment]
+    world.call(listeners.step_set, world.action(ids.STEP_ACTION, f"{case_id}:1:done")).ack.assert_plain()
+    assert world.worker.jobs == 1  # run again here
+    assert len(world.events(case_id, "step_done")) == 1  # the second run found it done
+    assert world.case(case_id).step(1).done_by == AGENT
 
 
 def test_undo_unticks_the_step(world: World) -> None:

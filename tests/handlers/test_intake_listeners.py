@@ -4,8 +4,6 @@ shortcut and Post it again."""
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -268,14 +266,6 @@ class Loopback:
         self.frames += 1
         fn(self.other.services, *args)
         return True
-
-
-@pytest.fixture
-def other(world: World) -> Iterator[World]:
-    home = Path(world.config.database_url.removeprefix("sqlite:///")).parent
-    second = World(home)  # the same database file, already migrated
-    yield second
-    second.close()
 
 
 def test_a_command_case_is_leased_to_the_posting_process_and_posted_there_once(world: World, other: World) -> None:
