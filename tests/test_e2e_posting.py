@@ -13,9 +13,10 @@ import time
 
 from sqlalchemy import select
 
-from storage.models import Case
+from storage.models import Case, CaseEvent, CaseStep
 from tests.harness import AppProcess, SlackSender
 from tests.test_e2e_durable import all_delivered, case_rows, dead_writes_settled, posts_and_checklists, read
+from tests.test_e2e_intake import blocks_text, case_message, checklist_of, current
 
 
 def posting_pids(app: AppProcess) -> list[int]:
@@ -93,6 +94,36 @@ def test_killing_the_posting_process_alone_loses_no_case_and_starts_another(star
     told = standin.wait_for(lambda: (t := [r for r in standin.responses() if "is posted now" in r["text"]])
                             and len(t) >= 3 and t, timeout=10)
     assert len(told) == 3
+
+
+def step_done(url: str, case_id: int, number: int) -> bool:
+    return bool(read(url, lambda s: s.scalar(select(CaseStep.done).where(CaseStep.case_id == case_id,
+                                                                           CaseStep.step == number))))
+
+
+def step_done_events(url: str, case_id: int) -> int:
+    return len(read(url, lambda s: list(s.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id,
+                                                                             CaseEvent.kind == "step_done")))))
+
+
+def test_a_tick_the_killed_posting_process_never_reported_is_run_again_by_the_app_once(
+        start_app, standin, database_url):
+    app, slack, child = started(start_app, standin, database_url)
+    assert slack.command("Initech: the export lost half the rows").status == 200
+    standin.wait_for(lambda: all_delivered(database_url), timeout=30)
+    parent = case_message(standin)
+    checklist = checklist_of(standin, parent)
+    standin.set_delay("chat.update", 1.5)  # the tick is saved, then shown: it is killed while showing it
+
+    assert slack.click({**checklist, "channel": "CSUPPORT"}, "step_set", "1:1:done:-").status == 200
+    standin.wait_for(lambda: step_done(database_url, 1, 1), timeout=10)
+    os.kill(child, signal.SIGKILL)
+    standin.set_delay("chat.update", 0)
+
+    standin.wait_for(lambda: "without reporting 1 job(s) finished; running them here" in app.log(), timeout=30)
+    standin.wait_for(lambda: "1/6" in blocks_text(current(standin, "CSUPPORT", checklist["ts"])), timeout=30)
+    assert step_done_events(database_url, 1) == 1  # run twice, recorded once
+    assert app.proc.poll() is None
 
 
 def test_kill_9_of_the_app_takes_its_posting_process_with_it(start_app, standin, database_url):

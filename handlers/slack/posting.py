@@ -182,7 +182,8 @@ class PostingProcess:
             unfinished, self._unfinished = list(self._unfinished.values()), {}
         _close_quietly(proc.stdout)
         if unfinished:
-            log.warning("the posting process ended before %s jobs; running them here", len(unfinished))
+            log.warning("the posting process ended without reporting %s job(s) finished; running them here",
+                        len(unfinished))
         for instead in unfinished:
             instead()
 
