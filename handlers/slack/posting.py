@@ -1,10 +1,11 @@
-"""Posting newly saved cases from a second process, so that answering Slack has an interpreter to itself.
+"""Posting new cases and showing ticked steps from a second process, so that answering Slack has an interpreter to itself.
 
 One Python process runs Python code on one core at a time (the GIL). Under a burst of `/angry`, the work
 after each ack (rendering Block Kit, three Web API calls, three transactions) took the interpreter from
 the threads answering Slack: acks waited, and the app stopped at about 100 cases/s with a core idle.
 So the app runs one child and hands it each case it has just saved (the intake listeners' `post_command_case`
-and `post_form_case`).
+and `post_form_case`) and each step's tick (`tick_step`, about twenty database round trips and two Web API
+calls).
 
 - On Linux the first child is forked at boot, after the imports and before any thread or connection exists,
   so both processes share the pages of everything imported (copy-on-write) instead of each holding its own
@@ -20,6 +21,9 @@ and `post_form_case`).
   leaves: cases leased to a process that is gone, which the next run's sweep finishes, telling the agents.
 - If the child dies alone, this process reaps it, runs the sweep (which releases a dead holder's leases at
   once, bot.delivery.sweep) and starts another; meanwhile it posts new cases itself.
+- A tick has no lease: it is numbered (`send_tracked`), the child writes `done N` on its stdout once it
+  has run it, and when the child ends the app runs here whatever it never reported. Ticking a step that
+  is already ticked changes nothing, so a tick run twice is recorded once.
 - On shutdown the child's stdin is closed: it finishes its queue for up to 6 s, as the worker here does.
 """
 
