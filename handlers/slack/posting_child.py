@@ -61,24 +61,25 @@ class ForkedChild:
     def _reap(self) -> int | None:
         with self._reaping:
             if self.returncode is None:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                try:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:  # reaped by someone else (SIGCHLD ignored): it has ended, how is unknown
+                    pid, status = self.pid, -1
                 if pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
+                    self.returncode = os.waitstatus_to_exitcode(status) if status >= 0 else -1
             return self.returncode
 
 
-
 def fork_posting_child(serve: Callable[[int], int]) -> ForkedChild | None:
-    """Fork the posting process now, with `serve(this process's pid)` as its whole life; None where fork is not safe to use
-    this way (off Linux) or failed, and the supervisor starts a fresh one instead.
+    """Fork the posting process now, with `serve(this process's pid)` as its whole life; None where fork
+    is not safe to use this way (off Linux) or failed, and the supervisor starts a fresh one instead.
     Call it before this process starts a thread: a fork copies only the calling thread, so a lock another
     thread held would stay held in the child for ever."""
     if not sys.platform.startswith("linux"):
         return None
     jobs_read, jobs_write = os.pipe()
     ready_read, ready_write = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush_standard_streams()  # or the child would write out the parent's buffered output a second time
     gc.freeze()  # the collector would otherwise write to every shared object, and copy its page
     parent = os.getpid()
     try:
@@ -111,10 +112,15 @@ def _become_child(serve: Callable[[], int], stdin_fd: int, stdout_fd: int, paren
         log.exception("the posting process failed")
     finally:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_standard_streams()
         finally:
             os._exit(code)
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when Python was started without them
+            stream.flush()
 
 
 def die_with_parent(parent_pid: int) -> None:
