@@ -30,8 +30,9 @@ def customer_columns(customer: str | None, keys: CustomerKeys) -> dict[str, str 
 class CaseHooks:
     """Work that must commit in the same transaction as a lifecycle change (see bot.followups)."""
 
-    def case_opened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
-        pass
+    def reminders_on_open(self, owner_id: str, opened_at: datetime) -> list[repo.OpeningReminder]:
+        """Reminders written with a new case, in the same statement where the database allows."""
+        return []
 
     def case_closed(self, session: Session, case: CaseSnapshot, event_id: int, now: datetime) -> None:
         pass

@@ -19,12 +19,10 @@ class FollowUpHooks(CaseHooks):
     def __init__(self, config: Config):
         self.config = config
 
-    def case_opened(self, session: Session, case: CaseSnapshot, now: datetime) -> None:
-        repo.add_reminder(
-            session, dedupe_key=f"breather:long:{case.id}", now=now, kind="breather", case_id=case.id,
-            recipient=case.owner_id, due_at=case.opened_at + LONG_OPEN,
-            payload={"reason": "long", "open_seconds": LONG_OPEN.total_seconds()},
-        )
+    def reminders_on_open(self, owner_id: str, opened_at: datetime) -> list[repo.OpeningReminder]:
+        """A breather for the owner if the case is still open after LONG_OPEN."""
+        return [repo.OpeningReminder("breather:long:", "breather", owner_id, opened_at + LONG_OPEN,
+                                     {"reason": "long", "open_seconds": LONG_OPEN.total_seconds()})]
 
     def case_closed(self, session: Session, case: CaseSnapshot, event_id: int, now: datetime) -> None:
         agent = repo.get_agent(session, case.owner_id)

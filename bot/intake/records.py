@@ -56,9 +56,13 @@ class IntakeRecords(CaseStore):
         if customer_user:
             keys = replace(keys, user=customer_user)
         with self.db.session() as session:
-            case_id = repo.create_case(
+            opened = repo.OpeningEvent(flagged_by, "case_opened", {
+                "customer": customer, "summary": summary, "mood": mood, "link": link, "channel": channel_id})
+            case_id = repo.open_case(
                 session,
                 now=now,
+                event=opened,
+                reminders=self.hooks.reminders_on_open(flagged_by, now),
                 team_id=team_id,
                 channel_id=channel_id,
                 **customer_columns(customer, keys),
@@ -78,14 +82,6 @@ class IntakeRecords(CaseStore):
                 step_count=len(self.playbook.steps),
                 **to_record(self.playbook),
             )
-            repo.add_event(
-                session,
-                case_id,
-                actor=flagged_by,
-                kind="case_opened",
-                now=now,
-                data={"customer": customer, "summary": summary, "mood": mood, "link": link, "channel": channel_id},
-            )
             prior, prior_count, elsewhere = (
                 self._prior(session, keys.name, keys.email, keys.user, case_id, channel_id) if with_prior else ((), 0, 0))
             snapshot = CaseSnapshot(  # a new case: nothing else to read back
@@ -98,7 +94,6 @@ class IntakeRecords(CaseStore):
                 updated_at=now, post_state="pending", intake=intake,
                 playbook=self.playbook,
             )
-            self.hooks.case_opened(session, snapshot, now)
             return snapshot
 
     def open_once(self, *, intake_key: str | None, **fields: Any) -> CaseSnapshot:
