@@ -18,12 +18,14 @@ from storage.sql import changed, table_of
 STEP_COUNT = 6  # the built-in playbook's; a case opened with another playbook passes its own count
 CASES = table_of(Case)
 STEPS = table_of(CaseStep)
+# Statements whose values are passed when they run: built once, their cache key computed once.
+NEW_CASE = insert(CASES).returning(CASES.c.id)
 
 
 def create_case(session: Session, *, now: datetime, step_count: int = STEP_COUNT, **fields: Any) -> int:
     """Insert a case and its `step_count` unticked steps; returns the new case id."""
     values = {"opened_at": now, "updated_at": now, "status": "open", "hard_nudged": False, **fields}
-    case_id: int = session.execute(insert(CASES).values(**values).returning(CASES.c.id)).scalar_one()
+    case_id: int = session.execute(NEW_CASE, values).scalar_one()
     session.execute(insert(STEPS), [{"case_id": case_id, "step": n, "done": False} for n in range(1, step_count + 1)])
     return case_id
 

@@ -13,14 +13,15 @@ from storage.models import CaseEvent
 from storage.sql import table_of
 
 EVENTS = table_of(CaseEvent)
+NEW_EVENT = insert(EVENTS).returning(EVENTS.c.id)  # values passed when it runs: built and cache-keyed once
 
 
 def add_event(
     session: Session, case_id: int, *, actor: str, kind: str, now: datetime, data: dict[str, Any] | None = None
 ) -> int:
     """Log one thing done to a case; the event's id. A Core insert: every change writes one."""
-    stmt = insert(EVENTS).values(case_id=case_id, actor=actor, kind=kind, at=now, data=data or {})
-    event_id: int = session.execute(stmt.returning(EVENTS.c.id)).scalar_one()
+    values = {"case_id": case_id, "actor": actor, "kind": kind, "at": now, "data": data or {}}
+    event_id: int = session.execute(NEW_EVENT, values).scalar_one()
     return event_id
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from storage.models import Case, Reminder
-from storage.sql import changed, insert_unless_exists, table_of
+from storage.sql import changed, new_row_unless_exists, table_of
 
 REMINDER_OPEN = ("pending",)
 
@@ -19,9 +19,7 @@ def add_reminder(session: Session, *, dedupe_key: str, now: datetime, **fields: 
     """Insert unless the dedupe key exists (retries and races enqueue once). Returns the new id or None."""
     table = table_of(Reminder)
     values = {"dedupe_key": dedupe_key, "created_at": now, "status": "pending", "attempts": 0, "payload": {}, **fields}
-    stmt = insert_unless_exists(session, table, values, ["dedupe_key"])
-    result = session.execute(stmt.returning(table.c.id))
-    row = result.first()
+    row = session.execute(new_row_unless_exists(session, table, ("dedupe_key",)), values).first()
     return row[0] if row else None
 
 
