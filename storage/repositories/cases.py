@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
+from sqlalchemy import Update, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Case, CaseEvent, CaseStep, Handoff, Reminder, Review
@@ -45,7 +46,7 @@ def get_cases(session: Session, case_ids: Sequence[int]) -> Sequence[Case]:
 
 
 def update_case(session: Session, case_id: int, now: datetime, **fields: Any) -> None:
-    session.execute(update(CASES).where(CASES.c.id == case_id).values(updated_at=now, **fields))
+    session.execute(_case_update(None), {"where_id": case_id, "updated_at": now, **fields})
 
 
 def update_case_if(session: Session, case_id: int, now: datetime, *, expect: dict[str, bool], **fields: Any) -> bool:
@@ -53,12 +54,19 @@ def update_case_if(session: Session, case_id: int, now: datetime, *, expect: dic
 
     expect: {"open": True} (status is open/escalated) or {"open": False} (closed).
     """
-    stmt = update(CASES).where(CASES.c.id == case_id)
-    if "open" in expect:
-        statuses = ("open", "escalated")
-        stmt = stmt.where(CASES.c.status.in_(statuses) if expect["open"] else CASES.c.status.not_in(statuses))
-    result = session.execute(stmt.values(updated_at=now, **fields))
+    result = session.execute(_case_update(expect.get("open")), {"where_id": case_id, "updated_at": now, **fields})
     return changed(result) == 1
+
+
+@cache
+def _case_update(is_open: bool | None) -> Update:
+    """UPDATE cases … WHERE id = :where_id (and, unless None, whether it is open); the columns to set are
+    the other parameters it runs with. Built once, so its cache key is computed once."""
+    stmt = update(CASES).where(CASES.c.id == bindparam("where_id"))
+    if is_open is not None:
+        statuses = ("open", "escalated")
+        stmt = stmt.where(CASES.c.status.in_(statuses) if is_open else CASES.c.status.not_in(statuses))
+    return stmt
 
 
 def set_step(
@@ -73,11 +81,15 @@ def set_step(
 ) -> bool:
     """Move a step to `done`; True only if this call changed it (a repeat is a no-op)."""
     values: dict[str, Any] = {"done": done, "done_by": user if done else None, "done_at": now if done else None}
-    values["details"] = details if done else None
-    result = session.execute(
-        update(STEPS).where(STEPS.c.case_id == case_id, STEPS.c.step == step, STEPS.c.done.is_not(done)).values(**values)
-    )
-    return changed(result) == 1
+    values.update(details=details if done else None, where_case=case_id, where_step=step)
+    return changed(session.execute(_step_update(done), values)) == 1
+
+
+@cache
+def _step_update(done: bool) -> Update:
+    """The step's UPDATE unless it is already `done` (IS NOT takes only a literal true or false)."""
+    return update(STEPS).where(
+        STEPS.c.case_id == bindparam("where_case"), STEPS.c.step == bindparam("where_step"), STEPS.c.done.is_not(done))
 
 
 def step_done(session: Session, case_id: int, step: int) -> bool | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -63,10 +64,15 @@ def route_held_unchanged(session: Session, case_id: int, *, worker: str, now: da
 def set_case_delivery(session: Session, case_id: int, worker: str | None, **fields: Any) -> bool:
     """Record delivery progress without touching updated_at (that would look like a new change).
     With a worker: only while it holds the lease."""
-    stmt = update(CASES).where(CASES.c.id == case_id)
-    if worker is not None:
-        stmt = stmt.where(CASES.c.sync_by == worker)
-    return changed(session.execute(stmt.values(**fields))) == 1
+    values = {"where_id": case_id, "where_worker": worker, **fields}
+    return changed(session.execute(_delivery_update(worker is not None), values)) == 1
+
+
+@cache
+def _delivery_update(leased: bool) -> Update:
+    """Built once (values are parameters when it runs), with or without the lease condition."""
+    stmt = update(CASES).where(CASES.c.id == bindparam("where_id"))
+    return stmt.where(CASES.c.sync_by == bindparam("where_worker")) if leased else stmt
 
 
 def claim_unfinished_cases(
