@@ -159,8 +159,11 @@ def set_handoff_delivery(session: Session, handoff_id: int, **fields: Any) -> No
     session.execute(update(Handoff).where(Handoff.id == handoff_id).values(**fields))
 
 
+MAYBE_SENT = update(table_of(Reminder)).where(table_of(Reminder).c.id == bindparam("where_id"))  # once per DM sent
+
+
 def set_reminder_maybe_sent(session: Session, reminder_id: int, at: datetime) -> None:
-    session.execute(update(Reminder).where(Reminder.id == reminder_id).values(maybe_sent_at=at))
+    session.execute(MAYBE_SENT, {"where_id": reminder_id, "maybe_sent_at": at})
 
 
 def reminder_maybe_sent_at(session: Session, reminder_id: int) -> datetime | None:

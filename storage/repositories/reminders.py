@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, union_all, update
+from sqlalchemy import bindparam, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from storage.models import Case, Reminder
 from storage.sql import changed, new_row_unless_exists, table_of
 
 REMINDER_OPEN = ("pending",)
+REMINDERS = table_of(Reminder)
+# Core, not ORM, and built once with the values as parameters: this runs twice per reminder sent.
+FINISH = update(REMINDERS).where(REMINDERS.c.id == bindparam("where_id"), REMINDERS.c.locked_by == bindparam(
+    "where_worker"), REMINDERS.c.status == "pending")
 
 
 def add_reminder(session: Session, *, dedupe_key: str, now: datetime, **fields: Any) -> int | None:
@@ -63,13 +67,8 @@ def renew_leases(session: Session, *, worker: str, until: datetime) -> int:
 
 def finish_reminder(session: Session, reminder_id: int, worker: str, **fields: Any) -> bool:
     """Update a reminder this worker holds the lease on; False if the lease was lost."""
-    table = table_of(Reminder)  # Core, not ORM: this runs twice per reminder sent
-    result = session.execute(
-        update(table)
-        .where(table.c.id == reminder_id, table.c.locked_by == worker, table.c.status == "pending")
-        .values(**{"locked_until": None, **fields})
-    )
-    return changed(result) == 1
+    values = {"locked_until": None, **fields, "where_id": reminder_id, "where_worker": worker}
+    return changed(session.execute(FINISH, values)) == 1
 
 
 def get_reminder(session: Session, reminder_id: int) -> Reminder | None:
