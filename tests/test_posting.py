@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from handlers.slack.posting import Posting, PostingProcess
-from handlers.slack.posting_child import FRAME, serve_jobs
+from handlers.slack.posting_child import FRAME, run_frame, serve_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,18 +51,11 @@ def frames(*jobs: tuple[Any, ...]) -> bytes:
 
 
 # --- the pipe ---------------------------------------------------------------------------------------
-def test_serve_jobs_runs_each_frame_with_its_services_until_the_pipe_ends() -> None:
-    worker = Recorder()
-    stream = io.BytesIO(frames((json.dumps, ({"a": 1},)), (json.loads, ("[2]",))))
-    assert serve_jobs("services", stream, worker) == 2  # type: ignore[arg-type]
-    assert worker.jobs == [(json.dumps, ("services", {"a": 1})), (json.loads, ("services", "[2]"))]
+RAN: list[tuple[Any, Any]] = []  # what `note` was called with (a job's function must be importable to be pickled)
 
 
-def test_serve_jobs_drops_a_frame_cut_short_by_the_parent_dying() -> None:
-    worker = Recorder()
-    whole = frames((json.dumps, (1,)), (json.dumps, (2,)))
-    assert serve_jobs(None, io.BytesIO(whole[:-3]), worker) == 1  # type: ignore[arg-type]
-    assert [args for _, args in worker.jobs] == [(None, 1)]
+def note(services: Any, value: Any) -> None:
+    RAN.append((services, value))
 
 
 class Running(Recorder):
@@ -71,6 +64,31 @@ class Running(Recorder):
     def submit(self, fn: Any, *args: Any) -> None:
         super().submit(fn, *args)
         fn(*args)
+
+
+def test_serve_jobs_runs_each_frame_with_its_services_until_the_pipe_ends() -> None:
+    RAN.clear()
+    stream = io.BytesIO(frames((note, ({"a": 1},)), (note, ("[2]",))))
+    assert serve_jobs("services", stream, Running()) == 2  # type: ignore[arg-type]
+    assert RAN == [("services", {"a": 1}), ("services", "[2]")]
+
+
+def test_a_queued_job_waits_as_its_bytes_and_is_unpickled_only_when_run() -> None:
+    RAN.clear()
+    worker = Recorder()
+    body = pickle.dumps((note, ({"customer": "x" * 500},), None))
+    assert serve_jobs("services", io.BytesIO(FRAME.pack(len(body)) + body), worker) == 1  # type: ignore[arg-type]
+    assert worker.jobs == [(run_frame, ("services", body, None))] and RAN == []
+    fn, args = worker.jobs[0]
+    fn(*args)
+    assert RAN == [("services", {"customer": "x" * 500})]
+
+
+def test_serve_jobs_drops_a_frame_cut_short_by_the_parent_dying() -> None:
+    RAN.clear()
+    whole = frames((note, (1,)), (note, (2,)))
+    assert serve_jobs(None, io.BytesIO(whole[:-3]), Running()) == 1  # type: ignore[arg-type]
+    assert RAN == [(None, 1)]
 
 
 def fails(services: Any, what: str) -> None:
@@ -127,12 +145,13 @@ def test_a_job_the_dead_posting_process_cannot_take_is_left_to_the_sweep(caplog:
 
 # --- the supervisor, with a real child --------------------------------------------------------------------
 CHILD = """
-import os, sys
+import os, pickle, sys
 sys.path.insert(0, {root!r})
 from handlers.slack.posting_child import read_frame, say_ready, serve_jobs
 out = open({out!r}, "a")
 class Worker:
-    def submit(self, fn, services, *args):
+    def submit(self, run, services, body, finished):  # the frame, as it came: unpickled here to show what it is
+        fn, args, _number = pickle.loads(body)
         out.write(repr((fn.__name__, services, args)) + "\\n"); out.flush()
 out.write("setup " + read_frame(sys.stdin.buffer).decode() + "\\n"); out.flush()
 say_ready(f"host:{{os.getpid()}}:tok", sys.stdout)
@@ -191,12 +210,13 @@ def test_a_child_that_never_gets_ready_is_retried_and_never_given_jobs(tmp_path:
 
 # --- the first child, forked at boot -----------------------------------------------------------------
 FORKING = """
-import json, os, sys
+import json, os, pickle, sys
 sys.path.insert(0, {root!r})
 from handlers.slack.posting import PostingProcess
 from handlers.slack.posting_child import fork_posting_child, read_frame, say_ready, serve_jobs
 class Worker:
-    def submit(self, fn, services, *args):
+    def submit(self, run, services, body, finished):
+        fn, args, _number = pickle.loads(body)
         print("job", fn(*args), file=sys.stderr, flush=True)
 def serve(parent):
     assert parent == os.getppid()
@@ -241,9 +261,9 @@ from handlers.slack.posting_child import Finished, read_frame, say_ready, serve_
 jobs = sys.stdin.buffer
 read_frame(jobs)
 class Worker:
-    def submit(self, fn, *args):
-        if "stuck" not in args:  # a job given "stuck" never gets to run, nor to be reported
-            fn(*args)
+    def submit(self, run, services, body, finished):
+        if b"stuck" not in body:  # a job given "stuck" never gets to run, nor to be reported
+            run(services, body, finished)
 out = open(1, "w", closefd=False)
 say_ready(f"host:{{os.getpid()}}:tok", out)
 serve_jobs("child", jobs, Worker(), Finished(out))
