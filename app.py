@@ -1,8 +1,8 @@
 """Defuse entry point: `python app.py`.
 
-Reads configuration from the environment (a .env file first), migrates the database, then serves
-Slack over HTTP (waitress, POST /slack/events, GET /healthz) or Socket Mode when SLACK_APP_TOKEN
-is set. SIGTERM/SIGINT stop it within 10 seconds; scheduled work lives in the database.
+Reads configuration from the environment (a .env file first), migrates the database (in a short-lived child),
+then serves Slack over HTTP (waitress, POST /slack/events, GET /healthz) or Socket Mode when SLACK_APP_TOKEN is
+set. SIGTERM/SIGINT stop it within 10 seconds; scheduled work lives in the database.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ from handlers.slack.startup import DeliberateSetup, check_token
 from handlers.slack.surface import SlackSurface, make_client
 from handlers.slack.worker import Worker
 from storage.db import Database
+from storage.migrating import migrate_apart
 from storage.urls import sqlite_dir_problem
 
 log = logging.getLogger("defuse")
@@ -100,7 +101,7 @@ def build(config: Config) -> Runtime:
     if problem:
         raise ConfigError([problem])
     db = Database(config.database_url)
-    db.migrate()
+    migrate_apart(db)
     worker = Worker()
     client = make_client(config.bot_token, config.api_url)
     installed = check_token(client)
@@ -237,9 +238,7 @@ def main() -> int:
     except ConfigError as exc:
         report(exc)
         return 2
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for chatty in ("apscheduler", "alembic"):  # their INFO lines say nothing an operator needs
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
     check_views(False)  # the tests render every view with slack_sdk's checks; requests need not pay for them again
@@ -250,8 +249,8 @@ def main() -> int:
         report(exc)
         return 2
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:300]
-        print(f"config error: DATABASE_URL could not be opened or migrated ({exc.__class__.__name__}: {reason}). "
+        kind, reason = getattr(exc, "kind", type(exc).__name__), " ".join(str(exc).split())[:300]  # MigrationFailed.kind
+        print(f"config error: DATABASE_URL could not be opened or migrated ({kind}: {reason}). "
               "Check the URL, that the server is up, and that the user may create tables.", file=sys.stderr)
         return 2
 

@@ -232,7 +232,8 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe with several processes starting at once."""
-        # Imported here: only the process that migrates needs Alembic (about 9 MB), not the posting one.
+        # Imported here: only the process that migrates needs Alembic (about 9 MB); the app runs this in a
+        # short-lived child (storage.migrating), so neither the app nor its posting process holds it.
         from alembic import command
         from alembic.config import Config as AlembicConfig
 

@@ -94,6 +94,11 @@ def test_a_normal_start_prints_no_bolt_warnings(app) -> None:  # type: ignore[no
     assert "WARNING" not in log, log
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the migration is forked only on Linux")
+def test_the_app_migrates_in_a_child_while_it_still_has_one_thread(app) -> None:  # type: ignore[no-untyped-def]
+    assert "database schema is current (migrated in a child process)" in app.log()
+
+
 def test_an_old_python_gets_one_clear_line(tmp_path: Path) -> None:
     pretend = "import runpy, sys; sys.version_info = (3, 9, 18, 'final', 0); runpy.run_path(sys.argv[1], run_name='__main__')"
     proc = subprocess.run([sys.executable, "-c", pretend, str(ROOT / "app.py")], cwd=tmp_path, capture_output=True,

@@ -1,0 +1,74 @@
+"""Migrating the schema in a short-lived child, so that the serving process never imports Alembic.
+
+Alembic and the migration scripts take about 11 MB that a process keeps for its whole life once it has
+imported them, for work done once at boot. On Linux, while the app is still single-threaded, it forks a
+child that migrates and exits; the app only waits for its answer. Elsewhere, or once threads exist (a
+fork copies only the calling thread, so a lock another thread held would stay held in the child), it
+migrates in-process as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import NoReturn
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+REPORT_LIMIT = 2000  # bytes of the child's error kept for the operator
+
+
+class MigrationFailed(Exception):
+    """The child could not migrate; `kind` is the class name of the error it met."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+
+
+def migrate_apart(db: Database) -> bool:
+    """Bring the schema to the newest revision, in a forked child where that is safe (then True)."""
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        db.migrate()
+        log.info("database schema is current (migrated in this process)")
+        return False
+    read_end, write_end = os.pipe()
+    for stream in (sys.stdout, sys.stderr):  # or the child would write out this process's buffered output again
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _migrate_and_exit(db, write_end)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as answer:
+        report = answer.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        kind, _, reason = report.decode(errors="replace").partition("\n")
+        raise MigrationFailed(kind or "the migrating process died", reason or f"exit status {status}")
+    log.info("database schema is current (migrated in a child process)")
+    return True
+
+
+def _migrate_and_exit(db: Database, report_fd: int) -> NoReturn:
+    """The child's whole life: migrate, say what went wrong if anything did, and leave without running
+    the app's exit handlers or closing the parent's connections (os._exit)."""
+    code = 0
+    try:
+        db.engine.dispose(close=False)  # a pooled connection of the parent's stays the parent's
+        db.migrate()
+    except BaseException as exc:
+        code = 1
+        message = f"{type(exc).__name__}\n{exc}".encode(errors="replace")[:REPORT_LIMIT]
+        try:
+            os.write(report_fd, message)
+        except OSError:
+            pass
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(code)

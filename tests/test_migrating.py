@@ -1,0 +1,70 @@
+"""Migrating in a forked child (storage/migrating.py): the schema is built there, the caller never imports
+Alembic, and a failure comes back as the error the child met. Each case runs in a fresh interpreter, since
+this one imported Alembic long ago."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from storage.db import Database
+from storage.models import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the migration is forked only on Linux")
+
+SCRIPT = """
+import json, sys, threading
+sys.path.insert(0, {root!r})
+from storage.db import Database
+from storage.models import Base
+from storage.migrating import MigrationFailed, migrate_apart
+if {thread!r}:
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+try:
+    apart = migrate_apart(Database({url!r}))
+    print(json.dumps({{"apart": apart, "alembic": "alembic" in sys.modules}}))
+except MigrationFailed as exc:
+    print(json.dumps({{"kind": exc.kind, "reason": str(exc), "alembic": "alembic" in sys.modules}}))
+"""
+
+
+def migrate_in_fresh_python(url: str, *, thread: bool = False) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(root=str(ROOT), url=url, thread=thread)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_child_builds_the_schema_and_the_caller_never_imports_alembic(database_url: str) -> None:
+    assert migrate_in_fresh_python(database_url) == {"apart": True, "alembic": False}
+    database = Database(database_url)
+    try:
+        tables = set(inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
+    assert set(Base.metadata.tables) | {"alembic_version"} <= tables
+
+
+def test_a_failed_migration_names_the_error_the_child_met(tmp_path: Path) -> None:
+    broken = tmp_path / "not-a-database.db"
+    broken.write_bytes(b"this is no SQLite file, just bytes " * 100)
+    found = migrate_in_fresh_python(f"sqlite:///{broken}")
+    assert found["kind"] == "DatabaseError" and "not a database" in str(found["reason"])
+    assert found["alembic"] is False
+
+
+def test_a_server_without_the_database_is_reported_as_the_driver_said(pg_url: str) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/defuse_no_such_database"
+    found = migrate_in_fresh_python(missing)
+    assert found["kind"] == "OperationalError" and "does not exist" in str(found["reason"])
+
+
+def test_once_threads_exist_it_migrates_in_this_process(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'defuse.db'}"
+    assert migrate_in_fresh_python(url, thread=True) == {"apart": False, "alembic": True}
+    assert "cases" in inspect(Database(url).engine).get_table_names()
