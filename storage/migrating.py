@@ -9,8 +9,10 @@ migrates in-process as before.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import NoReturn
@@ -18,6 +20,7 @@ from typing import NoReturn
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 REPORT_LIMIT = 2000  # bytes of the child's error kept for the operator
 
 
@@ -38,9 +41,17 @@ def migrate_apart(db: Database) -> bool:
     read_end, write_end = os.pipe()
     for stream in (sys.stdout, sys.stderr):  # or the child would write out this process's buffered output again
         stream.flush()
-    pid = os.fork()
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare: migrate here, as elsewhere
+        os.close(read_end)
+        os.close(write_end)
+        db.migrate()
+        return False
     if pid == 0:
         os.close(read_end)
+        _die_with(parent)
         _migrate_and_exit(db, write_end)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as answer:
@@ -51,6 +62,17 @@ def migrate_apart(db: Database) -> bool:
         raise MigrationFailed(kind or "the migrating process died", reason or f"exit status {status}")
     log.info("database schema is current (migrated in a child process)")
     return True
+
+
+def _die_with(parent: int) -> None:
+    """A `kill -9` of the app ends its migration too (rolled back, as any cut connection's transaction is),
+    rather than leaving it running with nobody waiting for it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the app ended before the request took effect
+        os._exit(1)
 
 
 def _migrate_and_exit(db: Database, report_fd: int) -> NoReturn:

@@ -5,9 +5,14 @@ this one imported Alembic long ago."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect
@@ -68,3 +73,43 @@ def test_once_threads_exist_it_migrates_in_this_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'defuse.db'}"
     assert migrate_in_fresh_python(url, thread=True) == {"apart": False, "alembic": True}
     assert "cases" in inspect(Database(url).engine).get_table_names()
+
+
+def test_kill_9_of_the_app_mid_migration_ends_the_migrating_child_too(pg_url: str) -> None:
+    import psycopg
+
+    from storage.db import MIGRATION_LOCK_KEY
+
+    holder = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))  # the migration waits behind it
+        app = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT), url=pg_url, thread=False)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = eventually(lambda: children(app.pid))
+        assert child, "the migrating child never started"
+        os.kill(app.pid, signal.SIGKILL)
+        app.wait(timeout=30)
+        assert eventually(lambda: not Path(f"/proc/{child[0]}").exists() or zombie(child[0])), "it outlived the app"
+    finally:
+        holder.close()
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
