@@ -14,6 +14,7 @@ SMOKES = {
     "ack_latency.py": ["defuse / bare", "load average"],
     "digest.py": ["digest build", "target < 1000 ms"],
     "insights.py": ["insights p50", "load average"],
+    "memory.py": ["RSS sum MB", "bare Bolt app"],
     "scheduler.py": ["all sent", "load average"],
     "sweep.py": ["completed/s", "capacity: /angry offered", "RSS after"],
 }
