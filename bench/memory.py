@@ -33,6 +33,7 @@ from common import (  # noqa: E402
     print_table,
     pss_mb,
 )
+from sweep import wait_for  # noqa: E402
 
 CONCURRENCY = 64
 
@@ -61,6 +62,10 @@ def measure(name: str, script: Path, url: str | None, args: argparse.Namespace, 
             ok = summarize(samples, wall)["ok"]
             if ok != args.per_round:
                 print(f"  {name}: {args.per_round - ok} of {args.per_round} requests failed", flush=True)
+            if url:  # the posting process works on after the app has acked: wait for its posts (2 a case)
+                drained, _ = wait_for(standin, "chat.postMessage", 2 * ok, 300.0)
+                if not drained:
+                    print(f"  {name}: not every case was posted within 5 minutes", flush=True)
             wait_until_idle(app, timeout=120.0)
             rows.append({"build": name, "cases": args.per_round * (number + 1), **snapshot(app)})
             print(f"  {name}: {rows[-1]['cases']:>6} cases  app {rows[-1]['app_mb']:.0f} MB  posting "

@@ -22,6 +22,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 REPORT_LIMIT = 2000  # bytes of the child's error kept for the operator
+DONE = b"done"  # what the child says when the schema is current
 
 
 class MigrationFailed(Exception):
@@ -50,18 +51,41 @@ def migrate_apart(db: Database) -> bool:
         db.migrate()
         return False
     if pid == 0:
-        os.close(read_end)
-        _die_with(parent)
-        _migrate_and_exit(db, write_end)
+        _child(db, parent, read_end, write_end)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as answer:
         report = answer.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    ended = _reap(pid)
+    if report != DONE:  # decided by what the child said: with SIGCHLD ignored, no exit status is left to read
         kind, _, reason = report.decode(errors="replace").partition("\n")
-        raise MigrationFailed(kind or "the migrating process died", reason or f"exit status {status}")
+        raise MigrationFailed(kind or "the migrating process died", reason or ended)
     log.info("database schema is current (migrated in a child process)")
     return True
+
+
+def _reap(pid: int) -> str:
+    """Wait for the child's end; how it ended, in words, for when it said nothing."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # SIGCHLD ignored: the kernel reaped it already
+        return "it ended without a word"
+    code = os.waitstatus_to_exitcode(status)
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
+def _child(db: Database, parent: int, read_end: int, write_end: int) -> NoReturn:
+    """The child's whole life: migrate, say how it went, and leave without ever returning into the app's code
+    (os._exit skips the app's exit handlers and leaves the parent's connections alone)."""
+    code = 1
+    try:
+        os.close(read_end)
+        _die_with(parent)
+        code = _migrate(db, write_end)
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
 
 
 def _die_with(parent: int) -> None:
@@ -75,22 +99,15 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _migrate_and_exit(db: Database, report_fd: int) -> NoReturn:
-    """The child's whole life: migrate, say what went wrong if anything did, and leave without running
-    the app's exit handlers or closing the parent's connections (os._exit)."""
-    code = 0
+def _migrate(db: Database, report_fd: int) -> int:
     try:
         db.engine.dispose(close=False)  # a pooled connection of the parent's stays the parent's
         db.migrate()
+        message, code = DONE, 0
     except BaseException as exc:
-        code = 1
-        message = f"{type(exc).__name__}\n{exc}".encode(errors="replace")[:REPORT_LIMIT]
-        try:
-            os.write(report_fd, message)
-        except OSError:
-            pass
-    finally:
-        try:
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        message, code = f"{type(exc).__name__}\n{exc}".encode(errors="replace")[:REPORT_LIMIT], 1
+    try:
+        os.write(report_fd, message)
+    except OSError:
+        pass
+    return code

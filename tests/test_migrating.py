@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the migration is forked only on Linux")
 
 SCRIPT = """
-import json, sys, threading
+import json, os, signal, sys, threading
 sys.path.insert(0, {root!r})
 from storage.db import Database
-from storage.models import Base
 from storage.migrating import MigrationFailed, migrate_apart
 if {thread!r}:
     threading.Thread(target=threading.Event().wait, daemon=True).start()
+{prelude}
 try:
     apart = migrate_apart(Database({url!r}))
     print(json.dumps({{"apart": apart, "alembic": "alembic" in sys.modules}}))
@@ -39,8 +39,8 @@ except MigrationFailed as exc:
 """
 
 
-def migrate_in_fresh_python(url: str, *, thread: bool = False) -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-c", SCRIPT.format(root=str(ROOT), url=url, thread=thread)],
+def migrate_in_fresh_python(url: str, *, thread: bool = False, prelude: str = "") -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", script(url, thread=thread, prelude=prelude)],
                           capture_output=True, text=True, timeout=120, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -69,6 +69,19 @@ def test_a_server_without_the_database_is_reported_as_the_driver_said(pg_url: st
     assert found["kind"] == "OperationalError" and "does not exist" in str(found["reason"])
 
 
+def test_with_sigchld_ignored_the_childs_own_word_decides(tmp_path: Path) -> None:
+    # Some launchers start the app with SIGCHLD ignored: the kernel then reaps the child, and no exit status is left.
+    url = f"sqlite:///{tmp_path / 'defuse.db'}"
+    found = migrate_in_fresh_python(url, prelude="signal.signal(signal.SIGCHLD, signal.SIG_IGN)")
+    assert found == {"apart": True, "alembic": False}
+
+
+def test_a_child_killed_mid_migration_is_reported_as_killed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'defuse.db'}"
+    found = migrate_in_fresh_python(url, prelude="Database.migrate = lambda self: os.kill(os.getpid(), signal.SIGKILL)")
+    assert found["kind"] == "the migrating process died" and found["reason"] == "killed by SIGKILL"
+
+
 def test_once_threads_exist_it_migrates_in_this_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'defuse.db'}"
     assert migrate_in_fresh_python(url, thread=True) == {"apart": False, "alembic": True}
@@ -83,7 +96,7 @@ def test_kill_9_of_the_app_mid_migration_ends_the_migrating_child_too(pg_url: st
     holder = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True)
     try:
         holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))  # the migration waits behind it
-        app = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT), url=pg_url, thread=False)],
+        app = subprocess.Popen([sys.executable, "-c", script(pg_url)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         child = eventually(lambda: children(app.pid))
         assert child, "the migrating child never started"
@@ -92,6 +105,10 @@ def test_kill_9_of_the_app_mid_migration_ends_the_migrating_child_too(pg_url: st
         assert eventually(lambda: not Path(f"/proc/{child[0]}").exists() or zombie(child[0])), "it outlived the app"
     finally:
         holder.close()
+
+
+def script(url: str, *, thread: bool = False, prelude: str = "") -> str:
+    return SCRIPT.format(root=str(ROOT), url=url, thread=thread, prelude=prelude)
 
 
 def children(pid: int) -> list[int]:

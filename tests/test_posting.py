@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import signal
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from handlers.slack.posting import Posting, PostingProcess
-from handlers.slack.posting_child import FRAME, run_frame, serve_jobs
+from handlers.slack.posting_child import FRAME, job_frame, run_frame, serve_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +44,7 @@ def frames(*jobs: tuple[Any, ...]) -> bytes:
     """Frames of (fn, args) jobs, or (fn, args, number) for numbered ones."""
     out = b""
     for job in jobs:
-        body = pickle.dumps(job if len(job) == 3 else (*job, None))
+        body = job_frame(job[0], job[1], job[2] if len(job) == 3 else None)
         out += FRAME.pack(len(body)) + body
     return out
 
@@ -76,7 +75,7 @@ def test_serve_jobs_runs_each_frame_with_its_services_until_the_pipe_ends() -> N
 def test_a_queued_job_waits_as_its_bytes_and_is_unpickled_only_when_run() -> None:
     RAN.clear()
     worker = Recorder()
-    body = pickle.dumps((note, ({"customer": "x" * 500},), None))
+    body = job_frame(note, ({"customer": "x" * 500},), None)
     assert serve_jobs("services", io.BytesIO(FRAME.pack(len(body)) + body), worker) == 1  # type: ignore[arg-type]
     assert worker.jobs == [(run_frame, ("services", body, None))] and RAN == []
     fn, args = worker.jobs[0]
@@ -107,6 +106,17 @@ def test_a_numbered_job_is_reported_finished_once_it_has_run_even_if_it_failed()
         serve_jobs("services", stream, worker, finished.append)  # type: ignore[arg-type]
     assert finished == [7, 8]
     assert len(worker.jobs) == 3
+
+
+def test_a_numbered_job_whose_pickle_cannot_be_loaded_is_still_reported_finished() -> None:
+    # As when the code on disk changed since the app started: the parent must not wait for it until the child ends.
+    finished: list[int] = []
+    good = job_frame(quiet, (1,), 5)
+    broken = good.replace(b"quiet", b"gone!")  # a function this module does not have
+    worker = Running()
+    with pytest.raises(AttributeError, match="gone!"):
+        serve_jobs("services", io.BytesIO(FRAME.pack(len(broken)) + broken), worker, finished.append)  # type: ignore[arg-type]
+    assert finished == [5]
 
 
 # --- where a job runs ---------------------------------------------------------------------------------
@@ -145,13 +155,13 @@ def test_a_job_the_dead_posting_process_cannot_take_is_left_to_the_sweep(caplog:
 
 # --- the supervisor, with a real child --------------------------------------------------------------------
 CHILD = """
-import os, pickle, sys
+import os, sys
 sys.path.insert(0, {root!r})
-from handlers.slack.posting_child import read_frame, say_ready, serve_jobs
+from handlers.slack.posting_child import frame_job, read_frame, say_ready, serve_jobs
 out = open({out!r}, "a")
 class Worker:
     def submit(self, run, services, body, finished):  # the frame, as it came: unpickled here to show what it is
-        fn, args, _number = pickle.loads(body)
+        fn, args = frame_job(body)
         out.write(repr((fn.__name__, services, args)) + "\\n"); out.flush()
 out.write("setup " + read_frame(sys.stdin.buffer).decode() + "\\n"); out.flush()
 say_ready(f"host:{{os.getpid()}}:tok", sys.stdout)
@@ -210,13 +220,13 @@ def test_a_child_that_never_gets_ready_is_retried_and_never_given_jobs(tmp_path:
 
 # --- the first child, forked at boot -----------------------------------------------------------------
 FORKING = """
-import json, os, pickle, sys
+import json, os, sys
 sys.path.insert(0, {root!r})
 from handlers.slack.posting import PostingProcess
-from handlers.slack.posting_child import fork_posting_child, read_frame, say_ready, serve_jobs
+from handlers.slack.posting_child import fork_posting_child, frame_job, read_frame, say_ready, serve_jobs
 class Worker:
     def submit(self, run, services, body, finished):
-        fn, args, _number = pickle.loads(body)
+        fn, args = frame_job(body)
         print("job", fn(*args), file=sys.stderr, flush=True)
 def serve(parent):
     assert parent == os.getppid()

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-import pickle
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
 
-from handlers.slack.posting_child import ForkedChild, write_frame
+from handlers.slack.posting_child import ForkedChild, job_frame, write_frame
 from handlers.slack.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ class PostingProcess:
     def _write(self, holder: str, fn: Callable[..., Any], args: tuple[Any, ...],
                instead: Callable[[], None] | None) -> bool:
         number = next(self._numbers) if instead is not None else None
-        frame = pickle.dumps((fn, args, number), protocol=pickle.HIGHEST_PROTOCOL)
+        frame = job_frame(fn, args, number)
         with self._lock:
             proc = self._proc
             if proc is None or proc.stdin is None or holder != self._holder:

@@ -24,6 +24,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 FRAME = struct.Struct(">I")  # a frame's length before its body
+NUMBER = struct.Struct(">Q")  # a job frame's number, first in its body
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # A case's post is mostly waiting on Slack (two posts); with nothing else in this process, more of them may
 # wait at once than on the app's worker.
@@ -199,13 +200,25 @@ def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker, finished: Callabl
     return queued
 
 
+def job_frame(fn: Callable[..., Any], args: tuple[Any, ...], number: int | None) -> bytes:
+    """A job as the parent writes it: its number (0: not tracked) ahead of the pickle, so that the child
+    can report it finished even if the pickle cannot be loaded (code changed on disk since the app started)."""
+    return NUMBER.pack(number or 0) + pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def frame_job(body: bytes) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    fn, args = pickle.loads(memoryview(body)[NUMBER.size:])  # from our own parent, over a pipe nobody else holds
+    return fn, args
+
+
 def run_frame(services: Any, body: bytes, finished: Callable[[int], None] | None) -> None:
-    fn, args, job = pickle.loads(body)  # from our own parent, over a pipe nobody else holds
+    (number,) = NUMBER.unpack_from(body)
     try:
+        fn, args = frame_job(body)
         fn(services, *args)
     finally:  # a job that failed here would fail the same way in the parent: it is not run again
-        if job is not None and finished is not None:
-            finished(job)
+        if number and finished is not None:
+            finished(number)
 
 
 def write_frame(stream: IO[bytes], body: bytes) -> None:
