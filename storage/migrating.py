@@ -70,7 +70,12 @@ def _reap(pid: int) -> str:
     except ChildProcessError:  # SIGCHLD ignored: the kernel reaped it already
         return "it ended without a word"
     code = os.waitstatus_to_exitcode(status)
-    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:  # a signal Python has no name for (a real-time one)
+        return f"killed by signal {-code}"
 
 
 def _child(db: Database, parent: int, read_end: int, write_end: int) -> NoReturn:
