@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,24 +100,25 @@ def quiet(services: Any, what: Any) -> None:
 
 
 def test_a_numbered_job_is_reported_finished_once_it_has_run_even_if_it_failed() -> None:
-    finished: list[int] = []
+    finished: list[tuple[int, bool]] = []
     stream = io.BytesIO(frames((quiet, (1,)), (quiet, (2,), 7), (fails, ("boom",), 8)))
     worker = Running()
     with pytest.raises(RuntimeError, match="boom"):  # the worker here lets it through; the real one logs it
-        serve_jobs("services", stream, worker, finished.append)  # type: ignore[arg-type]
-    assert finished == [7, 8]
+        serve_jobs("services", stream, worker, lambda job, ran: finished.append((job, ran)))  # type: ignore[arg-type]
+    assert finished == [(7, True), (8, True)]
     assert len(worker.jobs) == 3
 
 
-def test_a_numbered_job_whose_pickle_cannot_be_loaded_is_still_reported_finished() -> None:
-    # As when the code on disk changed since the app started: the parent must not wait for it until the child ends.
-    finished: list[int] = []
+def test_a_numbered_job_whose_pickle_cannot_be_loaded_is_handed_back() -> None:
+    # As in a child started after the code on disk changed: the parent, which has the code it pickled, runs it.
+    finished: list[tuple[int, bool]] = []
     good = job_frame(quiet, (1,), 5)
     broken = good.replace(b"quiet", b"gone!")  # a function this module does not have
     worker = Running()
     with pytest.raises(AttributeError, match="gone!"):
-        serve_jobs("services", io.BytesIO(FRAME.pack(len(broken)) + broken), worker, finished.append)  # type: ignore[arg-type]
-    assert finished == [5]
+        serve_jobs("services", io.BytesIO(FRAME.pack(len(broken)) + broken), worker,  # type: ignore[arg-type]
+                   lambda job, ran: finished.append((job, ran)))
+    assert finished == [(5, False)]
 
 
 # --- where a job runs ---------------------------------------------------------------------------------
@@ -273,7 +275,10 @@ read_frame(jobs)
 class Worker:
     def submit(self, run, services, body, finished):
         if b"stuck" not in body:  # a job given "stuck" never gets to run, nor to be reported
-            run(services, body, finished)
+            try:
+                run(services, body, finished)
+            except Exception:
+                pass  # as the real worker, which logs it and goes on
 out = open(1, "w", closefd=False)
 say_ready(f"host:{{os.getpid()}}:tok", out)
 serve_jobs("child", jobs, Worker(), Finished(out))
@@ -298,6 +303,28 @@ def test_a_tracked_job_the_child_never_finished_runs_here_once_when_it_dies() ->
     assert process.unfinished == 0
     assert process.stop(timeout=10)
     assert ran_here == ["stuck"]
+
+
+def test_a_tracked_job_the_child_cannot_load_runs_here_once() -> None:
+    only_here = types.ModuleType("defuse_only_in_this_process")  # the child cannot import it
+    exec("def job(services, what):\n    pass", only_here.__dict__)
+    sys.modules[only_here.__name__] = only_here
+    lost: list[int] = []
+    process = PostingProcess([sys.executable, "-c", TRACKING.format(root=str(ROOT))],
+                             on_lost=lambda: lost.append(1), restart_after=0.05)
+    process.start()
+    try:
+        first = eventually(lambda: process.holder)
+        ran_here: list[str] = []
+        assert process.send_tracked(only_here.job, ("x",), lambda: ran_here.append("x"))
+        assert eventually(lambda: ran_here == ["x"] and process.unfinished == 0)
+        assert process.send_tracked(os.path.join, ("a",), lambda: ran_here.append("a"))  # the same child goes on
+        assert eventually(lambda: process.unfinished == 0)
+        assert process.holder == first and lost == []
+    finally:
+        assert process.stop(timeout=10)
+        del sys.modules[only_here.__name__]
+    assert ran_here == ["x"]
 
 
 def test_a_tracked_job_is_refused_while_no_child_is_ready() -> None:

@@ -22,7 +22,8 @@ calls).
 - If the child dies alone, this process reaps it, runs the sweep (which releases a dead holder's leases at
   once, bot.delivery.sweep) and starts another; meanwhile it posts new cases itself.
 - A tick has no lease: it is numbered (`send_tracked`), the child writes `done N` on its stdout once it
-  has run it, and when the child ends the app runs here whatever it never reported. Ticking a step that
+  has run it (`again N` if it could not even load it: a child started on newer code), and the app runs
+  here each job handed back, and, when the child ends, whatever it never reported. Ticking a step that
   is already ticked changes nothing, so a tick run twice is recorded once.
 - On shutdown the child's stdin is closed: it finishes its queue for up to 6 s, as the worker here does.
 """
@@ -191,12 +192,16 @@ class PostingProcess:
             instead()
 
     def _read_finished(self, out: IO[bytes]) -> None:
-        """Forget each job the child reports finished, until its stdout ends (it died or stopped)."""
+        """Forget each job the child reports finished, and run here each it could not load, until its stdout
+        ends (it died or stopped)."""
         for line in out:
             word, _, number = line.decode(errors="replace").strip().partition(" ")
-            if word == "done" and number.isdigit():
+            if word in ("done", "again") and number.isdigit():
                 with self._lock:
-                    self._unfinished.pop(int(number), None)
+                    instead = self._unfinished.pop(int(number), None)
+                if word == "again" and instead is not None:
+                    log.warning("the posting process could not load job %s; running it here", number)
+                    instead()
 
     def _start_fresh(self) -> subprocess.Popen[bytes] | None:
         try:

@@ -174,19 +174,21 @@ def say_ready(name: str, out: IO[str]) -> None:
 
 
 class Finished:
-    """Tells the parent a numbered job has finished (`done N`), so it does not run it again itself."""
+    """Tells the parent a numbered job has finished (`done N`), so it does not run it again itself, or that
+    this process could not even load it (`again N`), so the parent runs it with its own code."""
 
     def __init__(self, out: IO[str]):
         self._out = out
         self._lock = threading.Lock()  # one line at a time from the worker's threads
 
-    def __call__(self, job: int) -> None:
+    def __call__(self, job: int, ran: bool = True) -> None:
         with self._lock:
-            self._out.write(f"done {job}\n")
+            self._out.write(f"{'done' if ran else 'again'} {job}\n")
             self._out.flush()
 
 
-def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker, finished: Callable[[int], None] | None = None) -> int:
+def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker, finished: Callable[[int, bool], None] | None = None
+               ) -> int:
     """Run each job the parent sends on this process's worker, until stdin ends; how many were queued.
     A numbered job is reported to `finished` once it has run, whether it succeeded or not.
 
@@ -201,8 +203,8 @@ def serve_jobs(services: Any, jobs: IO[bytes], worker: Worker, finished: Callabl
 
 
 def job_frame(fn: Callable[..., Any], args: tuple[Any, ...], number: int | None) -> bytes:
-    """A job as the parent writes it: its number (0: not tracked) ahead of the pickle, so that the child
-    can report it finished even if the pickle cannot be loaded (code changed on disk since the app started)."""
+    """A job as the parent writes it: its number (0: not tracked) ahead of the pickle, so that the child can
+    hand it back even if the pickle cannot be loaded (a child started after the code on disk changed)."""
     return NUMBER.pack(number or 0) + pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -211,14 +213,19 @@ def frame_job(body: bytes) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     return fn, args
 
 
-def run_frame(services: Any, body: bytes, finished: Callable[[int], None] | None) -> None:
+def run_frame(services: Any, body: bytes, finished: Callable[[int, bool], None] | None) -> None:
     (number,) = NUMBER.unpack_from(body)
     try:
         fn, args = frame_job(body)
+    except Exception:
+        if number and finished is not None:
+            finished(number, False)  # the parent still has the code it pickled: it runs the job itself
+        raise
+    try:
         fn(services, *args)
     finally:  # a job that failed here would fail the same way in the parent: it is not run again
         if number and finished is not None:
-            finished(number)
+            finished(number, True)
 
 
 def write_frame(stream: IO[bytes], body: bytes) -> None:
