@@ -26,6 +26,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any
 
+from handlers.slack.heap import HeapTrimmer
 from storage.sqlite import work_behind_requests
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ QUEUE_CAPACITY = 5000
 
 
 class Worker:
-    def __init__(self, threads: int = 4, capacity: int = QUEUE_CAPACITY, niceness: int = 5, intake_threads: int = 4):
+    def __init__(self, threads: int = 4, capacity: int = QUEUE_CAPACITY, niceness: int = 5, intake_threads: int = 4,
+                 heap: HeapTrimmer | None = None):
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
         # Short writes that must finish before the ack (saving a case), kept apart from the slow work
         # so a queue of Slack calls never delays them, and waited for only up to a deadline.
@@ -65,6 +67,8 @@ class Worker:
         self._closed = False
         self._niceness = niceness
         self._local = threading.local()
+        # When a burst of requests and jobs is over, the memory it freed goes back to the system (heap.py).
+        self.heap = heap if heap is not None else HeapTrimmer.for_this_system()
         self._threads = [
             threading.Thread(target=self._loop, name=f"work-{n}", daemon=True) for n in range(threads)
         ]
@@ -81,6 +85,8 @@ class Worker:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                idle = not self._in_flight and not self._pending
+            self.heap.finished(idle)
 
     @property
     def pending(self) -> int:
@@ -118,6 +124,8 @@ class Worker:
                 with self._lock:
                     self._pending -= 1
                     self._idle.notify_all()
+                    idle = not self._in_flight and not self._pending
+                self.heap.finished(idle)
 
     @staticmethod
     def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -166,6 +174,7 @@ class Worker:
                 self._idle.wait(max(0.0, deadline - time.monotonic()))
             left = self._pending
         self._discard_queued()
+        self.heap.stop()
         self._intake.shutdown(wait=False, cancel_futures=True)
         for _ in self._threads:
             try:
