@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,17 +40,33 @@ class PublishResult:
 
 
 class CaseLocks:
-    """One lock per case, so that concurrent updates render and send in order."""
+    """One lock per case while someone holds or waits for it, so that concurrent updates render and send in
+    order. A case nobody is updating keeps no lock: a busy day's thousands of cases would each keep one."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[int, threading.Lock] = {}
+        self._locks: dict[int, tuple[threading.Lock, int]] = {}  # the lock, and how many hold or wait for it
 
-    def __call__(self, case_id: int) -> threading.Lock:
+    @contextmanager
+    def __call__(self, case_id: int) -> Iterator[None]:
         with self._guard:
-            if len(self._locks) > 10_000:
-                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-            return self._locks.setdefault(case_id, threading.Lock())
+            lock, users = self._locks.get(case_id) or (threading.Lock(), 0)
+            self._locks[case_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                left = self._locks[case_id][1] - 1
+                if left:
+                    self._locks[case_id] = (lock, left)
+                else:
+                    del self._locks[case_id]
+
+    def in_use(self) -> dict[int, int]:
+        """Each case that has a lock right now, with how many hold or wait for it."""
+        with self._guard:
+            return {case_id: users for case_id, (_, users) in self._locks.items()}
 
 
 class Publisher:
