@@ -22,35 +22,32 @@ def wait_until(condition, timeout: float = 5.0) -> bool:
     return True
 
 
+def update_elsewhere(locks: CaseLocks, case_id: int) -> threading.Event:
+    """Another thread updates the case: the event is set once it holds the case's lock."""
+    inside = threading.Event()
+
+    def update() -> None:
+        with locks(case_id):
+            inside.set()
+
+    threading.Thread(target=update, daemon=True).start()
+    return inside
+
+
 def test_a_second_update_of_the_same_case_waits_for_the_first():
     locks = CaseLocks()
-    second_in = threading.Event()
-
-    def second() -> None:
-        with locks(7):
-            second_in.set()
-
     with locks(7):
-        waiter = threading.Thread(target=second)
-        waiter.start()
+        second_in = update_elsewhere(locks, 7)
         assert wait_until(lambda: locks.in_use() == {7: 2})  # it is waiting for this one
         assert not second_in.is_set()
-    waiter.join(5)
-    assert second_in.is_set()
-    assert locks.in_use() == {}
+    assert second_in.wait(5)
+    assert wait_until(lambda: locks.in_use() == {})
 
 
 def test_other_cases_do_not_wait():
     locks = CaseLocks()
-    other_done = threading.Event()
-
-    def other() -> None:
-        with locks(8):
-            other_done.set()
-
     with locks(7):
-        threading.Thread(target=other).start()
-        assert other_done.wait(5)
+        assert update_elsewhere(locks, 8).wait(5)
 
 
 def test_no_lock_is_kept_for_cases_nobody_is_updating():
@@ -66,11 +63,4 @@ def test_a_failed_update_releases_its_case():
     with pytest.raises(RuntimeError), locks(3):
         raise RuntimeError("the Web API call failed")
     assert locks.in_use() == {}
-    got = threading.Event()
-
-    def again() -> None:
-        with locks(3):
-            got.set()
-
-    threading.Thread(target=again).start()
-    assert got.wait(5)
+    assert update_elsewhere(locks, 3).wait(5)
