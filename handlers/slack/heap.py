@@ -1,7 +1,7 @@
 """Giving the memory a burst freed back to the system once the burst is over.
 
 glibc's malloc gives each thread that allocates an arena of its own (up to eight per core), and a freed chunk
-stays in its arena: only free space at the very top of an arena is ever returned by itself. After 1,500 cases
+stays in its arena: only free space at the very top of an arena is ever returned by itself. After 3,000 cases
 at 150/s, malloc_info showed the app holding 14.7 MB of free chunks in its arenas (three arenas of 4.5 MB
 with nothing in use but a chunk near the top), so its RSS stayed at the burst's high-water mark. malloc_trim(0)
 hands every whole free page back (madvise); it took 0.3 ms in a freshly started app, and it runs once the
