@@ -63,7 +63,7 @@ class Worker:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
-        self._in_flight = 0  # requests from Slack being answered right now (for diagnostics)
+        self._in_flight = 0  # requests from Slack being answered right now (the worker is idle at none)
         self._closed = False
         self._niceness = niceness
         self._local = threading.local()
