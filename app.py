@@ -76,7 +76,7 @@ from handlers.slack.surface import SlackSurface, make_client
 from handlers.slack.worker import Worker
 from storage.db import Database
 from storage.migrating import migrate_apart
-from storage.urls import sqlite_dir_problem
+from storage.urls import load_driver, sqlite_dir_problem
 
 log = logging.getLogger("defuse")
 LISTENER_THREADS = 32
@@ -97,8 +97,7 @@ class Runtime:
 
 
 def build(config: Config) -> Runtime:
-    problem = sqlite_dir_problem(config.database_url)
-    if problem:
+    if problem := sqlite_dir_problem(config.database_url):
         raise ConfigError([problem])
     db = Database(config.database_url)
     migrate_apart(db)
@@ -242,6 +241,8 @@ def main() -> int:
     for chatty in ("apscheduler", "alembic"):  # their INFO lines say nothing an operator needs
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
     check_views(False)  # the tests render every view with slack_sdk's checks; requests need not pay for them again
+    handlers.moves()  # with the database driver, imported before the fork: the posting process uses both and
+    load_driver(config.database_url)  # shares their pages instead of importing a copy of its own
     first_posting = fork_posting_child(lambda pid: serve_posting(pid, wire))  # before any thread or connection
     try:
         runtime = build(config)

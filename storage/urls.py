@@ -42,3 +42,13 @@ def sqlite_dir_problem(database_url: str) -> str | None:
         return (f"DATABASE_URL names a SQLite file in {directory}, which this user cannot write: "
                 "give the user running Defuse write access (chown/chmod) or point DATABASE_URL elsewhere.")
     return None
+
+
+def load_driver(database_url: str) -> None:
+    """Import the URL's database driver and SQLAlchemy's dialect for it now, not at the first connection.
+    The app calls this before it forks the posting process, so that both share one copy of these pages
+    (psycopg and its dialect are about 8 MB in each process) instead of importing one each."""
+    try:
+        make_url(database_url).get_dialect().import_dbapi()
+    except Exception:  # noqa: BLE001 - a bad URL or a missing driver: Database() reports it, with its reason
+        return
