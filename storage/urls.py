@@ -50,5 +50,5 @@ def load_driver(database_url: str) -> None:
     (psycopg and its dialect are about 8 MB in each process) instead of importing one each."""
     try:
         make_url(database_url).get_dialect().import_dbapi()
-    except Exception:  # noqa: BLE001 - a bad URL or a missing driver: Database() reports it, with its reason
+    except Exception:  # a bad URL or a missing driver: Database() reports it, with its reason
         return
