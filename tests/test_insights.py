@@ -25,7 +25,7 @@ def row(case_id: int, status: str = "resolved", *, owner: str = "UA", hours: flo
         visibility="public", mood=mood, mood_at_close=after, mood_later=None,
         expected_by=promised.isoformat() if promised else None, fixed_at=fixed.isoformat() if fixed else None,
         customer=customer, steps_done=set(steps if steps is not None else range(1, 7)), step_count=6,
-        attempts_helped=list(helped), second_contact=second)
+        attempts_helped=tuple(helped), second_contact=second)
 
 
 def test_rates_times_and_the_mood_change() -> None:
@@ -111,10 +111,10 @@ def test_the_query_reads_each_closed_case_with_its_steps_attempts_and_handoffs(d
     assert found.id == kept.id and found.status == "resolved" and found.mood == "furious"
     assert (found.mood_at_close, found.mood_later) == ("calm", None) and found.escalated and found.fixed_at
     assert insights.figures(rows).escalations_on_time == 1
-    assert hidden.id == private.id and hidden.attempts_helped == []  # a private case's attempts are never quoted
+    assert hidden.id == private.id and hidden.attempts_helped == ()  # a private case's attempts are never quoted
     assert found.customer == "acme"
     assert (found.steps_done, found.step_count) == ({1, 3}, 6)
-    assert found.attempts_helped == ["refund"] and found.second_contact is True
+    assert found.attempts_helped == ("refund",) and found.second_contact is True
     assert [r.id for r in before] == [early.id] and still_open.id not in [r.id for r in rows + before]
 
 

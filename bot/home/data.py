@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import statistics
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from bot.core import playbook
 from bot.core.cases import CaseStore
 from bot.learning.digest import JOB as DIGEST_JOB
-from bot.learning.insights import Figures, figures, per_agent
+from bot.learning.insights import Figures, Tally
 from storage import digest_queries as dq
 from storage import insight_queries as iq
 from storage import repositories as repo
@@ -113,12 +114,17 @@ def _refresh(cases: CaseStore, now: datetime) -> None:
 
 
 def work_out_insights(cases: CaseStore, now: datetime) -> Insights:
-    with cases.db.session() as session:
-        rows = iq.closed_cases(session, now - timedelta(days=max(INSIGHT_WINDOWS)), now)
-    windows = {days: figures([r for r in rows if r.closed_at >= now - timedelta(days=days)])
-               for days in INSIGHT_WINDOWS}
-    month = [r for r in rows if r.closed_at >= now - TEAM_WINDOW]
-    fresh = Insights(now, windows, per_agent(month))
+    windows = {days: Tally() for days in INSIGHT_WINDOWS}
+    agents: dict[str, Tally] = defaultdict(Tally)
+    with cases.db.session() as session:  # each case is counted as it is read, and none is kept
+        for row in iq.each_closed_case(session, now - timedelta(days=max(INSIGHT_WINDOWS)), now):
+            for days, tally in windows.items():
+                if row.closed_at >= now - timedelta(days=days):
+                    tally.add(row)
+            if row.closed_at >= now - TEAM_WINDOW:
+                agents[row.owner_id].add(row)
+    fresh = Insights(now, {days: tally.figures() for days, tally in windows.items()},
+                     {owner: tally.figures() for owner, tally in sorted(agents.items())})
     _insight_cache[id(cases.db)] = fresh
     return fresh
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,32 +42,91 @@ class Figures:
         return self.resolved / self.closed if self.closed else None
 
 
-def figures(rows: Sequence[ClosedRow]) -> Figures:
-    resolved = [r for r in rows if r.status == "resolved"]
-    helped_pairs = [r for r in rows if r.second_contact]
-    escalated = [r for r in rows if r.escalated]
-    return Figures(
-        closed=len(rows),
-        resolved=len(resolved),
-        median_resolve_seconds=_median((r.closed_at - r.opened_at).total_seconds() for r in resolved),
-        moods=mood.tally((r.mood, latest_mood(r)) for r in rows),
-        second_contact=len(helped_pairs),
-        second_contact_resolved=sum(1 for r in helped_pairs if r.status == "resolved"),
-        escalated=len(escalated),
-        escalations_on_time=sum(1 for r in escalated if on_time(r.expected_by, r.fixed_at)),
-        repeat_cases=repeat_cases(rows),
-        skipped_bad=skipped_shares([r for r in rows if r.status != "resolved"]),
-        skipped_good=skipped_shares(resolved),
-        helped=top_attempts(rows),
-    )
-
-
-def per_agent(rows: Sequence[ClosedRow]) -> dict[str, Figures]:
-    """Each owner's figures (for LEADS only: no ranking of people in public)."""
-    by_owner: dict[str, list[ClosedRow]] = defaultdict(list)
+def figures(rows: Iterable[ClosedRow]) -> Figures:
+    tally = Tally()
     for row in rows:
-        by_owner[row.owner_id].append(row)
-    return {owner: figures(owned) for owner, owned in sorted(by_owner.items())}
+        tally.add(row)
+    return tally.figures()
+
+
+def per_agent(rows: Iterable[ClosedRow]) -> dict[str, Figures]:
+    """Each owner's figures (for LEADS only: no ranking of people in public)."""
+    by_owner: dict[str, Tally] = defaultdict(Tally)
+    for row in rows:
+        by_owner[row.owner_id].add(row)
+    return {owner: tally.figures() for owner, tally in sorted(by_owner.items())}
+
+
+class Tally:
+    """The figures of the rows added so far, counted as they come: a window of cases is never held."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+        self.resolve_seconds: list[float] = []  # of the resolved cases, for the median
+        self.moods: Counter[str] = Counter()
+        self.second_contact = self.second_contact_resolved = 0
+        self.escalated = self.on_time = 0
+        self.customers: Counter[str] = Counter()
+        self.bad, self.good = StepGaps(), StepGaps()  # unresolved cases, resolved cases
+        self.helped: Counter[str] = Counter()
+        self.shown: dict[str, str] = {}  # an attempt's key -> its text as first written
+
+    def add(self, row: ClosedRow) -> None:
+        resolved = row.status == "resolved"
+        self.closed += 1
+        if resolved:
+            self.resolve_seconds.append((row.closed_at - row.opened_at).total_seconds())
+        self.moods[mood.change(row.mood, latest_mood(row)) or "unknown"] += 1
+        if row.second_contact:
+            self.second_contact += 1
+            self.second_contact_resolved += resolved
+        if row.escalated:
+            self.escalated += 1
+            self.on_time += on_time(row.expected_by, row.fixed_at)
+        if row.customer:
+            self.customers[row.customer] += 1
+        (self.good if resolved else self.bad).add(row)
+        if row.visibility == PUBLIC:  # only attempts anyone in the workspace may read are quoted on Home
+            for what in row.attempts_helped:
+                key = " ".join(what.lower().split())
+                self.helped[key] += 1
+                self.shown.setdefault(key, what.strip())
+
+    def figures(self) -> Figures:
+        ranked = sorted(self.helped.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ATTEMPTS]
+        return Figures(
+            closed=self.closed,
+            resolved=len(self.resolve_seconds),
+            median_resolve_seconds=statistics.median(self.resolve_seconds) if self.resolve_seconds else None,
+            moods=mood.MoodTally(*(self.moods[k] for k in (*mood.CHANGES, "unknown"))),
+            second_contact=self.second_contact,
+            second_contact_resolved=self.second_contact_resolved,
+            escalated=self.escalated,
+            escalations_on_time=self.on_time,
+            repeat_cases=sum(n for n in self.customers.values() if n > 1),  # cases whose customer had another
+            skipped_bad=self.bad.shares(),
+            skipped_good=self.good.shares(),
+            helped=tuple((self.shown[key], n) for key, n in ranked),
+        )
+
+
+class StepGaps:
+    """For each step, how many of the cases added closed without it ticked."""
+
+    def __init__(self) -> None:
+        self.cases = 0
+        self.steps: set[int] = set()
+        self.unticked: Counter[int] = Counter()
+
+    def add(self, row: ClosedRow) -> None:
+        self.cases += 1
+        self.steps.update(range(1, row.step_count + 1))
+        for n in range(1, row.step_count + 1):
+            if n not in row.steps_done:
+                self.unticked[n] += 1
+
+    def shares(self) -> dict[int, float]:
+        return {n: self.unticked[n] / self.cases for n in sorted(self.steps)}
 
 
 def latest_mood(row: ClosedRow) -> str | None:
@@ -79,37 +138,3 @@ def on_time(promised: str | None, fixed: str | None) -> bool:
     if not promised or not fixed:
         return False
     return datetime.fromisoformat(fixed) <= datetime.fromisoformat(promised)
-
-
-def repeat_cases(rows: Sequence[ClosedRow]) -> int:
-    """Cases whose customer had another case closed in the same window."""
-    counts = Counter(r.customer for r in rows if r.customer)
-    return sum(n for n in counts.values() if n > 1)
-
-
-def skipped_shares(rows: Sequence[ClosedRow]) -> dict[int, float]:
-    """For each step, the share of these cases that closed without it ticked."""
-    if not rows:
-        return {}
-    steps = sorted({n for r in rows for n in range(1, r.step_count + 1)})
-    return {n: sum(1 for r in rows if n <= r.step_count and n not in r.steps_done) / len(rows) for n in steps}
-
-
-def top_attempts(rows: Sequence[ClosedRow], limit: int = TOP_ATTEMPTS) -> tuple[tuple[str, int], ...]:
-    """The attempts most often marked as having helped, in public cases only (the text is shown on Home)."""
-    counts: Counter[str] = Counter()
-    shown: dict[str, str] = {}
-    for row in rows:
-        if row.visibility != PUBLIC:
-            continue
-        for what in row.attempts_helped:
-            key = " ".join(what.lower().split())
-            counts[key] += 1
-            shown.setdefault(key, what.strip())
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return tuple((shown[key], n) for key, n in ranked)
-
-
-def _median(values: Iterable[float]) -> float | None:
-    found = list(values)
-    return statistics.median(found) if found else None
