@@ -78,10 +78,10 @@ def pick_actors(url: str) -> tuple[str, str]:
     try:
         with db.session() as session:
             agent = session.execute(
-                select(Reminder.recipient).group_by(Reminder.recipient).order_by(func.count().desc()).limit(1)
+                select(Reminder.c.recipient).group_by(Reminder.c.recipient).order_by(func.count().desc()).limit(1)
             ).scalar()
             customer = session.execute(
-                select(func.min(Case.customer)).group_by(Case.customer_name_key).order_by(func.count().desc()).limit(1)
+                select(func.min(Case.c.customer)).group_by(Case.c.customer_name_key).order_by(func.count().desc()).limit(1)
             ).scalar()
     finally:
         db.dispose()

@@ -23,7 +23,7 @@ CREATE DATABASE on --pg-url and dropped afterwards) this script:
      Both report this process's CPU time per reminder too: on a shared 2-core machine, wall time
      includes waiting for a core, and the CPU figure is the steadier one.
   3. times one single-row UPDATE transaction layer by layer (--breakdown N, default 1000): the bare
-     driver, a prebuilt Core statement, the same inside db.session(), an ORM update(), and
+     driver, a prebuilt Core statement, the same inside db.session(), and
      repo.finish_reminder exactly as the engine calls it; plus the read session deliver opens 3x per
      send. Variants run round-robin in 5 rounds; the median round is reported.
   4. times one claim of 50 while --send and --pending rows are due at the same instant (a mass
@@ -128,7 +128,7 @@ def bulk_insert_future(db: Any, count: int, *, start: int, now: datetime, seed: 
     from storage.models import Reminder
 
     rng = random.Random(seed)
-    table = Reminder.__table__
+    table = Reminder
     stmt = insert(table)
     horizon = 30 * 24 * 3600 - 3600
     until = now.isoformat()
@@ -157,7 +157,7 @@ def insert_due(db: Any, count: int, *, tag: str, now: datetime, case_of: dict[st
 
     from storage.models import Reminder
 
-    stmt = insert(Reminder.__table__)
+    stmt = insert(Reminder)
     first = now - timedelta(minutes=5)
     until = (now - timedelta(minutes=5)).isoformat()
     done = 0
@@ -198,8 +198,8 @@ def status_counts(db: Any, tag: str) -> dict[str, int]:
 
     with db.engine.connect() as conn:
         rows = conn.execute(
-            select(Reminder.status, func.count()).where(Reminder.dedupe_key.like(f"bench:{tag}:%"))
-            .group_by(Reminder.status)
+            select(Reminder.c.status, func.count()).where(Reminder.c.dedupe_key.like(f"bench:{tag}:%"))
+            .group_by(Reminder.c.status)
         ).all()
         conn.rollback()
     return {status: count for status, count in rows}
@@ -211,7 +211,7 @@ def pending_total(db: Any) -> int:
     from storage.models import Reminder
 
     with db.engine.connect() as conn:
-        value = conn.execute(select(func.count()).select_from(Reminder).where(Reminder.status == "pending")).scalar()
+        value = conn.execute(select(func.count()).select_from(Reminder).where(Reminder.c.status == "pending")).scalar()
         conn.rollback()
     return int(value or 0)
 
@@ -271,7 +271,7 @@ def capture_claim(db: Any) -> tuple[str, Any, float]:
     now = datetime.now(UTC)
     event.listen(db.engine, "before_cursor_execute", before)
     try:
-        with db.sessions() as session:
+        with db.engine.connect() as session:
             session.begin()
             started = time.perf_counter()
             repo.claim_due(session, now=now, until=now + timedelta(minutes=5), worker="bench-explain", limit=50)
@@ -484,7 +484,7 @@ def backlog_claims(db: Any, sizes: list[int], repeat: int = 5) -> list[dict[str,
     from storage import repositories as repo
     from storage.models import Reminder
 
-    table = Reminder.__table__
+    table = Reminder
     results = []
     for size in sizes:
         seen: list[tuple[str, Any]] = []
@@ -493,7 +493,7 @@ def backlog_claims(db: Any, sizes: list[int], repeat: int = 5) -> list[dict[str,
             if "UPDATE reminders" in statement and "WITH due" in statement:
                 seen.append((statement, parameters))
 
-        session = db.sessions()
+        session = db.engine.connect()
         session.begin()
         try:
             now = datetime.now(UTC)
@@ -513,7 +513,7 @@ def backlog_claims(db: Any, sizes: list[int], repeat: int = 5) -> list[dict[str,
             plan: list[str] = []
             if not db.is_sqlite and seen:
                 statement, parameters = seen[0]
-                rows = session.connection().exec_driver_sql("EXPLAIN (ANALYZE) " + statement, parameters).all()
+                rows = session.exec_driver_sql("EXPLAIN (ANALYZE) " + statement, parameters).all()
                 plan = [r[0].strip() for r in rows if any(k in r[0] for k in ("Sort", "Index Scan using ix_", "Execution Time"))]
         finally:
             session.rollback()
@@ -531,7 +531,7 @@ def session_breakdown(db: Any, n: int) -> dict[str, Any]:
     from storage import repositories as repo
     from storage.models import Reminder
 
-    table = Reminder.__table__
+    table = Reminder
     worker = "bench-breakdown"
     now = datetime.now(UTC)
     until = now + timedelta(minutes=5)
@@ -594,16 +594,6 @@ def session_breakdown(db: Any, n: int) -> dict[str, Any]:
             session.execute(core, {"rid": rid})
 
     variants.append(("db.session() + Core prebuilt UPDATE", session_core_once))
-
-    def session_orm_nosync_once(rid: int) -> None:
-        with db.session() as session:
-            session.execute(
-                update(Reminder).where(Reminder.id == rid, Reminder.locked_by == worker, Reminder.status == "pending")
-                .values(locked_until=until, sending_at=now, locked_by=worker)
-                .execution_options(synchronize_session=False)
-            )
-
-    variants.append(("db.session() + ORM update(), synchronize_session=False", session_orm_nosync_once))
 
     def finish_once(rid: int) -> None:
         with db.session() as session:
@@ -876,7 +866,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--standin-inprocess", action="store_true", help="run the stand-in in this process")
     parser.add_argument("--profile", action="store_true", help="cProfile the no-op send and print the top entries")
     parser.add_argument("--breakdown", type=int, default=1000, metavar="N",
-                        help="time N single-row UPDATE transactions per layer (driver, Core, Session, ORM); 0 skips")
+                        help="time N single-row UPDATE transactions per layer (driver, Core, a unit of work); 0 skips")
     parser.add_argument("--no-backlog", action="store_true",
                         help="skip timing a claim while --send / --pending rows are due at one instant")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")

@@ -274,8 +274,8 @@ def agent_rows(gen: Generator, now: datetime) -> list[dict[str, Any]]:
 
 
 def _next_ids(conn: Connection) -> tuple[int, int]:
-    case_max = conn.scalar(select(func.max(Case.__table__.c.id))) or 0
-    reminder_max = conn.scalar(select(func.max(Reminder.__table__.c.id))) or 0
+    case_max = conn.scalar(select(func.max(Case.c.id))) or 0
+    reminder_max = conn.scalar(select(func.max(Reminder.c.id))) or 0
     return case_max + 1, reminder_max
 
 
@@ -287,7 +287,7 @@ class Writer:
              (Reminder, "reminders"))
 
     def __init__(self) -> None:
-        self.tables = {attr: table(m.__table__.name, *(column(c.name) for c in m.__table__.columns)) for m, attr in self.ORDER}
+        self.tables = {attr: table(m.name, *(column(c.name) for c in m.columns)) for m, attr in self.ORDER}
 
     def write(self, conn: Connection, rows: Rows) -> None:
         copy = conn.dialect.name == "postgresql"
@@ -296,7 +296,7 @@ class Writer:
             if not batch:
                 continue
             if copy:
-                self._copy(conn, model.__table__.name, batch)
+                self._copy(conn, model.name, batch)
             else:
                 conn.execute(insert(self.tables[attr]), batch)
 
@@ -330,10 +330,10 @@ def _skip_durability(db: Database) -> None:
 
 
 def _add_agents(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    known = set(conn.scalars(select(Agent.__table__.c.user_id)).all())
+    known = set(conn.scalars(select(Agent.c.user_id)).all())
     fresh = [r for r in rows if r["user_id"] not in known]
     if fresh:
-        conn.execute(insert(Agent.__table__), fresh)
+        conn.execute(insert(Agent), fresh)
 
 
 def chunks(total: int, size: int) -> Iterator[int]:

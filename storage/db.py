@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session as Session  # re-exported: the handle repositories take
-from sqlalchemy.orm import sessionmaker
 
 from storage.sqlite import SQLITE_BUSY_SECONDS, prepare_sqlite, sqlite_writer, work_behind_requests
 
 log = logging.getLogger(__name__)
+
+Session = Connection  # what a unit of work hands the repositories: a connection in a transaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every Defuse process; serialises concurrent migrations on PostgreSQL.
@@ -215,14 +215,13 @@ class Database:
                 },
             )
             _prepare_postgres(self.engine, self.watchdog, hold_seconds)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._ping_lock = threading.Lock()
         self._ping: Future[bool] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
-        with sqlite_writer(self.url) if self.is_sqlite else nullcontext(), self.sessions() as session, session.begin():
+        with sqlite_writer(self.url) if self.is_sqlite else nullcontext(), self.engine.connect() as session, session.begin():
             yield session
 
     @staticmethod

@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, and_, case, exists, func, literal, null, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, DateTime, and_, case, exists, func, literal, null, or_, select, type_coerce
 
 from storage.models import Case, CaseEvent, CaseStep, Handoff, Review
-from storage.sql import table_of
 
-# Core tables, not ORM entities: plain rows cost less per row, and that is paid 100,000 times.
-CASES, EVENTS, STEPS = table_of(Case), table_of(CaseEvent), table_of(CaseStep)
-HANDOFFS, REVIEWS = table_of(Handoff), table_of(Review)
+CASES, EVENTS, STEPS = Case, CaseEvent, CaseStep
+HANDOFFS, REVIEWS = Handoff, Review
 
 OPEN_STATUSES = ("open", "escalated")
 # Event kinds counted per case in cases.csv.
@@ -81,7 +78,7 @@ def _naive(column: Any) -> Any:
     return type_coerce(column, DateTime()).label(column.name)
 
 
-def case_page(session: Session, since: datetime, after_id: int, limit: int) -> Sequence[Any]:
+def case_page(session: Connection, since: datetime, after_id: int, limit: int) -> Sequence[Any]:
     c = CASES.c
     stmt = (
         select(
@@ -101,7 +98,7 @@ def case_page(session: Session, since: datetime, after_id: int, limit: int) -> S
     return session.execute(stmt).all()
 
 
-def case_batch(session: Session, since: datetime, after_id: int, limit: int) -> CaseBatch | None:
+def case_batch(session: Connection, since: datetime, after_id: int, limit: int) -> CaseBatch | None:
     """The next page of cases after `after_id`, with their steps, counts, handoffs and reviews."""
     cases = case_page(session, since, after_id, limit)
     if not cases:
@@ -119,7 +116,7 @@ def case_batch(session: Session, since: datetime, after_id: int, limit: int) -> 
     )
 
 
-def _steps_done(session: Session, ids: list[int]) -> dict[int, list[int]]:
+def _steps_done(session: Connection, ids: list[int]) -> dict[int, list[int]]:
     done: dict[int, list[int]] = defaultdict(list)
     stmt = (
         select(STEPS.c.case_id, STEPS.c.step)
@@ -131,7 +128,7 @@ def _steps_done(session: Session, ids: list[int]) -> dict[int, list[int]]:
     return done
 
 
-def _event_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+def _event_counts(session: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     stmt = (
         select(EVENTS.c.case_id, EVENTS.c.kind, func.count())
@@ -143,18 +140,18 @@ def _event_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]
     return counts
 
 
-def _handoff_counts(session: Session, ids: list[int]) -> dict[int, int]:
+def _handoff_counts(session: Connection, ids: list[int]) -> dict[int, int]:
     stmt = select(HANDOFFS.c.case_id, func.count()).where(_among(HANDOFFS.c.case_id, ids)).group_by(HANDOFFS.c.case_id)
     return {case_id: count for case_id, count in session.execute(stmt)}
 
 
-def _reviews(session: Session, ids: list[int]) -> dict[int, tuple[str, bool]]:
+def _reviews(session: Connection, ids: list[int]) -> dict[int, tuple[str, bool]]:
     has_ux = case((and_(REVIEWS.c.ux_issue.is_not(None), REVIEWS.c.ux_issue != ""), literal(1)), else_=literal(0))
     stmt = select(REVIEWS.c.case_id, REVIEWS.c.cause, has_ux).where(_among(REVIEWS.c.case_id, ids))
     return {case_id: (cause, bool(ux)) for case_id, cause, ux in session.execute(stmt)}
 
 
-def _last_follow_up(session: Session, ids: list[int]) -> dict[int, str]:
+def _last_follow_up(session: Connection, ids: list[int]) -> dict[int, str]:
     stmt = (
         select(EVENTS.c.case_id, EVENTS.c.data["outcome"].as_string())
         .where(_among(EVENTS.c.case_id, ids), _kind() == "follow_up")
@@ -163,7 +160,7 @@ def _last_follow_up(session: Session, ids: list[int]) -> dict[int, str]:
     return {case_id: outcome or "" for case_id, outcome in session.execute(stmt)}
 
 
-def _attempt_outcomes(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+def _attempt_outcomes(session: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
     outcome = EVENTS.c.data["outcome"].as_string()
     stmt = (
         select(EVENTS.c.case_id, outcome, func.count())
@@ -176,13 +173,13 @@ def _attempt_outcomes(session: Session, ids: list[int]) -> dict[int, dict[str, i
     return found
 
 
-def _apology(session: Session, ids: list[int]) -> dict[int, str]:
+def _apology(session: Connection, ids: list[int]) -> dict[int, str]:
     answer = STEPS.c.details["apology"].as_string()
     stmt = select(STEPS.c.case_id, answer).where(_among(STEPS.c.case_id, ids), STEPS.c.done.is_(True), answer.is_not(None))
     return {case_id: value for case_id, value in session.execute(stmt)}
 
 
-def case_ids_page(session: Session, since: datetime, after_id: int, limit: int) -> list[int]:
+def case_ids_page(session: Connection, since: datetime, after_id: int, limit: int) -> list[int]:
     stmt = select(CASES.c.id).where(CASES.c.id > after_id, in_window(since)).order_by(CASES.c.id).limit(limit)
     return list(session.scalars(stmt))
 
@@ -193,7 +190,7 @@ def _pick(keys: dict[str, str | None]) -> Any:
     return case(*whens, else_=null()) if whens else null()
 
 
-def activity_for(session: Session, case_ids: list[int], columns: dict[str, dict[str, str | None]]) -> Sequence[Any]:
+def activity_for(session: Connection, case_ids: list[int], columns: dict[str, dict[str, str | None]]) -> Sequence[Any]:
     """The events of these cases whose kind is in `columns`, by case and then in order; `columns`
     maps an output column (text, result, …) to {kind: key of the event's data}."""
     kinds = sorted({kind for keys in columns.values() for kind in keys})

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, exists, func, literal, select
 
 from storage.models import Case, CaseEvent, CaseStep
 
@@ -61,14 +60,14 @@ ROW_FIELDS = ("id", "owner_id", "status", "opened_at", "closed_at", "visibility"
 BATCH = 500  # rows fetched from the driver at a time (a server-side cursor on PostgreSQL)
 
 
-def closed_cases(session: Session, since: datetime, until: datetime) -> list[ClosedRow]:
+def closed_cases(session: Connection, since: datetime, until: datetime) -> list[ClosedRow]:
     """Cases closed from `since` up to and including `until`, in the order they closed."""
     return list(each_closed_case(session, since, until))
 
 
-def each_closed_case(session: Session, since: datetime, until: datetime) -> Iterator[ClosedRow]:
+def each_closed_case(session: Connection, since: datetime, until: datetime) -> Iterator[ClosedRow]:
     """The same, one at a time: the caller counts them as they come and holds none."""
-    c = Case.__table__.c
+    c = Case.c
     helped = _helped_attempts(session, since, until)
     shared: dict[Any, Any] = {}  # one string object per distinct value: an owner, a mood, a customer
     every_step: dict[int, frozenset[int]] = {}  # step count -> the set shared by every case with all ticked
@@ -93,30 +92,30 @@ def each_closed_case(session: Session, since: datetime, until: datetime) -> Iter
 
 
 def _step_count(case_id: Any) -> Any:
-    return select(func.count()).where(CaseStep.case_id == case_id).scalar_subquery()
+    return select(func.count()).where(CaseStep.c.case_id == case_id).scalar_subquery()
 
 
 def _unticked_mask(case_id: Any) -> Any:
     """Bit n set for each unticked step n (a playbook has at most 10)."""
-    bit = literal(1).op("<<")(CaseStep.step)
+    bit = literal(1).op("<<")(CaseStep.c.step)
     return (select(func.coalesce(func.sum(bit), 0))
-            .where(CaseStep.case_id == case_id, CaseStep.done.is_(False)).scalar_subquery())
+            .where(CaseStep.c.case_id == case_id, CaseStep.c.done.is_(False)).scalar_subquery())
 
 
 def _handoff_accepted(case_id: Any) -> Any:
-    return exists().where(CaseEvent.case_id == case_id, CaseEvent.kind == "handoff_accepted")
+    return exists().where(CaseEvent.c.case_id == case_id, CaseEvent.c.kind == "handoff_accepted")
 
 
-def _helped_attempts(session: Session, since: datetime, until: datetime) -> dict[int, tuple[str, ...]]:
+def _helped_attempts(session: Connection, since: datetime, until: datetime) -> dict[int, tuple[str, ...]]:
     """What helped, for the public cases of the window only: attempt texts are quoted on Home."""
-    c = Case.__table__.c
+    c = Case.c
     public = select(c.id).where(c.closed_at >= since, c.closed_at <= until, c.status.in_(CLOSED), c.visibility == PUBLIC)
     found: dict[int, tuple[str, ...]] = {}
     for case_id, what in session.execute(
-        select(CaseEvent.case_id, CaseEvent.data["what"].as_string())
-        .where(CaseEvent.case_id.in_(public), CaseEvent.kind == "attempt",
-               CaseEvent.data["outcome"].as_string() == "helped")
-        .order_by(CaseEvent.case_id, CaseEvent.id)
+        select(CaseEvent.c.case_id, CaseEvent.c.data["what"].as_string())
+        .where(CaseEvent.c.case_id.in_(public), CaseEvent.c.kind == "attempt",
+               CaseEvent.c.data["outcome"].as_string() == "helped")
+        .order_by(CaseEvent.c.case_id, CaseEvent.c.id)
     ):
         if what:
             found[case_id] = found.get(case_id, ()) + (what,)

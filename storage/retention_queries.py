@@ -6,18 +6,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select, update
 
 from storage.models import Case, CaseEvent, CaseStep, Handoff, JobRun, Review
-from storage.sql import changed, insert_unless_exists, table_of
+from storage.sql import changed, insert_unless_exists
 
-JOBS = table_of(JobRun)
+JOBS = JobRun
 CLOSED_STATUSES = ("resolved", "unresolved")
 Scrub = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def claim_day(session: Session, *, job: str, day: str, worker: str, now: datetime, stale_after: timedelta) -> bool:
+def claim_day(session: Connection, *, job: str, day: str, worker: str, now: datetime, stale_after: timedelta) -> bool:
     """True if this worker now holds `job` for `day`: it inserted the row (INSERT … ON CONFLICT DO
     NOTHING on both databases), or took over a claim that was never finished and has gone stale."""
     values = {"job": job, "day": day, "claimed_by": worker, "claimed_at": now}
@@ -32,7 +31,7 @@ def claim_day(session: Session, *, job: str, day: str, worker: str, now: datetim
     return changed(taken) == 1
 
 
-def finish_day(session: Session, *, job: str, day: str, worker: str, now: datetime, result: dict[str, Any]) -> None:
+def finish_day(session: Connection, *, job: str, day: str, worker: str, now: datetime, result: dict[str, Any]) -> None:
     session.execute(
         update(JOBS)
         .where(JOBS.c.job == job, JOBS.c.day == day, JOBS.c.claimed_by == worker)
@@ -40,19 +39,19 @@ def finish_day(session: Session, *, job: str, day: str, worker: str, now: dateti
     )
 
 
-def cases_to_erase(session: Session, *, closed_before: datetime, limit: int) -> list[int]:
+def cases_to_erase(session: Connection, *, closed_before: datetime, limit: int) -> list[int]:
     stmt = (
-        select(Case.id)
-        .where(Case.status.in_(CLOSED_STATUSES), Case.closed_at < closed_before, Case.erased_at.is_(None))
-        .order_by(Case.id)
+        select(Case.c.id)
+        .where(Case.c.status.in_(CLOSED_STATUSES), Case.c.closed_at < closed_before, Case.c.erased_at.is_(None))
+        .order_by(Case.c.id)
         .limit(limit)
     )
     return list(session.scalars(stmt))
 
 
-def erase_cases(session: Session, ids: list[int], *, now: datetime, summary: str, marker: str, scrub: Scrub) -> None:
+def erase_cases(session: Connection, ids: list[int], *, now: datetime, summary: str, marker: str, scrub: Scrub) -> None:
     """Remove the customer's details and every typed text from these cases and what hangs off them."""
-    cases = table_of(Case)
+    cases = Case
     rows = session.execute(
         select(cases.c.id, cases.c.resolution, cases.c.escalation)
         .where(cases.c.id.in_(ids), cases.c.erased_at.is_(None))
@@ -76,25 +75,25 @@ def erase_cases(session: Session, ids: list[int], *, now: datetime, summary: str
     _scrub_steps(session, erased, scrub)
     _scrub_events(session, erased, scrub)
     session.execute(
-        update(Handoff).where(Handoff.case_id.in_(erased)).values(note=None)
+        update(Handoff).where(Handoff.c.case_id.in_(erased)).values(note=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(
-        update(Handoff).where(Handoff.case_id.in_(erased), Handoff.status == "declined").values(reason=None)
+        update(Handoff).where(Handoff.c.case_id.in_(erased), Handoff.c.status == "declined").values(reason=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(
-        update(Review).where(Review.case_id.in_(erased)).values(improve=None)
+        update(Review).where(Review.c.case_id.in_(erased)).values(improve=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(
-        update(Review).where(Review.case_id.in_(erased), Review.ux_issue.is_not(None), Review.ux_issue != "")
+        update(Review).where(Review.c.case_id.in_(erased), Review.c.ux_issue.is_not(None), Review.c.ux_issue != "")
         .values(ux_issue=marker).execution_options(synchronize_session=False)
     )
 
 
-def _scrub_steps(session: Session, ids: list[int], scrub: Scrub) -> None:
-    steps = table_of(CaseStep)
+def _scrub_steps(session: Connection, ids: list[int], scrub: Scrub) -> None:
+    steps = CaseStep
     rows = session.execute(
         select(steps.c.case_id, steps.c.step, steps.c.details).where(steps.c.case_id.in_(ids), steps.c.details.is_not(None))
     ).all()
@@ -108,8 +107,8 @@ def _scrub_steps(session: Session, ids: list[int], scrub: Scrub) -> None:
         )
 
 
-def _scrub_events(session: Session, ids: list[int], scrub: Scrub) -> None:
-    events = table_of(CaseEvent)
+def _scrub_events(session: Connection, ids: list[int], scrub: Scrub) -> None:
+    events = CaseEvent
     rows = session.execute(select(events.c.id, events.c.data).where(events.c.case_id.in_(ids))).all()
     changed = []
     for r in rows:

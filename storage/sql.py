@@ -1,19 +1,20 @@
-"""Small typed helpers for Core statements shared by the query modules: a model's table, how many
-rows a statement changed, and "insert unless it exists" on both databases."""
+"""Small typed helpers for Core statements shared by the query modules: a row by its primary key, how
+many rows a statement changed, and "insert unless it exists" on both databases."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, Result, Table
+from sqlalchemy import Connection, CursorResult, Executable, Result, Row, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import DeclarativeBase, Session
 
 
-def table_of(model: type[DeclarativeBase]) -> Table:
-    """The model's table, for Core statements (the ORM's bookkeeping costs more than a bulk UPDATE)."""
-    return cast(Table, model.__table__)
+def row_by_key(session: Connection, table: Table, key: Any, *, lock: bool = False) -> Row[Any] | None:
+    """The row whose (one-column) primary key is `key`, or None; `lock` takes a row lock on PostgreSQL."""
+    (column,) = table.primary_key.columns
+    stmt = select(table).where(column == key)
+    return session.execute(stmt.with_for_update() if lock else stmt).first()
 
 
 def changed(result: Result[Any]) -> int:
@@ -22,18 +23,18 @@ def changed(result: Result[Any]) -> int:
 
 
 def insert_unless_exists(
-    session: Session, table: Table, values: dict[str, Any], keys: list[str]
+    session: Connection, table: Table, values: dict[str, Any], keys: list[str]
 ) -> postgresql.Insert | sqlite.Insert:
     """INSERT … ON CONFLICT (keys) DO NOTHING in the session's dialect (both spell it the same)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if session.dialect.name == "postgresql":
         return postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     return sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
 
 
-def new_row_unless_exists(session: Session, table: Table, keys: tuple[str, ...]) -> Executable:
+def new_row_unless_exists(session: Connection, table: Table, keys: tuple[str, ...]) -> Executable:
     """The same INSERT … ON CONFLICT DO NOTHING RETURNING id without values, to run with them as parameters:
     built once per table, so its cache key is computed once rather than for every row."""
-    return _unless_exists(session.get_bind().dialect.name, table, keys)
+    return _unless_exists(session.dialect.name, table, keys)
 
 
 @cache

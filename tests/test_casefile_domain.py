@@ -19,6 +19,7 @@ from handlers.checklist import case_message as case_view
 from handlers.closing import ids as closing_ids
 from storage import repositories as repo
 from storage.models import Case, CaseEvent, Handoff, Review
+from storage.sql import row_by_key
 from tests.support import Clock
 
 UTC = UTC
@@ -418,7 +419,7 @@ def test_accept_when_the_owner_changed_meanwhile_is_refused(cases, handoffs):
     case = new_case(cases)
     handoff, _ = handoffs.request(case.id, requester=OWNER, colleague=COLLEAGUE, note=None)
     with cases.db.session() as session:  # the case moved to someone else by another route
-        session.execute(update(Case).where(Case.id == case.id).values(owner_id=THIRD))
+        session.execute(update(Case).where(Case.c.id == case.id).values(owner_id=THIRD))
     changed, view = handoffs.accept(handoff.id, user=COLLEAGUE)
     assert not changed and view.status == "cancelled"
     assert cases.require(case.id).owner_id == THIRD
@@ -646,7 +647,7 @@ def test_review_is_stored(cases, clock):
                              ux_issue="the retry button is hidden")
     assert snap.review_cause == "ux"
     with cases.db.session() as session:
-        review = session.get(Review, case.id)
+        review = row_by_key(session, Review, case.id)
         assert (review.cause, review.improve, review.ux_issue, review.reviewed_by) == (
             "ux", "clearer billing page", "the retry button is hidden", OWNER)
         assert review.reviewed_at == clock.now and review.forwarded_ts is None
@@ -656,7 +657,7 @@ def test_review_is_stored(cases, clock):
         "cause": "ux", "improve": "clearer billing page", "ux_issue": "the retry button is hidden"}
     cases.set_review_forwarded(case.id, "999.1")
     with cases.db.session() as session:
-        assert session.get(Review, case.id).forwarded_ts == "999.1"
+        assert row_by_key(session, Review, case.id).forwarded_ts == "999.1"
     # with a review the case message no longer offers one
     assert closing_ids.REVIEW_ACTION not in str(case_view.case_message(cases.require(case.id)))
 
@@ -668,7 +669,7 @@ def test_a_second_review_replaces_the_first(cases):
     cases.save_review(case.id, user=OWNER, cause="outside", improve=None, ux_issue=None)
     with cases.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Review)) == 1
-        assert session.get(Review, case.id).cause == "outside"
+        assert row_by_key(session, Review, case.id).cause == "outside"
 
 
 def test_all_review_causes_are_accepted(cases):
@@ -697,5 +698,5 @@ def test_full_lifecycle_is_in_the_event_log_in_order(cases, handoffs, clock):
         "handoff_accepted", "escalated", "escalation_update", "escalation_fixed", "resolved", "reviewed",
     ]
     with cases.db.session() as session:
-        rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).all()
+        rows = session.execute(select(CaseEvent).where(CaseEvent.c.case_id == case.id)).all()
         assert all(r.at.tzinfo is not None for r in rows)

@@ -630,8 +630,9 @@ def test_resolve_then_review_with_ux_issue_to_product_channel(world: World):
     world.standin.wait_for(lambda: "case_review" not in action_ids(world.message(posted)))
     with world.db.session() as session:
         from storage.models import Review
+        from storage.sql import row_by_key
 
-        row = session.get(Review, posted.id)
+        row = row_by_key(session, Review, posted.id)
         assert (row.cause, row.improve, row.ux_issue, row.reviewed_by) == (
             "ux", "Explain double holds", "Pending charges look like real charges", "UAGENT")
         assert row.forwarded_ts == product["ts"]
@@ -696,8 +697,9 @@ def test_review_without_ux_issue_posts_nothing_to_product(world: World):
     assert not world.standin.messages("CPRODUCT")
     with world.db.session() as session:
         from storage.models import Review
+        from storage.sql import row_by_key
 
-        row = session.get(Review, posted.id)
+        row = row_by_key(session, Review, posted.id)
         assert row.cause == "outside" and row.ux_issue is None and row.forwarded_ts is None
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert
+
 from bot.core.settings import WEEKDAYS
 from storage.db import Database
 from storage.models import Case
@@ -27,10 +29,10 @@ def seed_open_cases(url: str, now: datetime) -> None:
         with db.session() as session:
             for channel, visibility, customer in (("CSUPPORT", "public", "Visible Inc"),
                                                   ("GPRIVATE", "private", "Secret Corp")):
-                session.add(Case(channel_id=channel, summary=f"{customer} waits", customer=customer,
-                                 flagged_by="UAGENT", owner_id="UAGENT", status="open", visibility=visibility,
-                                 opened_at=now - timedelta(days=5), updated_at=now,
-                                 permalink=f"https://standin.slack.com/archives/{channel}/p1"))
+                session.execute(insert(Case).values(
+                    channel_id=channel, summary=f"{customer} waits", customer=customer, flagged_by="UAGENT",
+                    owner_id="UAGENT", status="open", visibility=visibility, opened_at=now - timedelta(days=5),
+                    updated_at=now, permalink=f"https://standin.slack.com/archives/{channel}/p1"))
     finally:
         db.dispose()
 

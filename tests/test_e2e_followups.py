@@ -13,13 +13,14 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from handlers.closing import ids as closing_ids
 from handlers.followups import ids as followups_ids
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Agent, Case, Reminder
+from storage.sql import row_by_key
 from tests.harness import SlackSender
 
 FAST = dict(FOLLOW_UP_SCHEDULE="3s,6s", FOLLOW_UP_WORKING_HOURS="off", SCHEDULER_TICK_SECONDS="0.2")
@@ -37,27 +38,26 @@ class Probe:
         try:
             with db.session() as session:
                 result = fn(session)
-                session.expunge_all()
                 return result
         finally:
             db.dispose()
 
-    def reminders(self, kind: str | None = None) -> list[Reminder]:
+    def reminders(self, kind: str | None = None) -> list[Row[Any]]:
         def q(session):  # type: ignore[no-untyped-def]
-            stmt = select(Reminder).order_by(Reminder.due_at, Reminder.id)
+            stmt = select(Reminder).order_by(Reminder.c.due_at, Reminder.c.id)
             if kind:
-                stmt = stmt.where(Reminder.kind == kind)
-            return list(session.scalars(stmt).all())
+                stmt = stmt.where(Reminder.c.kind == kind)
+            return list(session.execute(stmt).all())
         return self._read(q)
 
-    def case(self, case_id: int) -> Case:
-        return self._read(lambda s: s.get(Case, case_id))
+    def case(self, case_id: int) -> Row[Any]:
+        return self._read(lambda s: row_by_key(s, Case, case_id))
 
     def events(self, case_id: int) -> list[tuple[str, dict[str, Any]]]:
         return self._read(lambda s: [(e.kind, dict(e.data)) for e in repo.events(s, case_id)])
 
-    def agent(self, user: str) -> Agent | None:
-        return self._read(lambda s: s.get(Agent, user))
+    def agent(self, user: str) -> Row[Any] | None:
+        return self._read(lambda s: row_by_key(s, Agent, user))
 
 
 def reminder_posts(standin, kind: str, user: str = "UAGENT") -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]

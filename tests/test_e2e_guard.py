@@ -123,7 +123,7 @@ def test_nul_and_control_characters_in_angry_text_are_stored_cleanly(start_app, 
         from storage.models import Case
 
         with world.db.session() as session:
-            case = session.scalars(select(Case).where(Case.id == posted.id)).one()
+            case = session.execute(select(Case).where(Case.c.id == posted.id)).one()
             assert case.customer == "Acme Corp"
             assert case.summary == "charged twice, line\nbreak\ttab"
         assert not [r for r in standin.responses() if "Nothing was lost" in flat(r)]

@@ -7,8 +7,9 @@ import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from bot.core.reminders import LEASE
 from storage import repositories as repo
@@ -31,12 +32,11 @@ def seed(url: str) -> list[int]:
         db.dispose()
 
 
-def rows(url: str) -> list[Reminder]:
+def rows(url: str) -> list[Row[Any]]:
     db = Database(url, pool_size=1)
     try:
         with db.session() as session:
-            found = list(session.scalars(select(Reminder).order_by(Reminder.id)).all())
-            session.expunge_all()
+            found = list(session.execute(select(Reminder).order_by(Reminder.c.id)).all())
             return found
     finally:
         db.dispose()

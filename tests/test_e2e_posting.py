@@ -37,7 +37,7 @@ def alive(pid: int) -> bool:
 
 
 def holders(url: str) -> list[str | None]:
-    return read(url, lambda s: list(s.scalars(select(Case.sync_by).order_by(Case.id))))
+    return read(url, lambda s: list(s.scalars(select(Case.c.sync_by).order_by(Case.c.id))))
 
 
 def command_line(pid: int) -> list[str]:
@@ -97,13 +97,13 @@ def test_killing_the_posting_process_alone_loses_no_case_and_starts_another(star
 
 
 def step_done(url: str, case_id: int, number: int) -> bool:
-    return bool(read(url, lambda s: s.scalar(select(CaseStep.done).where(CaseStep.case_id == case_id,
-                                                                           CaseStep.step == number))))
+    return bool(read(url, lambda s: s.scalar(select(CaseStep.c.done).where(CaseStep.c.case_id == case_id,
+                                                                           CaseStep.c.step == number))))
 
 
 def step_done_events(url: str, case_id: int) -> int:
-    return len(read(url, lambda s: list(s.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id,
-                                                                             CaseEvent.kind == "step_done")))))
+    return len(read(url, lambda s: list(s.scalars(select(CaseEvent.c.id).where(CaseEvent.c.case_id == case_id,
+                                                                             CaseEvent.c.kind == "step_done")))))
 
 
 def test_a_tick_the_killed_posting_process_never_reported_is_run_again_by_the_app_once(

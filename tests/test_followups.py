@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import Row, event, select
 
 from bot import texts
 from bot.core.config import load_config
@@ -21,6 +21,7 @@ from bot.followups.schedule import snooze_until
 from handlers.followups import ids as followups_ids
 from storage import repositories as repo
 from storage.models import Agent, Reminder
+from storage.sql import row_by_key
 from tests.support import wired
 
 UTC = UTC
@@ -62,20 +63,19 @@ class World:
                                  details={"fix": "refunded the second charge", "feedback_asked": True})
 
     # --- looking ---
-    def reminders(self, case_id: int | None = None, kind: str | None = None, status: str | None = None) -> list[Reminder]:
+    def reminders(self, case_id: int | None = None, kind: str | None = None, status: str | None = None) -> list[Row[Any]]:
         with self.db.session() as session:
-            stmt = select(Reminder).order_by(Reminder.due_at, Reminder.id)
+            stmt = select(Reminder).order_by(Reminder.c.due_at, Reminder.c.id)
             if case_id is not None:
-                stmt = stmt.where(Reminder.case_id == case_id)
+                stmt = stmt.where(Reminder.c.case_id == case_id)
             if kind is not None:
-                stmt = stmt.where(Reminder.kind == kind)
+                stmt = stmt.where(Reminder.c.kind == kind)
             if status is not None:
-                stmt = stmt.where(Reminder.status == status)
-            rows = list(session.scalars(stmt).all())
-            session.expunge_all()
+                stmt = stmt.where(Reminder.c.status == status)
+            rows = list(session.execute(stmt).all())
             return rows
 
-    def reminder(self, rid: int) -> Reminder:
+    def reminder(self, rid: int) -> Row[Any]:
         (row,) = [r for r in self.reminders() if r.id == rid]
         return row
 
@@ -94,12 +94,9 @@ class World:
     def events(self, case_id: int, *kinds: str) -> list[dict[str, Any]]:
         return [e for e in self.cases.history(case_id) if not kinds or e["kind"] in kinds]
 
-    def agent(self, user: str = AGENT) -> Agent | None:
+    def agent(self, user: str = AGENT) -> Row[Any] | None:
         with self.db.session() as session:
-            agent = session.get(Agent, user)
-            if agent is not None:
-                session.expunge(agent)
-            return agent
+            return row_by_key(session, Agent, user)
 
     def first_follow_up(self, case_id: int) -> int:
         """Deliver the first follow-up of a closed case; its reminder id."""

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import inspect
 
 from storage.db import Database
-from storage.models import Base
+from storage.models import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the migration is forked only on Linux")
@@ -52,7 +52,7 @@ def test_the_child_builds_the_schema_and_the_caller_never_imports_alembic(databa
         tables = set(inspect(database.engine).get_table_names())
     finally:
         database.dispose()
-    assert set(Base.metadata.tables) | {"alembic_version"} <= tables
+    assert set(metadata.tables) | {"alembic_version"} <= tables
 
 
 def test_a_failed_migration_names_the_error_the_child_met(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, MetaData, String
 
 from storage.db import MIGRATIONS
-from storage.models import Base
+from storage.models import metadata
 
 
 def test_migrations_form_one_line_of_history() -> None:
@@ -23,13 +23,13 @@ def test_migrations_form_one_line_of_history() -> None:
 def test_migrated_schema_matches_the_models(db) -> None:  # type: ignore[no-untyped-def]
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, metadata)
     assert differences == [], "models and migrations disagree (write a migration):\n" + "\n".join(map(str, differences))
 
 
 def test_the_comparison_notices_a_column_without_a_migration(db) -> None:  # type: ignore[no-untyped-def]
     drifted = MetaData()
-    for table in Base.metadata.tables.values():
+    for table in metadata.tables.values():
         table.to_metadata(drifted)
     drifted.tables["cases"].append_column(Column("forgotten", String(10)))
     with db.engine.connect() as conn:

@@ -34,10 +34,10 @@ def open_one(db, **extra):  # type: ignore[no-untyped-def]
 def test_every_row_of_a_new_case_is_written(db) -> None:  # type: ignore[no-untyped-def]
     case_id = open_one(db, reminders=[reminder("a:", 30), reminder("b:", 60)])
     with db.session() as session:
-        steps = session.execute(select(CaseStep.step, CaseStep.done).where(CaseStep.case_id == case_id)
-                                .order_by(CaseStep.step)).all()
-        events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
-        reminders = session.scalars(select(Reminder).where(Reminder.case_id == case_id).order_by(Reminder.dedupe_key)).all()
+        steps = session.execute(select(CaseStep.c.step, CaseStep.c.done).where(CaseStep.c.case_id == case_id)
+                                .order_by(CaseStep.c.step)).all()
+        events = session.execute(select(CaseEvent).where(CaseEvent.c.case_id == case_id)).all()
+        reminders = session.execute(select(Reminder).where(Reminder.c.case_id == case_id).order_by(Reminder.c.dedupe_key)).all()
     assert [tuple(row) for row in steps] == [(1, False), (2, False), (3, False), (4, False)]
     assert [(e.kind, e.actor, e.at, e.data) for e in events] == [("case_opened", "U1", NOW, OPENED.data)]
     assert [(r.dedupe_key, r.kind, r.recipient, r.due_at, r.payload, r.status, r.attempts) for r in reminders] == [
@@ -54,8 +54,8 @@ def test_a_reminder_already_scheduled_is_kept_and_the_case_still_opens(db) -> No
     second = open_one(db, reminders=[reminder("a:", 30)])
     assert second == first + 1
     with db.session() as session:
-        kept = session.scalars(select(Reminder).where(Reminder.dedupe_key == f"a:{second}")).all()
-        steps = session.scalar(select(func.count()).select_from(CaseStep).where(CaseStep.case_id == second))
+        kept = session.execute(select(Reminder).where(Reminder.c.dedupe_key == f"a:{second}")).all()
+        steps = session.scalar(select(func.count()).select_from(CaseStep).where(CaseStep.c.case_id == second))
     assert [(r.case_id, r.recipient) for r in kept] == [(first, "U9")] and steps == 4
 
 
@@ -74,7 +74,7 @@ def test_opening_schedules_the_owners_long_case_breather(db) -> None:  # type: i
     cases = Cases(db, clock=clock, hooks=FollowUpHooks(config))
     case = cases.open(team_id="T1", channel_id="C1", flagged_by="U7", customer="Acme", summary="charged twice")
     with db.session() as session:
-        breathers = session.scalars(select(Reminder).where(Reminder.case_id == case.id)).all()
+        breathers = session.execute(select(Reminder).where(Reminder.c.case_id == case.id)).all()
     assert [(r.dedupe_key, r.kind, r.recipient, r.payload["reason"]) for r in breathers] == [
         (f"breather:long:{case.id}", "breather", "U7", "long")]
     assert breathers[0].due_at == clock.now + LONG_OPEN

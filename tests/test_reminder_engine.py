@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Row, event, func, select
 
 from bot import texts
 from bot.core import reminders
@@ -19,6 +19,7 @@ from bot.core.config import load_config
 from bot.core.reminders import Due, Outcome, ReminderEngine
 from storage import repositories as repo
 from storage.models import Agent, Reminder
+from storage.sql import row_by_key
 from tests.support import wired
 
 UTC = UTC
@@ -59,11 +60,10 @@ class World:
         assert rid is not None
         return rid
 
-    def row(self, rid: int) -> Reminder:
+    def row(self, rid: int) -> Row[Any]:
         with self.db.session() as session:
-            reminder = session.get(Reminder, rid)
+            reminder = row_by_key(session, Reminder, rid)
             assert reminder is not None
-            session.expunge(reminder)
             return reminder
 
     def posts(self, rid: int | None = None, user: str = "UAGENT") -> list[Any]:
@@ -124,7 +124,7 @@ def test_a_sent_reminder_is_sent_once_and_recorded(world: World, standin):
     assert dm["text"] == texts.BREATHER_WELCOME_BACK
     assert dm["metadata"] == {"event_type": "defuse_reminder", "event_payload": {"reminder_id": rid, "kind": "breather_end"}}
     with world.db.session() as session:  # the DM channel is remembered for the history check
-        assert session.get(Agent, "UAGENT").dm_channel == post.response["channel"]
+        assert row_by_key(session, Agent, "UAGENT").dm_channel == post.response["channel"]
 
 
 def test_reminders_due_while_down_are_sent_after_start_once(world: World):
@@ -425,7 +425,7 @@ def test_the_dedupe_key_enqueues_once(world: World):
                                    due_at=T0 - timedelta(hours=1))
     assert first is not None and second is None
     with world.db.session() as session:
-        (row,) = session.scalars(select(Reminder)).all()
+        (row,) = session.execute(select(Reminder)).all()
         assert row.recipient == "UAGENT" and row.due_at == T0
     assert world.engine().tick(T0).sent == 1
     assert world.posts(user="UCOLLEAGUE") == []

@@ -46,7 +46,7 @@ def seed(db: Database, count: int = COUNT) -> list[int]:
     with db.session() as session:
         session.execute(insert(Reminder), rows)
     with db.session() as session:
-        return list(session.scalars(select(Reminder.id)).all())
+        return list(session.scalars(select(Reminder.c.id)).all())
 
 
 def check_all_sent(db: Database, delivered: Counter, expected_ids: list[int]) -> dict[str, int]:
@@ -54,10 +54,10 @@ def check_all_sent(db: Database, delivered: Counter, expected_ids: list[int]) ->
     assert not duplicates, f"{len(duplicates)} reminders delivered more than once, e.g. {list(duplicates.items())[:5]}"
     assert sorted(delivered) == sorted(expected_ids), "some reminders were never delivered"
     with db.session() as session:
-        statuses = dict(session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all())
+        statuses = dict(session.execute(select(Reminder.c.status, func.count()).group_by(Reminder.c.status)).all())
         assert statuses == {"sent": len(expected_ids)}
-        assert session.scalar(select(func.count()).select_from(Reminder).where(Reminder.attempts != 1)) == 0
-        return dict(session.execute(select(Reminder.locked_by, func.count()).group_by(Reminder.locked_by)).all())
+        assert session.scalar(select(func.count()).select_from(Reminder).where(Reminder.c.attempts != 1)) == 0
+        return dict(session.execute(select(Reminder.c.locked_by, func.count()).group_by(Reminder.c.locked_by)).all())
 
 
 # --- threads ----------------------------------------------------------------------------------

@@ -40,27 +40,27 @@ def test_seed_fills_realistic_closed_cases_that_the_app_reads(database_url):
     try:
         with db.session() as session:
             assert count(session, Case) == 1000
-            assert count(session, Case, Case.closed_at.is_(None)) == 0
-            assert count(session, Case, Case.status.not_in(("resolved", "unresolved"))) == 0
+            assert count(session, Case, Case.c.closed_at.is_(None)) == 0
+            assert count(session, Case, Case.c.status.not_in(("resolved", "unresolved"))) == 0
             assert count(session, Agent) == 200
-            first, last = session.execute(select(func.min(Case.opened_at), func.max(Case.opened_at))).one()
+            first, last = session.execute(select(func.min(Case.c.opened_at), func.max(Case.c.opened_at))).one()
             assert NOW - timedelta(days=731) < first and last < NOW and last - first > timedelta(days=600)
             assert count(session, CaseStep) == 6000
-            assert count(session, Reminder, Reminder.kind == "follow_up") == 3000
-            assert count(session, Reminder, Reminder.status == "pending") > 0  # cases closed in the last month
-            assert count(session, Reminder, Reminder.status == "pending", Reminder.due_at <= NOW) == 0
+            assert count(session, Reminder, Reminder.c.kind == "follow_up") == 3000
+            assert count(session, Reminder, Reminder.c.status == "pending") > 0  # cases closed in the last month
+            assert count(session, Reminder, Reminder.c.status == "pending", Reminder.c.due_at <= NOW) == 0
             assert 400 < count(session, Review) < 800
             assert count(session, Handoff) > 50
-            assert count(session, Case, Case.escalation.is_not(None)) > 10
+            assert count(session, Case, Case.c.escalation.is_not(None)) > 10
             for kind in ("case_opened", "attempt", "note", "step_done", "resolved", "reviewed", "escalated", "follow_up"):
-                assert count(session, CaseEvent, CaseEvent.kind == kind) > 0, kind
+                assert count(session, CaseEvent, CaseEvent.c.kind == kind) > 0, kind
             customers = session.execute(
-                select(Case.customer_name_key, func.count()).group_by(Case.customer_name_key)
+                select(Case.c.customer_name_key, func.count()).group_by(Case.c.customer_name_key)
             ).all()
             assert len(customers) <= 200  # N/5 customers
             assert max(n for _, n in customers) >= 10  # some come back often
             busiest = session.execute(
-                select(Case.customer_name_key, Case.customer_email, Case.id).order_by(Case.id.desc())
+                select(Case.c.customer_name_key, Case.c.customer_email, Case.c.id).order_by(Case.c.id.desc())
             ).first()
         # The app reads the seeded rows: prior cases of a repeat customer, a new case after the seeded ids.
         cases = Cases(db, clock=lambda: NOW)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Row, insert, select
 
 from bot.core.ports import Message, Posted, SlackFailure, Tag
 from bot.core.settings import DigestSchedule
@@ -28,23 +29,22 @@ def add_case(db: Database, *, opened: timedelta, closed: timedelta | None = None
     """A case opened `opened` before NOW (closed `closed` before NOW), with an optional review
     (cause, how long before NOW, UX issue, forwarded to the product channel)."""
     with db.session() as session:
-        case = Case(channel_id=channel, summary="charged twice", customer=customer, flagged_by="UA", owner_id="UA",
-                    status=status, opened_at=NOW - opened, closed_at=None if closed is None else NOW - closed,
-                    visibility=visibility, permalink=f"https://x.slack.com/archives/{channel}/p{next(_ids)}",
-                    updated_at=NOW)
-        session.add(case)
-        session.flush()
+        case_id: int = session.execute(insert(Case).returning(Case.c.id).values(
+            channel_id=channel, summary="charged twice", customer=customer, flagged_by="UA", owner_id="UA",
+            status=status, opened_at=NOW - opened, closed_at=None if closed is None else NOW - closed,
+            visibility=visibility, permalink=f"https://x.slack.com/archives/{channel}/p{next(_ids)}",
+            updated_at=NOW)).scalar_one()
         if review:
             cause, ago, ux, forwarded = review
-            session.add(Review(case_id=case.id, cause=cause, ux_issue=ux, reviewed_by="UA", reviewed_at=NOW - ago,
-                               forwarded_ts="1.2" if forwarded else None))
-        return case.id
+            session.execute(insert(Review).values(case_id=case_id, cause=cause, ux_issue=ux, reviewed_by="UA",
+                                                  reviewed_at=NOW - ago, forwarded_ts="1.2" if forwarded else None))
+        return case_id
 
 
 def add_follow_up(db: Database, recipient: str, due: timedelta, status: str = "pending") -> None:
     with db.session() as session:
-        session.add(Reminder(kind="follow_up", recipient=recipient, due_at=NOW - due, status=status,
-                             dedupe_key=f"f:{next(_ids)}", payload={}, created_at=NOW - due))
+        session.execute(insert(Reminder).values(kind="follow_up", recipient=recipient, due_at=NOW - due, status=status,
+                                                dedupe_key=f"f:{next(_ids)}", payload={}, created_at=NOW - due))
 
 
 def test_queries_split_the_two_weeks_and_the_lists(db: Database) -> None:
@@ -114,9 +114,9 @@ def digest(db: Database, slack: FakeSlack, worker: str) -> Digest:
     return Digest(db, slack, CHANNEL, SCHEDULE, clock=lambda: NOW, worker=worker)  # type: ignore[arg-type]
 
 
-def runs(db: Database) -> list[JobRun]:
+def runs(db: Database) -> list[Row[Any]]:
     with db.session() as session:
-        return list(session.query(JobRun).filter(JobRun.job == "digest").order_by(JobRun.day))
+        return list(session.execute(select(JobRun).where(JobRun.c.job == "digest").order_by(JobRun.c.day)))
 
 
 def test_once_per_week_with_two_engines_claiming(database_url: str) -> None:

@@ -19,6 +19,7 @@ from bot.learning.retention import Retention
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Case, CaseEvent, CaseStep, Handoff, JobRun, Review
+from storage.sql import row_by_key
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 
@@ -129,13 +130,13 @@ def test_export_pages_through_many_cases_in_order(db: Database, tmp_path: Path):
 # --- retention ----------------------------------------------------------------------------------
 def snapshot(db: Database, case_id: int) -> dict:
     with db.session() as session:
-        case = session.get(Case, case_id)
+        case = row_by_key(session, Case, case_id)
         assert case is not None
-        steps = {s.step: s.details for s in session.scalars(select(CaseStep).where(CaseStep.case_id == case_id))}
-        events = [(e.kind, e.data) for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                                             .order_by(CaseEvent.id))]
-        handoffs = [(h.note, h.reason, h.status) for h in session.scalars(select(Handoff).where(Handoff.case_id == case_id))]
-        review = session.get(Review, case_id)
+        steps = {s.step: s.details for s in session.execute(select(CaseStep).where(CaseStep.c.case_id == case_id))}
+        events = [(e.kind, e.data) for e in session.execute(select(CaseEvent).where(CaseEvent.c.case_id == case_id)
+                                                             .order_by(CaseEvent.c.id))]
+        handoffs = [(h.note, h.reason, h.status) for h in session.execute(select(Handoff).where(Handoff.c.case_id == case_id))]
+        review = row_by_key(session, Review, case_id)
         return {
             "case": {k: getattr(case, k) for k in ("customer", "customer_name_key", "customer_email", "customer_user",
                                                    "summary", "link", "source_permalink", "mood", "status", "opened_at",
@@ -224,7 +225,7 @@ def test_retention_runs_once_per_day_across_engines(database_url: str):
         ran = [r for r in results if r is not None]
         assert len(results) == 4 and len(ran) == 1 and ran[0].erased == 2
         with engines[1].session() as session:
-            job = session.scalars(select(JobRun)).one()
+            job = session.execute(select(JobRun)).one()
             assert (job.job, job.day, job.result) == ("retention", now.date().isoformat(), {"erased": 2})
             assert job.finished_at is not None
         # Same day again: nobody runs. The next day: one runs (nothing left to erase).

@@ -57,7 +57,6 @@ class CaseFileRecords(CaseStore):
                     link=link,
                 )
                 repo.add_event(session, case_id, actor=user, kind="case_edited", now=now, data=changes)
-                repo.forget_loaded(session)
                 case = repo.get_case(session, case_id)
                 assert case is not None
             return self._snapshot(session, case)

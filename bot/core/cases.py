@@ -163,7 +163,6 @@ class CaseStore:
         return case
 
     def _fresh(self, session: Session, case_id: int) -> CaseSnapshot:
-        repo.forget_loaded(session)
         return self._snapshot(session, self._load(session, case_id))
 
     def history(self, case_id: int) -> list[dict[str, Any]]:

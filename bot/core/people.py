@@ -144,7 +144,7 @@ class DmChannels:
         with self.db.session() as session:
             agent = repo.get_agent(session, user)
             if agent is not None and agent.dm_channel:
-                return agent.dm_channel
+                return str(agent.dm_channel)
         try:
             channel = self.slack.open_dm(user)
         except SlackFailure as exc:

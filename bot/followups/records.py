@@ -58,8 +58,7 @@ class Reminders:
         if reminder.recipient != user:
             raise CaseError(texts.HANDOFF_NOT_YOURS.format(user=f"<@{reminder.recipient}>"))
         changed = repo.set_reminder_status(session, reminder_id, status=status, expect=("sent",))
-        repo.reload(session, reminder)
-        return changed, reminder
+        return changed, repo.get_reminder(session, reminder_id) or reminder
 
     def followed_up(self, reminder_id: int, *, user: str, outcome: str, note: str | None,
                     mood: str | None = None) -> tuple[bool, ReminderView]:

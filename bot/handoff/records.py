@@ -28,6 +28,11 @@ class HandoffView:
     requested_at: datetime
 
 
+def _reread(session: Session, handoff: repo.HandoffRow) -> repo.HandoffRow:
+    """The hand-off as it is now: a row read earlier does not see this unit of work's later writes."""
+    return repo.get_handoff(session, handoff.id) or handoff
+
+
 def _view(h: repo.HandoffRow) -> HandoffView:
     return HandoffView(h.id, h.case_id, h.from_user, h.to_user, h.note, h.status, h.reason, h.dm_channel, h.dm_ts, h.requested_at)
 
@@ -62,8 +67,7 @@ class Handoffs:
             withdrawn = []
             for old in repo.pending_handoffs(session, case_id):
                 if repo.answer_handoff(session, old.id, status="cancelled", now=now, reason="superseded"):
-                    repo.reload(session, old)
-                    withdrawn.append(_view(old))
+                    withdrawn.append(_view(_reread(session, old)))
             handoff = repo.create_handoff(
                 session, case_id=case_id, from_user=requester, to_user=colleague, note=note, requested_at=now
             )
@@ -111,15 +115,15 @@ class Handoffs:
         with self.db.session() as session:
             handoff = self._own(session, handoff_id, user)
             case = repo.get_case(session, handoff.case_id, lock=True)
-            repo.reload(session, handoff)
+            handoff = _reread(session, handoff)
             if handoff.status != "pending":
                 return False, _view(handoff)
             if case is None or case.owner_id != handoff.from_user or case.status not in ("open", "escalated"):
                 repo.answer_handoff(session, handoff_id, status="cancelled", now=now, reason="case moved on")
-                repo.reload(session, handoff)
+                handoff = _reread(session, handoff)
                 return False, _view(handoff)
             if not repo.answer_handoff(session, handoff_id, status="accepted", now=now, reason=None):
-                repo.reload(session, handoff)
+                handoff = _reread(session, handoff)
                 return False, _view(handoff)
             repo.update_case(session, case.id, now, owner_id=user)
             repo.add_event(
@@ -127,7 +131,7 @@ class Handoffs:
                 data={"handoff": handoff_id, "from": handoff.from_user, "to": user},
             )
             self.cases.hooks.owner_changed(session, case.id, handoff.from_user, user, now)
-            repo.reload(session, handoff)
+            handoff = _reread(session, handoff)
             return True, _view(handoff)
 
     def decline(self, handoff_id: int, *, user: str, reason: str | None) -> tuple[bool, HandoffView]:
@@ -136,13 +140,13 @@ class Handoffs:
             handoff = self._own(session, handoff_id, user)
             repo.get_case(session, handoff.case_id, lock=True)  # lock order: case, then handoff (as accept)
             if not repo.answer_handoff(session, handoff_id, status="declined", now=now, reason=reason):
-                repo.reload(session, handoff)
+                handoff = _reread(session, handoff)
                 return False, _view(handoff)
             repo.add_event(
                 session, handoff.case_id, actor=user, kind="handoff_declined", now=now,
                 data={"handoff": handoff_id, "from": handoff.from_user, "reason": reason},
             )
-            repo.reload(session, handoff)
+            handoff = _reread(session, handoff)
             return True, _view(handoff)
 
     @staticmethod

@@ -7,24 +7,24 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Update, bindparam, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session
 
 from storage.models import ApiBudget, Case, Handoff, Reminder
-from storage.repositories.cases import CASES
-from storage.sql import changed, insert_unless_exists, table_of
+from storage.repositories.cases import CASES, get_case
+from storage.repositories.rows import CaseRow
+from storage.sql import changed, insert_unless_exists
 
 # A case's post_state: pending (saved, not posted) -> sending (a post started; Slack may have it) ->
 # posted (case message there, checklist not yet) -> done; failed = Slack refused, the agent was told.
 UNFINISHED_POSTS = ("pending", "sending", "posted")
 
 
-def case_id_for_intake(session: Session, intake_key: str) -> int | None:
-    return session.scalar(select(Case.id).where(Case.intake_key == intake_key))
+def case_id_for_intake(session: Connection, intake_key: str) -> int | None:
+    return session.scalar(select(Case.c.id).where(Case.c.intake_key == intake_key))
 
 
-def claim_case_delivery(session: Session, case_id: int, *, worker: str, now: datetime, until: datetime) -> Case | None:
+def claim_case_delivery(session: Connection, case_id: int, *, worker: str, now: datetime, until: datetime) -> CaseRow | None:
     """Take (or renew) the lease on finishing a case's delivery; None if another live worker holds it.
     A future sync_until without a holder only tells the sweep when to look again; a request may claim it."""
     stmt = (
@@ -34,10 +34,10 @@ def claim_case_delivery(session: Session, case_id: int, *, worker: str, now: dat
     )
     if changed(session.execute(stmt)) != 1:
         return None
-    return session.get(Case, case_id, populate_existing=True)
+    return get_case(session, case_id)
 
 
-def route_held_case(session: Session, case_id: int, *, worker: str, now: datetime, until: datetime,
+def route_held_case(session: Connection, case_id: int, *, worker: str, now: datetime, until: datetime,
                     **fields: Any) -> bool:
     """Set where a case goes (a change of the case: updated_at) while `worker` holds its delivery lease,
     renewing the lease; False if it does not hold it any more."""
@@ -45,7 +45,7 @@ def route_held_case(session: Session, case_id: int, *, worker: str, now: datetim
     return changed(session.execute(stmt.values(updated_at=now, sync_until=until, **fields))) == 1
 
 
-def route_held_unchanged(session: Session, case_id: int, *, worker: str, now: datetime, until: datetime,
+def route_held_unchanged(session: Connection, case_id: int, *, worker: str, now: datetime, until: datetime,
                          seen: datetime, **fields: Any) -> tuple[str | None, str | None, str | None] | None:
     """`route_held_case` for a case unchanged since `seen` (its updated_at in the caller's snapshot): the
     customer's keys (name key, email, user) when it was written; None if the lease is gone or the case
@@ -61,7 +61,7 @@ def route_held_unchanged(session: Session, case_id: int, *, worker: str, now: da
     return (row[0], row[1], row[2]) if row is not None else None
 
 
-def set_case_delivery(session: Session, case_id: int, worker: str | None, **fields: Any) -> bool:
+def set_case_delivery(session: Connection, case_id: int, worker: str | None, **fields: Any) -> bool:
     """Record delivery progress without touching updated_at (that would look like a new change).
     With a worker: only while it holds the lease."""
     values = {"where_id": case_id, "where_worker": worker, **fields}
@@ -76,7 +76,7 @@ def _delivery_update(leased: bool) -> Update:
 
 
 def claim_unfinished_cases(
-    session: Session, *, now: datetime, until: datetime, worker: str, settled_before: datetime, since: datetime,
+    session: Connection, *, now: datetime, until: datetime, worker: str, settled_before: datetime, since: datetime,
     max_attempts: int, limit: int, sent_before: datetime | None = None,
 ) -> list[int]:
     """Cases whose delivery a crash or an error interrupted, leased to `worker` (SKIP LOCKED on PostgreSQL).
@@ -114,29 +114,29 @@ def claim_unfinished_cases(
     return sorted(session.execute(stmt).scalars().all())
 
 
-def case_lease_holders(session: Session, now: datetime) -> list[str]:
+def case_lease_holders(session: Connection, now: datetime) -> list[str]:
     """Who holds a live lease on a case or a handoff right now (to spot holders that died)."""
     cases = select(CASES.c.sync_by).where(CASES.c.sync_until >= now, CASES.c.sync_by.is_not(None))
-    handoffs = select(Handoff.sync_by).where(Handoff.sync_until >= now, Handoff.sync_by.is_not(None))
+    handoffs = select(Handoff.c.sync_by).where(Handoff.c.sync_until >= now, Handoff.c.sync_by.is_not(None))
     holders = {*session.execute(cases).scalars(), *session.execute(handoffs).scalars()}
     return sorted(h for h in holders if h)
 
 
-def release_leases_of(session: Session, holders: Sequence[str]) -> int:
+def release_leases_of(session: Connection, holders: Sequence[str]) -> int:
     if not holders:
         return 0
     released = changed(session.execute(
         update(CASES).where(CASES.c.sync_by.in_(holders)).values(sync_until=None, sync_by=None)))
     released += changed(session.execute(
-        update(Handoff).where(Handoff.sync_by.in_(holders)).values(sync_until=None, sync_by=None)))
+        update(Handoff).where(Handoff.c.sync_by.in_(holders)).values(sync_until=None, sync_by=None)))
     return released
 
 
 def claim_unconfirmed_handoffs(
-    session: Session, *, now: datetime, until: datetime, worker: str, settled_before: datetime, limit: int
+    session: Connection, *, now: datetime, until: datetime, worker: str, settled_before: datetime, limit: int
 ) -> list[int]:
     """Pending handoffs whose request DM was started but never confirmed (crash or ambiguous answer)."""
-    table = table_of(Handoff)
+    table = Handoff
     due = (
         select(table.c.id)
         .where(
@@ -155,31 +155,31 @@ def claim_unconfirmed_handoffs(
     return sorted(session.execute(stmt).scalars().all())
 
 
-def set_handoff_delivery(session: Session, handoff_id: int, **fields: Any) -> None:
-    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(**fields))
+def set_handoff_delivery(session: Connection, handoff_id: int, **fields: Any) -> None:
+    session.execute(update(Handoff).where(Handoff.c.id == handoff_id).values(**fields))
 
 
-MAYBE_SENT = update(table_of(Reminder)).where(table_of(Reminder).c.id == bindparam("where_id"))  # once per DM sent
+MAYBE_SENT = update(Reminder).where(Reminder.c.id == bindparam("where_id"))  # once per DM sent
 
 
-def set_reminder_maybe_sent(session: Session, reminder_id: int, at: datetime) -> None:
+def set_reminder_maybe_sent(session: Connection, reminder_id: int, at: datetime) -> None:
     session.execute(MAYBE_SENT, {"where_id": reminder_id, "maybe_sent_at": at})
 
 
-def reminder_maybe_sent_at(session: Session, reminder_id: int) -> datetime | None:
-    return session.scalar(select(Reminder.maybe_sent_at).where(Reminder.id == reminder_id))
+def reminder_maybe_sent_at(session: Connection, reminder_id: int) -> datetime | None:
+    return session.scalar(select(Reminder.c.maybe_sent_at).where(Reminder.c.id == reminder_id))
 
 
-def take_api_budget(session: Session, name: str, *, now: datetime, next_at: datetime) -> bool:
+def take_api_budget(session: Connection, name: str, *, now: datetime, next_at: datetime) -> bool:
     """Spend the one call `name` allows until `next_at`; False if it was already spent."""
-    stmt = update(table_of(ApiBudget)).where(ApiBudget.name == name, ApiBudget.next_at <= now).values(next_at=next_at)
+    stmt = update(ApiBudget).where(ApiBudget.c.name == name, ApiBudget.c.next_at <= now).values(next_at=next_at)
     if changed(session.execute(stmt)) == 1:
         return True
-    table = table_of(ApiBudget)
+    table = ApiBudget
     insert_new = insert_unless_exists(session, table, {"name": name, "next_at": next_at}, ["name"])
     inserted = session.execute(insert_new.returning(table.c.name))
     return inserted.scalar() is not None
 
 
-def api_budget_next(session: Session, name: str) -> datetime | None:
-    return session.scalar(select(ApiBudget.next_at).where(ApiBudget.name == name))
+def api_budget_next(session: Connection, name: str) -> datetime | None:
+    return session.scalar(select(ApiBudget.c.next_at).where(ApiBudget.c.name == name))

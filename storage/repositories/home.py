@@ -5,38 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, func, select
 
 from storage.models import Case
 from storage.repositories.cases import CASES, STEPS
 
 
-def open_cases_for(session: Session, owner_id: str, limit: int = 20) -> list[tuple[Case, int]]:
+def open_cases_for(session: Connection, owner_id: str, limit: int = 20) -> list[tuple[Row[Any], int]]:
     """The owner's open cases, newest first, each with how many steps are done (one query)."""
     done = (
         select(func.count())
-        .where(STEPS.c.case_id == Case.id, STEPS.c.done.is_(True))
+        .where(STEPS.c.case_id == Case.c.id, STEPS.c.done.is_(True))
         .correlate(Case)
         .scalar_subquery()
     )
     stmt = (
-        select(Case, done)
-        .where(Case.owner_id == owner_id, Case.status.in_(("open", "escalated")))
-        .order_by(Case.opened_at.desc())
+        select(Case, done.label("steps_done"))
+        .where(Case.c.owner_id == owner_id, Case.c.status.in_(("open", "escalated")))
+        .order_by(Case.c.opened_at.desc())
         .limit(limit)
     )
-    return [(case, count) for case, count in session.execute(stmt).all()]
+    return [(row, row.steps_done) for row in session.execute(stmt).all()]
 
 
-def status_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
-    stmt = select(Case.status, func.count()).group_by(Case.status)
+def status_counts(session: Connection, since: datetime | None = None) -> dict[str, int]:
+    stmt = select(Case.c.status, func.count()).group_by(Case.c.status)
     if since is not None:
-        stmt = stmt.where(Case.opened_at >= since)
+        stmt = stmt.where(Case.c.opened_at >= since)
     return {status: count for status, count in session.execute(stmt).all()}
 
 
-def team_numbers(session: Session, since: datetime) -> dict[str, Any]:
+def team_numbers(session: Connection, since: datetime) -> dict[str, Any]:
     """Cases opened and closed since `since`, open now, and the resolve times (each from an index alone)."""
     opened = session.scalar(select(func.count()).select_from(CASES).where(CASES.c.opened_at >= since)) or 0
     closed = session.execute(

@@ -17,18 +17,16 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, false, func, insert, select, true
+from sqlalchemy import Connection, Integer, Select, bindparam, false, func, insert, select, true
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.models import Reminder
 from storage.repositories.cases import CASES, STEPS, create_case
 from storage.repositories.events import EVENTS, add_event
 from storage.repositories.reminders import add_reminder
-from storage.sql import table_of
 
-REMINDERS = table_of(Reminder)
+REMINDERS = Reminder
 # The case columns' Python-side defaults: SQLAlchemy leaves them unfilled in an INSERT inside a CTE.
 CASE_DEFAULTS = {c.name: c.default.arg for c in CASES.c if isinstance(c.default, ScalarElementColumnDefault)}
 
@@ -52,10 +50,10 @@ class OpeningReminder:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-def open_case(session: Session, *, now: datetime, step_count: int, event: OpeningEvent,
+def open_case(session: Connection, *, now: datetime, step_count: int, event: OpeningEvent,
               reminders: Sequence[OpeningReminder] = (), **fields: Any) -> int:
     """Insert a case with `step_count` unticked steps, its opening event and `reminders`; the case id."""
-    if session.get_bind().dialect.name == "postgresql":
+    if session.dialect.name == "postgresql":
         case = {**CASE_DEFAULTS, "opened_at": now, "updated_at": now, "status": "open", **fields}
         statement = _in_one_statement(tuple(sorted(case)), len(reminders))
         return int(session.execute(statement, _parameters(case, step_count, event, reminders, now)).scalar_one())

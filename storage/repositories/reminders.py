@@ -6,57 +6,55 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, union_all, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, bindparam, or_, select, union_all, update
 
 from storage.models import Case, Reminder
-from storage.sql import changed, new_row_unless_exists, table_of
+from storage.sql import changed, new_row_unless_exists, row_by_key
 
 REMINDER_OPEN = ("pending",)
-REMINDERS = table_of(Reminder)
-# Core, not ORM, and built once with the values as parameters: this runs twice per reminder sent.
+REMINDERS = Reminder
+# Built once with the values as parameters: this runs twice per reminder sent.
 FINISH = update(REMINDERS).where(REMINDERS.c.id == bindparam("where_id"), REMINDERS.c.locked_by == bindparam(
     "where_worker"), REMINDERS.c.status == "pending")
 
 
-def add_reminder(session: Session, *, dedupe_key: str, now: datetime, **fields: Any) -> int | None:
+def add_reminder(session: Connection, *, dedupe_key: str, now: datetime, **fields: Any) -> int | None:
     """Insert unless the dedupe key exists (retries and races enqueue once). Returns the new id or None."""
-    table = table_of(Reminder)
+    table = Reminder
     values = {"dedupe_key": dedupe_key, "created_at": now, "status": "pending", "attempts": 0, "payload": {}, **fields}
     row = session.execute(new_row_unless_exists(session, table, ("dedupe_key",)), values).first()
     return row[0] if row else None
 
 
-def claim_due(session: Session, *, now: datetime, until: datetime, worker: str, limit: int) -> list[Reminder]:
+def claim_due(session: Connection, *, now: datetime, until: datetime, worker: str, limit: int) -> list[Row[Any]]:
     """Atomically lease up to `limit` due reminders to `worker` (FOR UPDATE SKIP LOCKED on PostgreSQL;
     SQLite serialises writers, so the same statement is atomic there)."""
     due = (
-        select(Reminder.id)
+        select(Reminder.c.id)
         .where(
-            Reminder.status == "pending",
-            Reminder.due_at <= now,
-            or_(Reminder.locked_until.is_(None), Reminder.locked_until < now),
+            Reminder.c.status == "pending",
+            Reminder.c.due_at <= now,
+            or_(Reminder.c.locked_until.is_(None), Reminder.c.locked_until < now),
         )
-        .order_by(Reminder.due_at, Reminder.id)
+        .order_by(Reminder.c.due_at, Reminder.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")
     )
     stmt = (
         update(Reminder)
-        .where(Reminder.id.in_(select(due.c.id)))
-        .values(locked_until=until, locked_by=worker, attempts=Reminder.attempts + 1)
+        .where(Reminder.c.id.in_(select(due.c.id)))
+        .values(locked_until=until, locked_by=worker, attempts=Reminder.c.attempts + 1)
         .returning(Reminder)
-        .execution_options(synchronize_session=False)
     )
-    rows = list(session.scalars(stmt).all())
+    rows = list(session.execute(stmt).all())
     rows.sort(key=lambda r: (r.due_at, r.id))
     return rows
 
 
-def renew_leases(session: Session, *, worker: str, until: datetime) -> int:
+def renew_leases(session: Connection, *, worker: str, until: datetime) -> int:
     """Extend every lease `worker` still holds (its heartbeat); rows it finished or released are not held."""
-    table = table_of(Reminder)
+    table = Reminder
     result = session.execute(
         update(table)
         .where(table.c.locked_by == worker, table.c.status == "pending", table.c.locked_until.is_not(None))
@@ -65,40 +63,40 @@ def renew_leases(session: Session, *, worker: str, until: datetime) -> int:
     return changed(result)
 
 
-def finish_reminder(session: Session, reminder_id: int, worker: str, **fields: Any) -> bool:
+def finish_reminder(session: Connection, reminder_id: int, worker: str, **fields: Any) -> bool:
     """Update a reminder this worker holds the lease on; False if the lease was lost."""
     values = {"locked_until": None, **fields, "where_id": reminder_id, "where_worker": worker}
     return changed(session.execute(FINISH, values)) == 1
 
 
-def get_reminder(session: Session, reminder_id: int) -> Reminder | None:
-    return session.get(Reminder, reminder_id)
+def get_reminder(session: Connection, reminder_id: int) -> Row[Any] | None:
+    return row_by_key(session, Reminder, reminder_id)
 
 
-def set_reminder_status(session: Session, reminder_id: int, *, status: str, expect: Sequence[str], **fields: Any) -> bool:
+def set_reminder_status(session: Connection, reminder_id: int, *, status: str, expect: Sequence[str], **fields: Any) -> bool:
     result = session.execute(
-        update(Reminder).where(Reminder.id == reminder_id, Reminder.status.in_(list(expect))).values(status=status, **fields)
+        update(Reminder).where(Reminder.c.id == reminder_id, Reminder.c.status.in_(list(expect))).values(status=status, **fields)
     )
     return changed(result) == 1
 
 
-def cancel_reminders(session: Session, case_id: int, kinds: Sequence[str], reason: str) -> int:
+def cancel_reminders(session: Connection, case_id: int, kinds: Sequence[str], reason: str) -> int:
     result = session.execute(
         update(Reminder)
-        .where(Reminder.case_id == case_id, Reminder.kind.in_(list(kinds)), Reminder.status == "pending")
+        .where(Reminder.c.case_id == case_id, Reminder.c.kind.in_(list(kinds)), Reminder.c.status == "pending")
         .values(status="cancelled", last_error=reason, locked_until=None, locked_by=None)
     )
     return changed(result)
 
 
-def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds: Sequence[str]) -> int:
+def reassign_reminders(session: Connection, case_id: int, old: str, new: str, kinds: Sequence[str]) -> int:
     result = session.execute(
         update(Reminder)
         .where(
-            Reminder.case_id == case_id,
-            Reminder.recipient == old,
-            Reminder.kind.in_(list(kinds)),
-            Reminder.status == "pending",
+            Reminder.c.case_id == case_id,
+            Reminder.c.recipient == old,
+            Reminder.c.kind.in_(list(kinds)),
+            Reminder.c.status == "pending",
         )
         .values(recipient=new)
     )
@@ -107,39 +105,39 @@ def reassign_reminders(session: Session, case_id: int, old: str, new: str, kinds
 
 def _next_due(recipient: str, kind: str, due_before: datetime, limit: int) -> Any:
     return (
-        select(Reminder.id)
-        .where(Reminder.recipient == recipient, Reminder.status == "pending", Reminder.due_at <= due_before,
-               Reminder.kind == kind)
-        .order_by(Reminder.due_at, Reminder.id)
+        select(Reminder.c.id)
+        .where(Reminder.c.recipient == recipient, Reminder.c.status == "pending", Reminder.c.due_at <= due_before,
+               Reminder.c.kind == kind)
+        .order_by(Reminder.c.due_at, Reminder.c.id)
         .limit(limit)
     )
 
 
 def _latest(recipient: str, status: str, kind: str, limit: int) -> Any:
     return (
-        select(Reminder.id)
-        .where(Reminder.recipient == recipient, Reminder.status == status, Reminder.kind == kind)
-        .order_by(Reminder.due_at.desc(), Reminder.id.desc())
+        select(Reminder.c.id)
+        .where(Reminder.c.recipient == recipient, Reminder.c.status == status, Reminder.c.kind == kind)
+        .order_by(Reminder.c.due_at.desc(), Reminder.c.id.desc())
         .limit(limit)
     )
 
 
 def reminders_for(
-    session: Session, recipient: str, *, kind: str, due_before: datetime, limit: int = 20
-) -> Sequence[Reminder]:
+    session: Connection, recipient: str, *, kind: str, due_before: datetime, limit: int = 20
+) -> Sequence[Row[Any]]:
     """The recipient's next pending reminders of `kind` due before `due_before`, soonest first.
 
     Reads the (recipient, status, due_at) index from the start of the pending range, so the cost
     does not depend on how many reminders they were sent in the past.
     """
     ids = _next_due(recipient, kind, due_before, limit).subquery()
-    stmt = select(Reminder).where(Reminder.id.in_(select(ids.c.id))).order_by(Reminder.due_at, Reminder.id)
-    return session.scalars(stmt).all()
+    stmt = select(Reminder).where(Reminder.c.id.in_(select(ids.c.id))).order_by(Reminder.c.due_at, Reminder.c.id)
+    return session.execute(stmt).all()
 
 
 def home_follow_ups(
-    session: Session, recipient: str, *, kind: str, due_before: datetime, recent: Sequence[str], limit: int
-) -> tuple[list[tuple[Reminder, str | None]], list[tuple[Reminder, str | None]]]:
+    session: Connection, recipient: str, *, kind: str, due_before: datetime, recent: Sequence[str], limit: int
+) -> tuple[list[tuple[Row[Any], str | None]], list[tuple[Row[Any], str | None]]]:
     """For the Home tab, in one round trip: the next pending reminders (soonest first) and the latest
     ones in `recent` statuses (newest first), at most `limit` of each, with their case's customer.
 
@@ -149,11 +147,11 @@ def home_follow_ups(
     parts = [_next_due(recipient, kind, due_before, limit)] + [_latest(recipient, s, kind, limit) for s in recent]
     ids = union_all(*(select(part.subquery().c.id) for part in parts)).subquery()
     stmt = (
-        select(Reminder, Case.customer)
-        .outerjoin(Case, Case.id == Reminder.case_id)
-        .where(Reminder.id.in_(select(ids.c.id)))
+        select(Reminder, Case.c.customer.label("case_customer"))
+        .outerjoin(Case, Case.c.id == Reminder.c.case_id)
+        .where(Reminder.c.id.in_(select(ids.c.id)))
     )
-    rows = [(reminder, customer) for reminder, customer in session.execute(stmt).all()]
+    rows = [(row, row.case_customer) for row in session.execute(stmt).all()]
     upcoming = sorted((r for r in rows if r[0].status == "pending"), key=lambda r: (r[0].due_at, r[0].id))
     latest = sorted((r for r in rows if r[0].status != "pending"), key=lambda r: (r[0].due_at, r[0].id), reverse=True)
     return upcoming, latest[:limit]

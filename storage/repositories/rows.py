@@ -1,26 +1,34 @@
-"""What the repositories hand back, by name (rows of storage.models), and the session's cache.
+"""What the repositories hand back, by name: rows of storage.models, read by column name.
 
-The domain reads rows' fields inside a session and keeps snapshots; it neither imports the models nor
-calls the ORM. When a Core statement changed a row already loaded, it asks for the row afresh here.
+The domain reads rows' fields inside a unit of work and keeps snapshots; it neither imports the models
+nor writes through a row. A row is what the database held when it was read: after a write, read it again.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+from typing import Any
 
-from storage.models import Case as CaseRow
-from storage.models import Handoff as HandoffRow
-from storage.models import Reminder as ReminderRow
-from storage.models import Review as ReviewRow
+from sqlalchemy import Row
 
-__all__ = ["CaseRow", "HandoffRow", "ReminderRow", "ReviewRow", "forget_loaded", "reload"]
+__all__ = ["CaseRow", "HandoffRow", "ReminderRow", "ReviewRow", "StepRow"]
 
-
-def forget_loaded(session: Session) -> None:
-    """Drop what the session loaded: the next read sees the rows as Core statements left them."""
-    session.expire_all()
+HandoffRow = Row[Any]
+ReminderRow = Row[Any]
+ReviewRow = Row[Any]
+StepRow = Row[Any]
 
 
-def reload(session: Session, row: CaseRow | HandoffRow | ReminderRow | ReviewRow) -> None:
-    """Read one loaded row again from the database."""
-    session.refresh(row)
+class CaseRow:
+    """A case's row, its columns read by name (`case.owner_id`), with its steps in order (`case.steps`)."""
+
+    __slots__ = ("_row", "steps")
+
+    def __init__(self, row: Row[Any], steps: Sequence[StepRow]) -> None:
+        self._row = row
+        self.steps = steps
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # no column starts so; and an unset _row must not recurse here
+            raise AttributeError(name)
+        return getattr(self._row, name)

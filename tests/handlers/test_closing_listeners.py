@@ -31,7 +31,7 @@ def review(world: World, case_id: int, *, user: str = AGENT, **answers: str | No
 
 def reminders(world: World, case_id: int, kind: str) -> list[str]:
     with world.db.session() as session:
-        rows = session.scalars(select(Reminder).where(Reminder.case_id == case_id, Reminder.kind == kind)).all()
+        rows = session.execute(select(Reminder).where(Reminder.c.case_id == case_id, Reminder.c.kind == kind)).all()
         return [r.status for r in rows]
 
 

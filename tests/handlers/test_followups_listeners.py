@@ -4,25 +4,26 @@ breather DMs (delivered by the real reminder engine to the fake Slack) and the "
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from bot import texts
 from bot.core.reminders import ReminderEngine
 from handlers.followups import ids, listeners
 from handlers.followups.views import followed_up_modal
 from storage.models import Agent, Reminder
+from storage.sql import row_by_key
 from tests.handlers.kit import AGENT, COLLEAGUE, NASTY, World, assert_escaped, content, shows
 
 
-def rows(world: World, kind: str | None = None) -> list[Reminder]:
+def rows(world: World, kind: str | None = None) -> list[Row[Any]]:
     with world.db.session() as session:
-        stmt = select(Reminder).order_by(Reminder.id)
+        stmt = select(Reminder).order_by(Reminder.c.id)
         if kind:
-            stmt = stmt.where(Reminder.kind == kind)
-        found = list(session.scalars(stmt).all())
-        session.expunge_all()
+            stmt = stmt.where(Reminder.c.kind == kind)
+        found = list(session.execute(stmt).all())
         return found
 
 
@@ -30,7 +31,7 @@ def status(world: World, reminder_id: int) -> str:
     return next(r.status for r in rows(world) if r.id == reminder_id)
 
 
-def deliver(world: World, kind: str) -> Reminder:
+def deliver(world: World, kind: str) -> Row[Any]:
     """Close a case, let its reminders fall due and the engine send them; the sent reminder of `kind`."""
     case_id = world.open_case()
     world.close_case(case_id)
@@ -176,7 +177,7 @@ def test_breather_start_puts_the_agent_on_a_breather(world: World) -> None:
     world.call(listeners.breather_start, world.action(ids.BREATHER_START_ACTION, str(reminder.id))).ack.assert_plain()
     assert status(world, reminder.id) == "accepted"
     with world.db.session() as session:
-        agent = session.get(Agent, AGENT)
+        agent = row_by_key(session, Agent, AGENT)
         assert agent is not None and agent.breather_until is not None
     assert [r.status for r in rows(world, "breather_end")] == ["pending"]
     assert dm_now(world, reminder).message.text.startswith("🌿 Breather started: back at")
