@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text, update
 
 from bot.core import reminders
 from bot.core.reminders import Due, ReminderEngine
+from storage import repositories as repo
 from storage.db import Database
 from storage.models import Reminder
 
@@ -147,3 +148,25 @@ def test_separate_processes_deliver_every_reminder_once(pg: Database, pg_url: st
     holders = check_all_sent(pg, delivered, ids)
     assert holders == {name: len(mine) for name, mine, _ in outcomes if mine}
     assert time.monotonic() - started < 30
+
+
+def test_a_heartbeat_never_waits_for_a_row_the_tick_is_writing(pg: Database) -> None:
+    """The tick's one transaction per send writes two leased rows (the last outcome, the next start). A
+    heartbeat that waited for one of them while holding the other deadlocked with it (PostgreSQL then
+    aborted the tick). Now it renews the rows nobody is writing and leaves the one being written, whose
+    write sets its lease anyway."""
+    ids = seed(pg, 5)
+    worker, until = "w1", NOW + timedelta(minutes=5)
+    with pg.session() as session:
+        session.execute(update(Reminder).values(locked_by=worker, locked_until=NOW + timedelta(seconds=30)))
+    with pg.engine.connect() as tick:
+        tick.begin()
+        tick.execute(update(Reminder).where(Reminder.c.id == ids[0]).values(sending_at=NOW))  # held until rollback
+        with pg.session() as session:
+            session.execute(text("SET LOCAL lock_timeout = '3s'"))  # the old statement waited here, then failed
+            renewed = repo.renew_leases(session, worker=worker, until=until)
+        tick.rollback()
+    assert renewed == 4
+    with pg.session() as session:
+        leases = dict(session.execute(select(Reminder.c.id, Reminder.c.locked_until)).all())
+    assert [leases[i] == until for i in ids] == [False, True, True, True, True]

@@ -53,14 +53,17 @@ def claim_due(session: Connection, *, now: datetime, until: datetime, worker: st
 
 
 def renew_leases(session: Connection, *, worker: str, until: datetime) -> int:
-    """Extend every lease `worker` still holds (its heartbeat); rows it finished or released are not held."""
-    table = Reminder
-    result = session.execute(
-        update(table)
-        .where(table.c.locked_by == worker, table.c.status == "pending", table.c.locked_until.is_not(None))
-        .values(locked_until=until)
+    """Extend every lease `worker` still holds (its heartbeat); rows it finished or released are not held.
+
+    A row the tick is writing at this moment is skipped, not waited for (SKIP LOCKED on PostgreSQL): the
+    tick's transaction writes two leased rows, and a heartbeat holding one while it waited for the other
+    deadlocked with it. The tick's write renews that row's lease itself. SQLite has one writer at a time."""
+    held = (
+        select(Reminder.c.id)
+        .where(Reminder.c.locked_by == worker, Reminder.c.status == "pending", Reminder.c.locked_until.is_not(None))
+        .with_for_update(skip_locked=True)
     )
-    return changed(result)
+    return changed(session.execute(update(Reminder).where(Reminder.c.id.in_(held)).values(locked_until=until)))
 
 
 def finish_reminder(session: Connection, reminder_id: int, worker: str, **fields: Any) -> bool:
