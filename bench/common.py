@@ -143,6 +143,20 @@ def database(kind: str, tmp: Path, pg_admin_url: str) -> Iterator[str]:
         yield url
 
 
+def schema_revision(url: str) -> str:
+    """The Alembic revision the database's schema is at."""
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    db = Database(url, pool_size=1)
+    try:
+        with db.engine.connect() as conn:
+            return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
+    finally:
+        db.dispose()
+
+
 def downgrade_to(url: str, revision: str) -> None:
     """Take the schema back to an older revision, for measuring an older checkout on the same data."""
     from alembic import command
